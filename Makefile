@@ -1,0 +1,29 @@
+# Two commands for a fresh Debian/Ubuntu machine with Python 3.11 (see README.md):
+#   make study   install into .venv, then run the default study and write report.html
+#   make test    install into .venv (if needed), then run the test suite
+# torch is installed first and alone, pinned, so nothing can pull a CUDA build.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CORES ?= all
+
+.PHONY: study test install
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+study: install
+	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --report report.html
+
+test: install
+	$(BIN)/pytest

@@ -1,0 +1,39 @@
+# losslandscape: how activation functions shape loss landscapes, as a workflow.
+#
+# Path grammar (every output; {study} is config["study"], so studies never overwrite
+# each other):
+#   results/{study}/data/dataset.pt
+#   results/{study}/train/{activation}/seed_{seed}/checkpoints.pt | history.csv
+#   results/{study}/directions/{activation}/seed_{seed}/{plane}.pt
+#   results/{study}/landscape/{activation}/seed_{seed}/{plane}.nc
+#   results/{study}/metrics/{activation}/seed_{seed}/{plane}.nc
+#   results/{study}/metrics/summary.csv | summary_by_activation.csv
+#   results/{study}/report/training_curves.png
+#   results/{study}/report/landscape/{activation}/seed_{seed}/{plane}.png
+# Logs and Snakemake benchmarks mirror it: logs/{study}/<rule>/..., logs/{study}/benchmarks/<rule>/...
+
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/directions.smk"
+include: "workflow/rules/landscape.smk"
+include: "workflow/rules/metrics.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        final_outputs(),

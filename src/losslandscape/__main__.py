@@ -1,0 +1,100 @@
+"""Command line: every stage of the study without Snakemake.
+
+    python -m losslandscape prepare-dataset --name mnist1d --out data.pt
+    python -m losslandscape train --dataset data.pt --model mnist1d_cnn --activation relu \\
+        --seed 42 --epochs 40 --learning-rate 1e-2 --checkpoints ckpt.pt --history history.csv
+    python -m losslandscape directions --checkpoints ckpt.pt --plane pca --seed 42 --out pca.pt
+    python -m losslandscape landscape --dataset data.pt --checkpoints ckpt.pt \\
+        --directions pca.pt --resolution 41 --out pca.nc
+    python -m losslandscape metrics pca.nc --out pca_metrics.nc
+    python -m losslandscape plot-landscape pca.nc --out pca.png
+"""
+
+import argparse
+import json
+import logging
+
+from losslandscape.stages import analyze, compute, figures
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="losslandscape", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="stage", required=True)
+
+    p = sub.add_parser("prepare-dataset", help="build a data set as tensors")
+    p.add_argument("--name", required=True)
+    p.add_argument("--out", required=True)
+
+    p = sub.add_parser("train", help="train one (activation, seed) run")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--model", dest="model_name", required=True)
+    p.add_argument(
+        "--model-kwargs", type=json.loads, default={}, help="JSON object of constructor arguments"
+    )
+    p.add_argument("--activation", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--epochs", type=int, required=True)
+    p.add_argument("--learning-rate", type=float, required=True)
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--optimizer", default="adam", choices=["adam", "sgd"])
+    p.add_argument("--plateau-factor", type=float, default=None)
+    p.add_argument("--plateau-patience", type=int, default=15)
+    p.add_argument("--checkpoint-every", type=int, default=1)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--checkpoints", required=True)
+    p.add_argument("--history", required=True)
+
+    p = sub.add_parser("directions", help="two direction vectors spanning a plane")
+    p.add_argument("--checkpoints", required=True)
+    p.add_argument("--plane", required=True, choices=["pca", "random"])
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--normalization", default="filter", choices=["filter", "layer", "none"])
+    p.add_argument("--keep-biasbn", dest="ignore_biasbn", action="store_false")
+    p.add_argument("--out", required=True)
+
+    p = sub.add_parser("landscape", help="evaluate loss and accuracy on a 2-D grid")
+    for name in ("--dataset", "--checkpoints", "--directions", "--out"):
+        p.add_argument(name, required=True)
+    p.add_argument("--resolution", type=int, default=41)
+    p.add_argument("--extent", type=float, default=1.0)
+    p.add_argument("--pca-margin", type=float, default=0.25)
+    p.add_argument("--batch-size", type=int, default=8192)
+    p.add_argument("--threads", type=int, default=1)
+
+    p = sub.add_parser("metrics", help="minima and roughness of a landscape file")
+    p.add_argument("landscape")
+    p.add_argument("--out", required=True)
+    p.add_argument("--variable", default="train_loss")
+    p.add_argument("--tolerance-absolute", type=float, default=1e-6)
+    p.add_argument("--tolerance-relative", type=float, default=1e-4)
+
+    p = sub.add_parser("plot-landscape", help="draw a landscape file")
+    p.add_argument("landscape")
+    p.add_argument("--out", required=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    args = vars(_parser().parse_args(argv))
+    stage = args.pop("stage")
+    if stage == "prepare-dataset":
+        compute.run_prepare_dataset(**args)
+    elif stage == "train":
+        compute.run_train_model(
+            args.pop("dataset"), args.pop("checkpoints"), args.pop("history"), **args
+        )
+    elif stage == "directions":
+        compute.run_compute_directions(**args)
+    elif stage == "landscape":
+        compute.run_evaluate_landscape(**args)
+    elif stage == "metrics":
+        analyze.run_compute_metrics(**args)
+    elif stage == "plot-landscape":
+        figures.run_plot_landscape(**args)
+
+
+if __name__ == "__main__":
+    main()

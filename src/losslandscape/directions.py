@@ -1,0 +1,168 @@
+"""The two direction vectors that span a landscape plane.
+
+The plane is ``w(x, y) = w_final + x·u + y·v`` (Li et al. 2018). Two kinds here:
+
+- ``pca`` (Li et al. §7): rows ``d_k = w_k − w_final`` for every saved checkpoint but the
+  final one, centred over rows as sklearn's PCA does; ``u``, ``v`` are the first two
+  principal axes (unit norm, orthogonal), found exactly from the Gram matrix ``M·Mᵀ``.
+- ``random`` (Li et al. §4): Gaussian N(0, 1) directions, normalized per filter (each slice
+  along dim 0 of a ≥2-D parameter rescaled to the norm of the matching weight slice), per
+  layer, or not at all; 1-D parameters (biases, BatchNorm) are zeroed unless asked otherwise.
+
+A directions file is plain data::
+
+    format_version: int   plane: str   parameter_names: list[str]
+    u, v: dict[str, Tensor] (shaped like the parameters)
+    metadata: dict (JSON-able: explained_variance_ratio, normalization, ...)
+"""
+
+import math
+from pathlib import Path
+
+import torch
+
+from losslandscape.parameters import ParameterLayout
+from losslandscape.seeding import generator_for
+from losslandscape.torchfiles import atomic_torch_save, load_torch_file
+
+FORMAT_VERSION = 1
+PLANES = ("pca", "random")
+NORMALIZATIONS = ("filter", "layer", "none")
+
+
+def pca_directions(trajectory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """First two centred principal axes of a training trajectory.
+
+    Args:
+        trajectory: ``(n_checkpoints, n_params)`` flat weights in training order, the last
+            row being the final model (the plane's origin).
+
+    Returns:
+        ``u``, ``v``: ``(n_params,)`` float32 unit vectors, orthogonal; signs fixed so the
+        first checkpoint (the initialization) projects to negative coordinates.
+        metadata: ``explained_variance_ratio`` (2 floats: share of the centred rows'
+        variance along u and v).
+
+    Raises:
+        ValueError: fewer than three checkpoints (two difference rows are needed).
+    """
+    if trajectory.shape[0] < 3:
+        raise ValueError(
+            f"PCA directions need at least 3 checkpoints (2 besides the final model); "
+            f"found {trajectory.shape[0]}"
+        )
+    rows = (trajectory[:-1] - trajectory[-1]).double()
+    centred = rows - rows.mean(dim=0, keepdim=True)
+    # Exact and fast for few rows: eigenvectors of the (k × k) Gram matrix map to the
+    # principal axes through centredᵀ·a / sqrt(λ).
+    eigenvalues, eigenvectors = torch.linalg.eigh(centred @ centred.T)
+    order = torch.argsort(eigenvalues, descending=True)
+    eigenvalues, eigenvectors = eigenvalues[order].clamp_min(0), eigenvectors[:, order]
+    axes = []
+    for i in range(2):
+        axis = centred.T @ eigenvectors[:, i]
+        axis = axis / axis.norm()
+        if torch.dot(rows[0], axis) > 0:
+            axis = -axis
+        axes.append(axis)
+    ratio = (eigenvalues[:2] / eigenvalues.sum()).tolist()
+    return axes[0].float(), axes[1].float(), {"explained_variance_ratio": ratio}
+
+
+def random_direction(
+    weights: dict[str, torch.Tensor],
+    generator: torch.Generator,
+    normalization: str = "filter",
+    ignore_biasbn: bool = True,
+) -> dict[str, torch.Tensor]:
+    """A Gaussian direction shaped like ``weights``, normalized as Li et al. (2018) §4.
+
+    Args:
+        weights: parameter tensors by name (iterated in the dict's order for the draws).
+        normalization: ``filter`` (each slice along dim 0 of a ≥2-D tensor gets the norm of
+            the matching weight slice), ``layer`` (each tensor gets its weight's norm) or
+            ``none``.
+        ignore_biasbn: zero 1-D parameters (biases, BatchNorm); otherwise they copy the
+            weights, as in the reference code.
+    """
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(
+            f"normalization {normalization!r} is unknown; choose one of {', '.join(NORMALIZATIONS)}"
+        )
+    direction = {}
+    for name, weight in weights.items():
+        draw = torch.randn(weight.shape, generator=generator, dtype=weight.dtype)
+        if weight.dim() <= 1:
+            direction[name] = torch.zeros_like(weight) if ignore_biasbn else weight.clone()
+        elif normalization == "filter":
+            dims = tuple(range(1, weight.dim()))
+            scale = weight.norm(dim=dims, keepdim=True) / (
+                draw.norm(dim=dims, keepdim=True) + 1e-10
+            )
+            direction[name] = draw * scale
+        elif normalization == "layer":
+            direction[name] = draw * (weight.norm() / (draw.norm() + 1e-10))
+        else:
+            direction[name] = draw
+    return direction
+
+
+def random_directions(
+    weights: dict[str, torch.Tensor],
+    seed: int,
+    normalization: str = "filter",
+    ignore_biasbn: bool = True,
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], dict]:
+    """Two independent random directions drawn from generators for ``(seed, "direction_u")``
+    and ``(seed, "direction_v")``; metadata records the normalization and the cosine
+    between them (near 0 in high dimension, not exactly 0)."""
+    u = random_direction(weights, generator_for(seed, "direction_u"), normalization, ignore_biasbn)
+    v = random_direction(weights, generator_for(seed, "direction_v"), normalization, ignore_biasbn)
+    layout = ParameterLayout(tuple(weights), tuple(w.shape for w in weights.values()))
+    flat_u, flat_v = layout.flatten(u).double(), layout.flatten(v).double()
+    cosine = float(torch.dot(flat_u, flat_v) / (flat_u.norm() * flat_v.norm()))
+    return (
+        u,
+        v,
+        {"normalization": normalization, "ignore_biasbn": int(ignore_biasbn), "cosine_uv": cosine},
+    )
+
+
+def project_onto_plane(
+    points: torch.Tensor, u: torch.Tensor, v: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Least-squares plane coordinates of offset vectors (exact dot products when u ⟂ v).
+
+    Args:
+        points: ``(n, n_params)`` offsets from the plane's origin.
+        u, v: ``(n_params,)`` direction vectors.
+
+    Returns:
+        x, y: ``(n,)`` coordinates; residual: ``(n,)`` relative off-plane distance
+        ``‖d − x·u − y·v‖ / ‖d‖`` (0 for a zero offset).
+    """
+    basis = torch.stack([u, v], dim=1).double()  # (n_params, 2)
+    offsets = points.double()
+    coords = torch.linalg.lstsq(basis, offsets.T).solution  # (2, n)
+    remainder = offsets - (basis @ coords).T
+    norms = offsets.norm(dim=1)
+    residual = torch.where(norms > 0, remainder.norm(dim=1) / norms.clamp_min(1e-300), 0.0)
+    return coords[0], coords[1], residual
+
+
+def save_directions(directions: dict, path: str | Path) -> None:
+    atomic_torch_save(directions, path)
+
+
+def load_directions(path: str | Path) -> dict:
+    """Read and check a directions file (both vectors finite and not zero)."""
+    directions = load_torch_file(
+        path, what="directions file", required=("format_version", "plane", "u", "v", "metadata")
+    )
+    for key in ("u", "v"):
+        norm = math.sqrt(sum(float(t.double().pow(2).sum()) for t in directions[key].values()))
+        if not math.isfinite(norm) or norm == 0:
+            raise ValueError(
+                f"directions file {path}: vector {key} has norm {norm}; expected finite, > 0"
+            )
+    return directions

@@ -1,0 +1,28 @@
+"""Atomic file writes: a temporary name in the same folder, renamed when complete.
+
+A killed job therefore never leaves a truncated file under the final name.
+"""
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+
+def atomic_path(path: str | Path) -> tuple[Path, Path]:
+    """A temporary path in the folder of ``path`` (created if needed) and ``path`` itself."""
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    os.close(handle)
+    return Path(temporary), final
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(temporary_path)``, then rename the result to ``path``."""
+    temporary, final = atomic_path(path)
+    try:
+        write(temporary)
+        os.replace(temporary, final)
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -1,0 +1,96 @@
+"""Model architectures, each built with the activation chosen by the study.
+
+Every model takes inputs shaped ``(batch, length)`` for 1-D signals (mnist1d) or
+``(batch, features)`` and returns logits ``(batch, n_classes)``.
+"""
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from losslandscape.activations import make_activation
+
+
+class Mnist1dCNN(nn.Module):
+    """The CNN of the mnist1d paper (Greydanus 2020): 5,210 parameters for length 40.
+
+    Conv1d 1→c (k5 s2 p1), c→c (k3 s2 p1) twice, Linear (c·5)→n_classes, the activation
+    after each convolution. Input ``(batch, length)``; output ``(batch, n_classes)``.
+    """
+
+    def __init__(
+        self, activation: str, input_length: int = 40, n_classes: int = 10, channels: int = 25
+    ):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv1d(1, channels, kernel_size=5, stride=2, padding=1),
+            make_activation(activation),
+            nn.Conv1d(channels, channels, kernel_size=3, stride=2, padding=1),
+            make_activation(activation),
+            nn.Conv1d(channels, channels, kernel_size=3, stride=2, padding=1),
+            make_activation(activation),
+        )
+        with torch.no_grad():
+            flat = self.features(torch.zeros(1, 1, input_length)).numel()
+        self.classifier = nn.Linear(flat, n_classes)
+
+    def forward(self, signals: torch.Tensor) -> torch.Tensor:
+        hidden = self.features(signals.unsqueeze(1))
+        return self.classifier(hidden.flatten(1))
+
+
+class MLP(nn.Module):
+    """A fully connected network: input → hidden widths (each with the activation) → logits.
+
+    The mnist1d paper's MLP is ``hidden=(100, 100)`` on 40 inputs. Input ``(batch, n_inputs)``
+    (extra dims are flattened); output ``(batch, n_classes)``.
+    """
+
+    def __init__(
+        self,
+        activation: str,
+        n_inputs: int = 40,
+        n_classes: int = 10,
+        hidden: tuple[int, ...] | list[int] = (100, 100),
+    ):
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = n_inputs
+        for size in hidden:
+            layers += [nn.Linear(width, size), make_activation(activation)]
+            width = size
+        layers.append(nn.Linear(width, n_classes))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.net(inputs.flatten(1))
+
+
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    "mnist1d_cnn": Mnist1dCNN,
+    "mlp": MLP,
+}
+
+
+def build_model(name: str, activation: str, **kwargs) -> nn.Module:
+    """Build model ``name`` with ``activation`` at every place the architecture has one.
+
+    Raises:
+        ValueError: unknown model name or activation (the message lists the known ones).
+    """
+    try:
+        factory = MODELS[name]
+    except KeyError:
+        known = ", ".join(MODELS)
+        raise ValueError(f"model {name!r} is unknown; choose one of {known}") from None
+    return factory(activation=activation, **kwargs)
+
+
+def data_kwargs(name: str, input_shape: list[int], n_classes: int) -> dict:
+    """The constructor arguments of model ``name`` that follow from the data set's shapes."""
+    if name == "mnist1d_cnn":
+        return {"input_length": int(input_shape[-1]), "n_classes": n_classes}
+    if name == "mlp":
+        return {"n_inputs": int(torch.Size(input_shape).numel()), "n_classes": n_classes}
+    raise ValueError(f"model {name!r} is unknown; choose one of {', '.join(MODELS)}")

@@ -1,0 +1,98 @@
+"""Landscape maps with the training trajectory, for the report (matplotlib only: seaborn's
+import costs 2 s per job and these run once per run and plane)."""
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display on clusters or CI
+
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+from matplotlib import colors
+
+
+def _loss_panel(ax, landscape: xr.Dataset, variable: str) -> None:
+    loss = landscape[variable].values
+    positive = loss[loss > 0]
+    low, high = (positive.min(), positive.max()) if positive.size else (1e-3, 1.0)
+    if high <= low:
+        high = low * 1.01
+    levels = np.geomspace(low, high, 30)
+    xs, ys = landscape["x"].values, landscape["y"].values
+    filled = ax.contourf(
+        xs,
+        ys,
+        np.clip(loss, low, high),
+        levels=levels,
+        norm=colors.LogNorm(low, high),
+        cmap="viridis",
+    )
+    ax.contour(
+        xs,
+        ys,
+        np.clip(loss, low, high),
+        levels=levels[::3],
+        colors="white",
+        linewidths=0.4,
+        alpha=0.6,
+    )
+    plt.colorbar(
+        filled, ax=ax, label=f"{variable.replace('_', ' ')} (nats, log scale)", format="%.3g"
+    )
+    on_grid = (
+        (landscape.trajectory_x >= xs[0])
+        & (landscape.trajectory_x <= xs[-1])
+        & (landscape.trajectory_y >= ys[0])
+        & (landscape.trajectory_y <= ys[-1])
+    )
+    ax.plot(
+        landscape.trajectory_x.where(on_grid),
+        landscape.trajectory_y.where(on_grid),
+        "o-",
+        color="tab:red",
+        markersize=2.5,
+        linewidth=1,
+        label="training trajectory",
+    )
+    iy, ix = np.unravel_index(np.argmin(loss), loss.shape)
+    ax.plot(
+        xs[ix],
+        ys[iy],
+        marker="*",
+        color="white",
+        markeredgecolor="black",
+        markersize=12,
+        label="grid minimum",
+    )
+    ax.plot(
+        0,
+        0,
+        marker="X",
+        color="tab:orange",
+        markeredgecolor="black",
+        markersize=8,
+        label="trained model",
+    )
+    ax.set_xlabel("x (along u)")
+    ax.set_ylabel("y (along v)")
+    ax.set_title(variable.replace("_", " "))
+
+
+def plot_landscape(landscape: xr.Dataset, path: str) -> None:
+    """Train and test loss maps (filled contours, log colour scale) with the trajectory."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5))
+    for ax, variable in zip(axes, ("train_loss", "test_loss"), strict=True):
+        _loss_panel(ax, landscape, variable)
+    axes[0].legend(loc="upper left", fontsize=7, framealpha=0.8)
+    attrs = landscape.attrs
+    title = (
+        f"{attrs['activation']}, seed {attrs['seed']}: {attrs['plane']} plane "
+        f"({attrs['model']} on {attrs['dataset']})"
+    )
+    if attrs["plane"] == "pca":
+        ratio = np.atleast_1d(attrs["explained_variance_ratio"])
+        title += f"; explained variance {100 * ratio[0]:.1f}% + {100 * ratio[1]:.1f}%"
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,40 @@
+"""Study-level tables: one row per (activation, seed, plane), and means over seeds."""
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+FINAL_COLUMNS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
+
+
+def run_row(metrics: xr.Dataset, history: pd.DataFrame) -> dict:
+    """One summary row: run identity, every scalar metric, and the final epoch's history."""
+    row = {key: metrics.attrs[key] for key in ("activation", "seed", "plane")}
+    row |= {name: var.item() for name, var in metrics.data_vars.items() if var.ndim == 0}
+    final = history.iloc[-1]
+    row["epochs"] = int(final["epoch"])
+    row |= {f"final_{column}": float(final[column]) for column in FINAL_COLUMNS}
+    row["generalization_gap"] = row["final_test_loss"] - row["final_train_loss"]
+    return row
+
+
+def study_summary(rows: list[dict]) -> pd.DataFrame:
+    """The study table, sorted by plane, activation and seed."""
+    return pd.DataFrame(rows).sort_values(["plane", "activation", "seed"], ignore_index=True)
+
+
+def activation_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """Mean and standard deviation over seeds of every numeric column, per (plane, activation).
+
+    Columns are flattened to ``<metric>_mean`` and ``<metric>_std``; ``n_seeds`` counts runs.
+    """
+    numeric = [
+        c
+        for c in summary.columns
+        if c not in ("activation", "seed", "plane") and np.issubdtype(summary[c].dtype, np.number)
+    ]
+    grouped = summary.groupby(["plane", "activation"])
+    table = grouped[numeric].agg(["mean", "std"])
+    table.columns = [f"{metric}_{stat}" for metric, stat in table.columns]
+    table.insert(0, "n_seeds", grouped.size())
+    return table.reset_index()

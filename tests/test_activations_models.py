@@ -1,0 +1,45 @@
+import pytest
+import torch
+from torch import nn
+
+from losslandscape.activations import ACTIVATIONS, make_activation
+from losslandscape.models import build_model, data_kwargs
+
+
+def test_unknown_activation_names_the_choices():
+    with pytest.raises(
+        ValueError, match=r"activation 'relu6' is unknown; choose one of sigmoid, relu"
+    ):
+        make_activation("relu6")
+
+
+def test_leaky_relu_slope_is_the_studys():
+    assert make_activation("leaky_relu").negative_slope == 0.01
+
+
+def test_mnist1d_cnn_has_the_papers_parameter_count():
+    """The mnist1d paper's CNN has 5,210 parameters for length-40 signals and 10 classes."""
+    model = build_model("mnist1d_cnn", "relu", input_length=40, n_classes=10)
+    assert sum(p.numel() for p in model.parameters()) == 5210
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("name", ["mnist1d_cnn", "mlp"])
+def test_every_model_builds_with_every_activation_and_trains_a_step(name, activation):
+    model = build_model(name, activation, **data_kwargs(name, [40], 10))
+    kinds = {type(m) for m in model.modules()}
+    assert type(make_activation(activation)) in kinds
+    assert not kinds & (
+        {type(make_activation(a)) for a in ACTIVATIONS} - {type(make_activation(activation))}
+    )
+    logits = model(torch.randn(8, 40))
+    assert logits.shape == (8, 10)
+    nn.functional.cross_entropy(logits, torch.zeros(8, dtype=torch.long)).backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_unknown_model_names_the_choices():
+    with pytest.raises(
+        ValueError, match="model 'resnet' is unknown; choose one of mnist1d_cnn, mlp"
+    ):
+        build_model("resnet", "relu")

@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+import torch
+
+from losslandscape.datasets import load_dataset, prepare_dataset, save_dataset
+
+
+@pytest.fixture(scope="module")
+def mnist1d():
+    return prepare_dataset("mnist1d")
+
+
+def test_mnist1d_has_the_papers_shapes_and_train_standardization(mnist1d):
+    assert mnist1d["x_train"].shape == (4000, 40) and mnist1d["x_test"].shape == (1000, 40)
+    assert mnist1d["x_train"].dtype == torch.float32 and mnist1d["y_train"].dtype == torch.int64
+    assert mnist1d["n_classes"] == 10 and mnist1d["input_shape"] == [40]
+    assert abs(float(mnist1d["x_train"].mean())) < 1e-5
+    assert abs(float(mnist1d["x_train"].std()) - 1) < 1e-3
+
+
+def test_preparing_twice_gives_identical_tensors_and_leaves_numpy_global_rng_alone(mnist1d):
+    np.random.seed(123)
+    expected = np.random.rand()
+    np.random.seed(123)
+    again = prepare_dataset("mnist1d")
+    assert np.random.rand() == expected
+    assert again["sha256"] == mnist1d["sha256"]
+
+
+def test_digits_split_is_fixed_and_disjoint():
+    digits = prepare_dataset("digits")
+    assert len(digits["y_train"]) + len(digits["y_test"]) == 1797
+    assert digits["input_shape"] == [8, 8] and digits["n_classes"] == 10
+    assert prepare_dataset("digits")["sha256"] == digits["sha256"]
+
+
+def test_round_trip_and_corruption_is_detected(tmp_path, toy_dataset):
+    path = tmp_path / "data.pt"
+    save_dataset(toy_dataset, path)
+    assert torch.equal(load_dataset(path)["x_train"], toy_dataset["x_train"])
+    tampered = dict(toy_dataset, x_train=toy_dataset["x_train"] + 1)
+    save_dataset(tampered, path)
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        load_dataset(path)
+    path.write_bytes(b"not a torch file")
+    with pytest.raises(ValueError, match=r"prepared data set .*data.pt: cannot be read"):
+        load_dataset(path)
+
+
+def test_unknown_dataset_names_the_choices():
+    with pytest.raises(
+        ValueError, match="dataset 'cifar7' is unknown; choose one of mnist1d, digits"
+    ):
+        prepare_dataset("cifar7")

@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+import torch
+
+from losslandscape.directions import pca_directions, project_onto_plane, random_directions
+from losslandscape.models import build_model
+from losslandscape.parameters import ParameterLayout
+
+
+def test_pca_equals_a_centred_svd_up_to_sign():
+    """Li et al. §7 rows (checkpoint − final), centred like sklearn's PCA: same axes and ratios."""
+    gen = torch.Generator().manual_seed(0)
+    trajectory = torch.cumsum(torch.randn(12, 300, generator=gen, dtype=torch.float64), dim=0)
+    u, v, meta = pca_directions(trajectory)
+    rows = (trajectory[:-1] - trajectory[-1]).numpy()
+    centred = rows - rows.mean(axis=0)
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    for ours, ref in zip((u, v), vt[:2], strict=True):
+        assert abs(abs(float(np.dot(ours.double().numpy(), ref))) - 1) < 1e-6
+    ratio = singular**2 / np.sum(singular**2)
+    np.testing.assert_allclose(meta["explained_variance_ratio"], ratio[:2], rtol=1e-6)
+    assert abs(float(torch.dot(u.double(), v.double()))) < 1e-6
+    assert float(torch.dot(trajectory[0] - trajectory[-1], u.double())) < 0  # sign convention
+
+
+def test_pca_needs_three_checkpoints():
+    with pytest.raises(ValueError, match="at least 3 checkpoints"):
+        pca_directions(torch.zeros(2, 10))
+
+
+@pytest.fixture
+def weights():
+    model = build_model("mnist1d_cnn", "relu", input_length=40, n_classes=10)
+    return {name: p.detach().clone() for name, p in model.named_parameters()}
+
+
+def test_filter_normalized_directions_match_weight_norms_per_filter(weights):
+    u, v, meta = random_directions(weights, seed=42)
+    for direction in (u, v):
+        for name, weight in weights.items():
+            if weight.dim() <= 1:
+                assert torch.count_nonzero(direction[name]) == 0, f"{name} should be zeroed"
+            else:
+                dims = tuple(range(1, weight.dim()))
+                torch.testing.assert_close(
+                    direction[name].norm(dim=dims), weight.norm(dim=dims), rtol=1e-5, atol=1e-6
+                )
+    assert abs(meta["cosine_uv"]) < 0.2
+
+
+def test_layer_normalization_and_keeping_biases(weights):
+    u, _, _ = random_directions(weights, seed=1, normalization="layer", ignore_biasbn=False)
+    for name, weight in weights.items():
+        if weight.dim() <= 1:
+            assert torch.equal(u[name], weight)
+        else:
+            assert abs(float(u[name].norm() / weight.norm()) - 1) < 1e-5
+
+
+def test_random_directions_are_deterministic_per_seed(weights):
+    first, _, _ = random_directions(weights, seed=42)
+    again, _, _ = random_directions(weights, seed=42)
+    other, _, _ = random_directions(weights, seed=43)
+    layout = ParameterLayout(tuple(weights), tuple(w.shape for w in weights.values()))
+    assert torch.equal(layout.flatten(first), layout.flatten(again))
+    assert not torch.equal(layout.flatten(first), layout.flatten(other))
+
+
+def test_projection_recovers_in_plane_points_and_reports_residual():
+    gen = torch.Generator().manual_seed(3)
+    u, v = torch.randn(50, generator=gen), torch.randn(50, generator=gen)
+    points = torch.stack([2 * u - 0.5 * v, 0 * u, 3 * u + torch.randn(50, generator=gen)])
+    x, y, residual = project_onto_plane(points, u, v)
+    assert (
+        abs(float(x[0]) - 2) < 1e-5 and abs(float(y[0]) + 0.5) < 1e-5 and float(residual[0]) < 1e-6
+    )
+    assert float(residual[1]) == 0 and float(residual[2]) > 0.1

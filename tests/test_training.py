@@ -1,0 +1,63 @@
+import math
+
+import pytest
+import torch
+
+from losslandscape.checkpoints import load_checkpoints, model_from_checkpoints, save_checkpoints
+from losslandscape.evaluation import evaluate
+from losslandscape.training import HISTORY_COLUMNS, train_run
+
+
+def test_history_has_a_row_per_epoch_and_training_learns(toy_run):
+    checkpoints, history = toy_run
+    assert list(history.columns) == HISTORY_COLUMNS
+    assert history["epoch"].tolist() == [0, 1, 2, 3, 4]
+    assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
+    assert checkpoints["epochs"] == [0, 1, 2, 3, 4]
+    assert len(checkpoints["state_dicts"]) == 5
+
+
+def test_history_losses_are_the_checkpoints_losses(toy_run, toy_dataset):
+    checkpoints, history = toy_run
+    model = model_from_checkpoints(checkpoints)
+    loss, accuracy = evaluate(model, toy_dataset["x_train"], toy_dataset["y_train"])
+    assert math.isclose(loss, history["train_loss"].iloc[-1], rel_tol=1e-6)
+    assert accuracy == history["train_accuracy"].iloc[-1]
+
+
+def test_same_seed_gives_identical_weights_and_other_seed_differs(toy_dataset, toy_run):
+    again, _ = train_run(
+        toy_dataset, "mnist1d_cnn", "relu", seed=7, epochs=4, learning_rate=1e-2, batch_size=50
+    )
+    other, _ = train_run(
+        toy_dataset, "mnist1d_cnn", "relu", seed=8, epochs=4, learning_rate=1e-2, batch_size=50
+    )
+    for name, tensor in toy_run[0]["state_dicts"][-1].items():
+        assert torch.equal(tensor, again["state_dicts"][-1][name])
+    assert not torch.equal(
+        toy_run[0]["state_dicts"][-1]["classifier.weight"],
+        other["state_dicts"][-1]["classifier.weight"],
+    )
+
+
+def test_checkpoint_schedule_keeps_first_every_kth_and_last(toy_dataset):
+    checkpoints, _ = train_run(
+        toy_dataset, "mlp", "tanh", seed=1, epochs=5, learning_rate=1e-3, checkpoint_every=2
+    )
+    assert checkpoints["epochs"] == [0, 2, 4, 5]
+
+
+def test_checkpoints_round_trip_as_plain_data(tmp_path, toy_run):
+    path = tmp_path / "checkpoints.pt"
+    save_checkpoints(toy_run[0], path)
+    loaded = load_checkpoints(path)  # weights_only=True inside
+    assert loaded["epochs"] == toy_run[0]["epochs"] and loaded["activation"] == "relu"
+    broken = dict(toy_run[0], epochs=[0, 1])
+    save_checkpoints(broken, path)
+    with pytest.raises(ValueError, match="one state dict per saved epoch"):
+        load_checkpoints(path)
+
+
+def test_divergence_stops_with_a_clear_error(toy_dataset):
+    with pytest.raises(FloatingPointError, match=r"training relu seed 3 diverged at epoch \d+"):
+        train_run(toy_dataset, "mlp", "relu", seed=3, epochs=3, learning_rate=1e12, optimizer="sgd")

@@ -1,0 +1,82 @@
+"""The tiny test study (config/test.yaml) through Snakemake, as a user runs it.
+
+The workflow files are copied to a temporary folder so the run starts from a clean state.
+"""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import xarray as xr
+
+from losslandscape.datamodel import read_landscape
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+pytestmark = pytest.mark.workflow
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [SNAKEMAKE, "--configfile", "config/test.yaml", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+@pytest.fixture(scope="module")
+def finished_study(tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("study")
+    for item in ("Snakefile", "workflow", "config", "report", "profiles", "envs"):
+        source = REPO / item
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, workdir / item)
+    result = snakemake(workdir, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-4000:]
+    return workdir
+
+
+def test_every_run_and_plane_has_a_valid_landscape_and_figure(finished_study):
+    results = finished_study / "results" / "test"
+    for activation in ("relu", "sigmoid"):
+        for plane in ("pca", "random"):
+            landscape = read_landscape(
+                results / "landscape" / activation / "seed_42" / f"{plane}.nc"
+            )
+            assert landscape.sizes["x"] == landscape.sizes["y"] == 5
+            assert landscape.attrs["activation"] == activation and landscape.attrs["plane"] == plane
+            assert landscape.sizes["epoch"] == 4  # epochs 0..3
+            with xr.open_dataset(
+                results / "metrics" / activation / "seed_42" / f"{plane}.nc"
+            ) as metrics:
+                assert int(metrics.n_local_minima) >= 1
+            assert (
+                results / "report" / "landscape" / activation / "seed_42" / f"{plane}.png"
+            ).stat().st_size > 10_000
+    summary = pd.read_csv(results / "metrics" / "summary.csv")
+    assert len(summary) == 4 and {"n_local_minima", "roughness", "final_test_accuracy"} <= set(
+        summary.columns
+    )
+    by_activation = pd.read_csv(results / "metrics" / "summary_by_activation.csv")
+    assert set(by_activation["activation"]) == {"relu", "sigmoid"}
+    assert (
+        "epoch 3/3"
+        in (finished_study / "logs" / "test" / "train_model" / "relu" / "seed_42.log").read_text()
+    )
+
+
+def test_a_second_run_has_nothing_to_do(finished_study):
+    result = snakemake(finished_study, "--cores", "2", "--dry-run")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_report_is_written(finished_study):
+    result = snakemake(finished_study, "--report", "report.html")
+    assert result.returncode == 0, result.stderr[-4000:]
+    html = (finished_study / "report.html").read_text(errors="replace")
+    assert len(html) > 100_000 and "Test study" in html

@@ -1,0 +1,67 @@
+# Helpers and input functions for every rule file; rule files hold rules only.
+import re
+from itertools import product
+
+from snakemake.utils import validate
+
+validate(config, "../schemas/config.schema.yaml")
+
+STUDY = config["study"]
+PLANES = config["directions"]["planes"]
+
+missing_rates = [
+    a for a in config["activations"] if a not in config["training"]["learning_rate"]
+]
+if missing_rates:
+    raise ValueError(
+        f"config training.learning_rate: no learning rate for activation(s) {missing_rates}; "
+        f"found rates for {sorted(config['training']['learning_rate'])}"
+    )
+
+
+wildcard_constraints:
+    study=re.escape(STUDY),
+    activation="|".join(map(re.escape, config["activations"])),
+    seed=r"\d+",
+    plane="|".join(PLANES),
+
+
+def runs():
+    """Every (activation, seed) pair of the study, activation-major."""
+    return list(product(config["activations"], config["seeds"]))
+
+
+def run_paths(pattern, **extra):
+    """`pattern` expanded for every run (and the given extra wildcards)."""
+    return [
+        pattern.format(study=STUDY, activation=a, seed=s, **extra) for a, s in runs()
+    ]
+
+
+def run_plane_paths(pattern):
+    """`pattern` expanded for every run and plane kind."""
+    return [
+        pattern.format(study=STUDY, activation=a, seed=s, plane=p)
+        for (a, s), p in product(runs(), PLANES)
+    ]
+
+
+def run_labels():
+    """[activation, seed] per run, in the order of run_paths (for the gather scripts)."""
+    return [[a, int(s)] for a, s in runs()]
+
+
+def learning_rate(wildcards):
+    return config["training"]["learning_rate"][wildcards.activation]
+
+
+def final_outputs():
+    """What `rule all` asks for: the summary tables and every report figure."""
+    return [
+        f"results/{STUDY}/metrics/summary.csv",
+        f"results/{STUDY}/metrics/summary_by_activation.csv",
+        f"results/{STUDY}/report/training_curves.png",
+        *run_plane_paths(
+            "results/{study}/report/landscape/{activation}/seed_{seed}/{plane}.png"
+        ),
+    ]

@@ -1,0 +1,19 @@
+rule compute_directions:
+    input:
+        checkpoints=rules.train_model.output.checkpoints,
+    output:
+        directions="results/{study}/directions/{activation}/seed_{seed}/{plane}.pt",
+    log:
+        "logs/{study}/compute_directions/{activation}/seed_{seed}/{plane}.log",
+    benchmark:
+        "logs/{study}/benchmarks/compute_directions/{activation}/seed_{seed}/{plane}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    params:
+        random=config["directions"]["random"],
+    script:
+        "../scripts/compute_directions.py"

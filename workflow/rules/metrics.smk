@@ -1,0 +1,56 @@
+rule compute_metrics:
+    input:
+        landscape=rules.evaluate_landscape.output.landscape,
+    output:
+        metrics="results/{study}/metrics/{activation}/seed_{seed}/{plane}.nc",
+    log:
+        "logs/{study}/compute_metrics/{activation}/seed_{seed}/{plane}.log",
+    benchmark:
+        "logs/{study}/benchmarks/compute_metrics/{activation}/seed_{seed}/{plane}.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        metrics=config["metrics"],
+    script:
+        "../scripts/compute_metrics.py"
+
+
+rule summarize_study:
+    input:
+        metrics=run_plane_paths(
+            "results/{study}/metrics/{activation}/seed_{seed}/{plane}.nc"
+        ),
+        histories=run_paths(
+            "results/{study}/train/{activation}/seed_{seed}/history.csv"
+        ),
+    output:
+        summary=report(
+            "results/{study}/metrics/summary.csv",
+            caption="../../report/summary.rst",
+            category="Metrics",
+            labels={"table": "per run and plane"},
+        ),
+        by_activation=report(
+            "results/{study}/metrics/summary_by_activation.csv",
+            caption="../../report/summary_by_activation.rst",
+            category="Metrics",
+            labels={"table": "mean and sd over seeds"},
+        ),
+    log:
+        "logs/{study}/summarize_study/summary.log",
+    benchmark:
+        "logs/{study}/benchmarks/summarize_study/summary.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        runs=run_labels(),
+    script:
+        "../scripts/summarize_study.py"

@@ -1,0 +1,22 @@
+rule train_model:
+    input:
+        dataset=rules.prepare_dataset.output.dataset,
+    output:
+        checkpoints="results/{study}/train/{activation}/seed_{seed}/checkpoints.pt",
+        history="results/{study}/train/{activation}/seed_{seed}/history.csv",
+    log:
+        "logs/{study}/train_model/{activation}/seed_{seed}.log",
+    benchmark:
+        "logs/{study}/benchmarks/train_model/{activation}/seed_{seed}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        model=config["model"],
+        training={k: v for k, v in config["training"].items() if k != "learning_rate"},
+        learning_rate=learning_rate,
+    script:
+        "../scripts/train_model.py"

@@ -1,0 +1,26 @@
+"""Snakemake adapter for rule train_model: train one (activation, seed) run."""
+
+from losslandscape.logs import log_to_file
+from losslandscape.stages.compute import run_train_model
+
+training = snakemake.params.training
+with log_to_file(snakemake.log[0]):
+    run_train_model(
+        dataset=snakemake.input.dataset,
+        checkpoints=snakemake.output.checkpoints,
+        history=snakemake.output.history,
+        threads=snakemake.threads,
+        model_name=snakemake.params.model["name"],
+        model_kwargs=snakemake.params.model["kwargs"],
+        activation=snakemake.wildcards.activation,
+        seed=int(snakemake.wildcards.seed),
+        learning_rate=snakemake.params.learning_rate,
+        epochs=training["epochs"],
+        batch_size=training["batch_size"],
+        optimizer=training["optimizer"],
+        momentum=training["momentum"],
+        weight_decay=training["weight_decay"],
+        plateau_factor=training["plateau"]["factor"] if training["plateau"] else None,
+        plateau_patience=training["plateau"]["patience"] if training["plateau"] else 0,
+        checkpoint_every=training["checkpoint_every"],
+    )
