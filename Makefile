@@ -1,6 +1,7 @@
 # Two commands for a fresh Debian/Ubuntu machine with Python 3.11 (see README.md):
 #   make study   install into .venv, then run the default study and write report.html
-#   make test    install into .venv (if needed), then run the test suite
+#   make test    install into .venv (if needed), then lint (ruff, snakefmt, snakemake
+#                --lint) and run the test suite
 # torch is installed first and alone, pinned, so nothing can pull a CUDA build.
 
 PYTHON ?= python3
@@ -26,4 +27,8 @@ study: install
 	$(BIN)/snakemake --report report.html
 
 test: install
+	$(BIN)/ruff check src tests workflow/scripts
+	$(BIN)/ruff format --check src tests workflow/scripts
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakemake --lint
 	$(BIN)/pytest

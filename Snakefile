@@ -13,6 +13,8 @@
 # Logs and Snakemake benchmarks mirror it: logs/{study}/<rule>/..., logs/{study}/benchmarks/<rule>/...
 
 
+import re
+
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -25,6 +27,16 @@ report: "report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+
+
+# Wildcards match only what the config names, so no path is ambiguous between rules.
+wildcard_constraints:
+    study=re.escape(STUDY),
+    activation="|".join(map(re.escape, config["activations"])),
+    seed=r"\d+",
+    plane="|".join(PLANES),
+
+
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/directions.smk"

@@ -15,7 +15,9 @@ def test_metrics_and_plot_commands_on_a_hand_built_landscape(tmp_path):
         ["metrics", str(tmp_path / "bowl.nc"), "--out", str(tmp_path / "m.nc")],
         ["plot-landscape", str(tmp_path / "bowl.nc"), "--out", str(tmp_path / "bowl.png")],
     ):
-        result = subprocess.run([sys.executable, "-m", "losslandscape", *args], capture_output=True, text=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "losslandscape", *args], capture_output=True, text=True
+        )
         assert result.returncode == 0, result.stderr
     with xr.open_dataset(tmp_path / "m.nc") as metrics:
         assert int(metrics.n_local_minima) == 1
@@ -25,7 +27,15 @@ def test_metrics_and_plot_commands_on_a_hand_built_landscape(tmp_path):
 
 def test_a_missing_input_is_named(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "losslandscape", "metrics", str(tmp_path / "nope.nc"), "--out", str(tmp_path / "m.nc")],
+        [
+            sys.executable,
+            "-m",
+            "losslandscape",
+            "metrics",
+            str(tmp_path / "nope.nc"),
+            "--out",
+            str(tmp_path / "m.nc"),
+        ],
         capture_output=True,
         text=True,
     )

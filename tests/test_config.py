@@ -37,7 +37,10 @@ def test_the_default_and_test_configs_plan_the_study(tmp_path):
         (lambda c: c["activations"].append("relu6"), "relu6"),
         (lambda c: c["training"].__setitem__("epochs", 1), "epochs"),
         (lambda c: c.__setitem__("colour", "blue"), "colour"),
-        (lambda c: c["training"]["learning_rate"].pop("sigmoid"), "no learning rate for activation(s) ['sigmoid']"),
+        (
+            lambda c: c["training"]["learning_rate"].pop("sigmoid"),
+            "no learning rate for activation(s) ['sigmoid']",
+        ),
     ],
 )
 def test_bad_configs_are_rejected_by_name(tmp_path, edit, message):

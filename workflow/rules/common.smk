@@ -1,5 +1,6 @@
-# Helpers and input functions for every rule file; rule files hold rules only.
-import re
+# Config validation, helpers and input functions for every rule file (rule files hold
+# rules only; the wildcard constraints are in the Snakefile, since --lint wants no rules
+# beside functions).
 from itertools import product
 
 from snakemake.utils import validate
@@ -17,13 +18,6 @@ if missing_rates:
         f"config training.learning_rate: no learning rate for activation(s) {missing_rates}; "
         f"found rates for {sorted(config['training']['learning_rate'])}"
     )
-
-
-wildcard_constraints:
-    study=re.escape(STUDY),
-    activation="|".join(map(re.escape, config["activations"])),
-    seed=r"\d+",
-    plane="|".join(PLANES),
 
 
 def runs():
@@ -56,7 +50,7 @@ def learning_rate(wildcards):
 
 
 def final_outputs():
-    """What `rule all` asks for: the summary tables and every report figure."""
+    """Targets of the default target (all): the summary tables and every report figure."""
     return [
         f"results/{STUDY}/metrics/summary.csv",
         f"results/{STUDY}/metrics/summary_by_activation.csv",
