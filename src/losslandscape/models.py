@@ -90,7 +90,12 @@ def build_model(name: str, activation: str, **kwargs) -> nn.Module:
 def data_kwargs(name: str, input_shape: list[int], n_classes: int) -> dict:
     """The constructor arguments of model ``name`` that follow from the data set's shapes."""
     if name == "mnist1d_cnn":
-        return {"input_length": int(input_shape[-1]), "n_classes": n_classes}
+        if len(input_shape) != 1:
+            raise ValueError(
+                f"model 'mnist1d_cnn' takes 1-D signals; the data set's inputs have shape "
+                f"{list(input_shape)}; choose model 'mlp' for this data set"
+            )
+        return {"input_length": int(input_shape[0]), "n_classes": n_classes}
     if name == "mlp":
         return {"n_inputs": int(torch.Size(input_shape).numel()), "n_classes": n_classes}
     raise ValueError(f"model {name!r} is unknown; choose one of {', '.join(MODELS)}")
