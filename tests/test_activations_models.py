@@ -46,6 +46,7 @@ def test_unknown_model_names_the_choices():
 
 
 def test_the_1d_cnn_rejects_image_inputs_by_name():
-    with pytest.raises(ValueError, match=r"takes 1-D signals; .* shape \[8, 8\]; choose model 'mlp'"):
+    expected = r"takes 1-D signals; .* shape \[8, 8\]; choose model 'mlp'"
+    with pytest.raises(ValueError, match=expected):
         data_kwargs("mnist1d_cnn", [8, 8], 10)
     assert data_kwargs("mlp", [8, 8], 10) == {"n_inputs": 64, "n_classes": 10}

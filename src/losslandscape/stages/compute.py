@@ -101,10 +101,16 @@ def run_compute_directions(
 
 
 def grid_coordinates(
-    plane: str, trajectory_x, trajectory_y, resolution: int, extent: float, margin: float
-):
-    """Grid axes: ``[-extent, extent]`` for random planes; for PCA planes a symmetric range
-    that covers the projected trajectory plus ``margin`` (a fraction of it)."""
+    plane: str,
+    trajectory_x: np.ndarray,
+    trajectory_y: np.ndarray,
+    resolution: int,
+    extent: float,
+    margin: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Grid axes ``xs``, ``ys``, each ``(resolution,)``: ``[-extent, extent]`` for random
+    planes; for PCA planes a range symmetric about the model that covers the projected
+    trajectory (``(n_epochs,)`` coordinates) plus ``margin`` (a fraction of it)."""
     if plane == "pca":
         xs = symmetric_axis(float(np.abs(trajectory_x).max()), margin, resolution)
         ys = symmetric_axis(float(np.abs(trajectory_y).max()), margin, resolution)
