@@ -1,11 +1,21 @@
+"""Grid metrics on analytic surfaces whose answers are known."""
+
 import numpy as np
 import pytest
+import xarray as xr
+from scipy.ndimage import gaussian_filter
+from skimage.measure import label
+from skimage.morphology import h_minima
 
-from losslandscape.metrics import (
-    find_local_minima,
+from losslandscape.basins import basin_contours, basin_widths
+from losslandscape.metrics import landscape_metrics
+from losslandscape.minima import find_local_minima
+from losslandscape.shape import curvedness, hessian_eigenvalues, shape_index
+from losslandscape.smoothness import (
     gradient_magnitude,
-    landscape_metrics,
+    laplacian_energy,
     roughness,
+    total_variation,
 )
 from tests.test_datamodel import make_landscape
 
@@ -16,26 +26,110 @@ def grid(n=101, half=5.0):
     return axis, xx, yy
 
 
-def test_paraboloid_has_one_minimum_at_its_centre():
-    axis, xx, yy = grid()
-    minima = find_local_minima(xx**2 + 3 * yy**2, axis, axis, tolerance=1e-9)
-    assert len(minima["loss"]) == 1 and minima["x"][0] == 0 and minima["y"][0] == 0
+def as_landscape(loss, axis) -> xr.Dataset:
+    """A minimal landscape-like Dataset for landscape_metrics."""
+    return xr.Dataset({"train_loss": (("y", "x"), loss, {"units": "nats"})}, {"x": axis, "y": axis})
+
+
+def n_minima(loss, axis, tolerance=1e-6, edge="include"):
+    return len(find_local_minima(loss, axis, axis, tolerance, edge)["loss"])
+
+
+def test_isotropic_paraboloid_minimum_basin_and_shape():
+    """L = a(x² + y²): one minimum, basin diameter 2·sqrt(h/a), cup (S = −1), C = 2a."""
+    axis, xx, yy = grid(201)
+    a = 0.7
+    metrics = landscape_metrics(
+        as_landscape(a * (xx**2 + yy**2), axis),
+        basin_levels=(1.0, 4.0, 9.0),
+        basin_level_mode="absolute",
+    )
+    spacing = axis[1] - axis[0]
+    assert int(metrics.n_local_minima) == 1
+    expected = 2 * np.sqrt(np.array([1.0, 4.0, 9.0]) / a)
+    assert np.all(np.abs(metrics.basin_equivalent_diameter.values - expected) < spacing)
+    assert np.all(np.abs(metrics.basin_extent_x.values - expected) < 2 * spacing)
+    assert metrics.basin_touches_edge.values.tolist() == [0, 0, 0]
+    assert float(metrics.shape_index_at_minimum) == pytest.approx(-1.0)
+    assert float(metrics.curvedness_at_minimum) == pytest.approx(2 * a, rel=1e-6)
+    cup = metrics.shape_class_fraction.sel(shape_class="cup")
+    assert float(cup) == pytest.approx(1.0)
+
+
+def test_anisotropic_paraboloid_shape_and_basin():
+    """L = a·x² + b·y²: Hessian diag(2a, 2b); basin an ellipse of area π·h/sqrt(ab)."""
+    axis, xx, yy = grid(201)
+    a, b = 2.0, 0.5
+    metrics = landscape_metrics(
+        as_landscape(a * xx**2 + b * yy**2, axis), basin_levels=(4.0,), basin_level_mode="absolute"
+    )
+    expected_s = -(2 / np.pi) * np.arctan2(2 * a + 2 * b, 2 * abs(a - b))
+    assert float(metrics.shape_index_at_minimum) == pytest.approx(expected_s, abs=1e-9)
+    assert float(metrics.curvedness_at_minimum) == pytest.approx(np.sqrt((4 * a**2 + 4 * b**2) / 2))
+    spacing = axis[1] - axis[0]
+    assert float(metrics.basin_equivalent_diameter[0]) == pytest.approx(
+        2 * np.sqrt(4.0 / np.sqrt(a * b)), abs=spacing
+    )
+    assert float(metrics.basin_extent_x[0]) == pytest.approx(2 * np.sqrt(4.0 / a), abs=2 * spacing)
+    assert float(metrics.basin_extent_y[0]) == pytest.approx(2 * np.sqrt(4.0 / b), abs=2 * spacing)
 
 
 def test_himmelblau_has_four_minima():
     axis, x, y = grid()
-    himmelblau = (x**2 + y - 11) ** 2 + (x + y**2 - 7) ** 2
-    assert len(find_local_minima(himmelblau, axis, axis, tolerance=1e-6)["loss"]) == 4
+    assert n_minima((x**2 + y - 11) ** 2 + (x + y**2 - 7) ** 2, axis) == 4
+
+
+def test_rastrigin_has_one_minimum_per_lattice_point_inside_the_grid():
+    axis, x, y = grid(281, half=3.5)
+    rastrigin = 20 + x**2 - 10 * np.cos(2 * np.pi * x) + y**2 - 10 * np.cos(2 * np.pi * y)
+    found = find_local_minima(rastrigin, axis, axis, 1e-6)
+    assert len(found["loss"]) == 49  # integer points −3…3 on both axes
+    assert np.allclose(np.round(found["x"]), found["x"], atol=0.05)
+
+
+def test_saddle_has_no_interior_minimum_and_zero_shape_index():
+    axis, xx, yy = grid(101)
+    saddle = xx**2 - yy**2
+    assert n_minima(saddle, axis, edge="exclude") == 0
+    assert n_minima(saddle, axis, edge="include") == 2  # the two lowest edge points
+    lambda1, lambda2 = hessian_eigenvalues(saddle, axis, axis)
+    assert shape_index(lambda1, lambda2)[50, 50] == pytest.approx(0.0, abs=1e-9)
+    assert curvedness(lambda1, lambda2)[50, 50] == pytest.approx(2.0)
 
 
 def test_plateau_and_sub_tolerance_noise_give_no_spurious_minima():
     axis, xx, yy = grid(41)
-    assert len(find_local_minima(np.full_like(xx, 2.5), axis, axis, tolerance=1e-6)["loss"]) == 0
+    assert n_minima(np.full_like(xx, 2.5), axis) == 0
     noisy = xx**2 + yy**2 + 1e-7 * np.random.default_rng(0).random(xx.shape)
-    assert len(find_local_minima(noisy, axis, axis, tolerance=1e-5)["loss"]) == 1
+    assert n_minima(noisy, axis, tolerance=1e-5) == 1
+    noisy_plateau = 2.5 + 1e-7 * np.random.default_rng(1).random(xx.shape)
+    assert n_minima(noisy_plateau, axis, tolerance=1e-5) == 0
+    assert n_minima(noisy_plateau, axis, tolerance=1e-9) > 10  # the tolerance is what hides it
 
 
-def test_roughness_of_a_tilted_plane_is_the_mean_absolute_slope():
+def test_minima_count_equals_scikit_image_h_minima_on_random_surfaces():
+    """Reference: our depth-based count against h_minima for random smooth surfaces."""
+    rng = np.random.default_rng(1)
+    xs, ys = np.arange(40.0), np.arange(30.0)
+    for _ in range(60):
+        surface = gaussian_filter(rng.standard_normal((30, 40)), rng.uniform(0.5, 3))
+        for tolerance in (1e-4, 1e-2, 0.1):
+            reference = label(h_minima(surface, tolerance), connectivity=2).max()
+            assert len(find_local_minima(surface, xs, ys, tolerance)["loss"]) == reference
+
+
+def test_minimum_depth_is_the_pass_height():
+    """Two wells of depths 1 and 3 joined by a pass at 0: depths 1 (local) and range (global)."""
+    x = np.linspace(-4, 4, 161)
+    yy, xx = np.meshgrid(x, x, indexing="ij")
+    loss = -np.exp(-((xx + 2) ** 2 + yy**2) * 4) - 3 * np.exp(-((xx - 2) ** 2 + yy**2) * 4)
+    found = find_local_minima(loss, x, x, 1e-3)
+    assert len(found["loss"]) == 2
+    assert found["depth"][1] == pytest.approx(1.0, abs=1e-3)
+    assert found["depth"][0] == pytest.approx(np.ptp(loss))
+
+
+def test_smoothness_of_a_tilted_plane():
     """For L = a·x + b·y every horizontal pair differs by |a|·Δx and every vertical by |b|·Δy."""
     xs, ys = np.linspace(0, 2, 21), np.linspace(-1, 1, 11)
     yy, xx = np.meshgrid(ys, xs, indexing="ij")
@@ -43,21 +137,44 @@ def test_roughness_of_a_tilted_plane_is_the_mean_absolute_slope():
     n_x, n_y = 11 * 20, 10 * 21
     assert roughness(loss, xs, ys) == pytest.approx((3 * n_x + 2 * n_y) / (n_x + n_y))
     np.testing.assert_allclose(gradient_magnitude(loss, xs, ys), np.hypot(3, 2))
+    assert total_variation(loss, xs, ys) == pytest.approx(np.hypot(3, 2) * 2 * 2)
+    assert laplacian_energy(loss, xs, ys) == pytest.approx(0, abs=1e-20)
 
 
-def test_roughness_does_not_depend_on_resolution():
-    values = []
+def test_resolution_and_rotation_do_not_change_roughness_or_basin_width():
+    """A rotated anisotropic bowl with ripples at 101² and 201²: within 2 %."""
+    results = []
     for n in (101, 201):
-        axis, xx, yy = grid(n)
-        values.append(roughness(np.sin(xx) + np.cos(2 * yy), axis, axis))
-    assert values[0] == pytest.approx(values[1], rel=0.02)
+        axis, xx, yy = grid(n, half=3.0)
+        angle = np.deg2rad(30)
+        u, v = np.cos(angle) * xx + np.sin(angle) * yy, -np.sin(angle) * xx + np.cos(angle) * yy
+        loss = 1.5 * u**2 + 0.4 * v**2 + 0.2 * np.sin(2 * u) * np.cos(1.5 * v)
+        widths = basin_widths(loss, axis, axis, np.array([1.0]))
+        results.append((roughness(loss, axis, axis), widths["equivalent_diameter"][0]))
+    (r1, d1), (r2, d2) = results
+    assert r1 == pytest.approx(r2, rel=0.02)
+    assert d1 == pytest.approx(d2, rel=0.02)
 
 
-def test_landscape_metrics_dataset():
+def test_basin_touching_the_edge_is_flagged_and_contours_are_in_coordinates():
+    axis, xx, yy = grid(51, half=1.0)
+    loss = xx**2 + yy**2
+    widths = basin_widths(loss, axis, axis, np.array([0.25, 5.0]))
+    assert widths["touches_edge"].tolist() == [0, 1]
+    (contour,) = basin_contours(loss, axis, axis, 0.25)
+    np.testing.assert_allclose(np.hypot(contour[:, 0], contour[:, 1]), 0.5, atol=0.01)
+
+
+def test_landscape_metrics_on_a_data_model_landscape():
     metrics = landscape_metrics(make_landscape(11, 9))
     assert int(metrics.n_local_minima) == 1
     assert float(metrics.loss_min_x) == 0 and float(metrics.loss_min_y) == 0
     assert float(metrics.loss_at_origin) == pytest.approx(0.1)
     assert metrics.gradient_magnitude.dims == ("y", "x")
+    assert all({"long_name", "units"} <= set(metrics[name].attrs) for name in metrics.variables)
     with pytest.raises(ValueError, match="variable 'nope' is not a \\(y, x\\) grid"):
         landscape_metrics(make_landscape(), "nope")
+    broken = make_landscape().copy(deep=True)
+    broken["train_loss"][0, 0] = np.nan
+    with pytest.raises(ValueError, match="train_loss has 1 non-finite grid values"):
+        landscape_metrics(broken)

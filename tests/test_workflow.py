@@ -57,10 +57,14 @@ def test_every_run_and_plane_has_a_valid_landscape_and_figure(finished_study):
             assert (
                 results / "report" / "landscape" / activation / "seed_42" / f"{plane}.png"
             ).stat().st_size > 10_000
+        with xr.open_dataset(
+            results / "metrics" / activation / "seed_42" / "sharpness.nc"
+        ) as sharp:
+            assert float(sharp.hessian_max_eigenvalue) >= float(sharp.hessian_min_eigenvalue)
     summary = pd.read_csv(results / "metrics" / "summary.csv")
-    assert len(summary) == 4 and {"n_local_minima", "roughness", "final_test_accuracy"} <= set(
-        summary.columns
-    )
+    expected = {"n_local_minima", "roughness", "final_test_accuracy", "hessian_trace",
+                "basin_equivalent_diameter_level_0.05", "shape_class_fraction_shape_class_cup"}  # fmt: skip
+    assert len(summary) == 4 and expected <= set(summary.columns)
     by_activation = pd.read_csv(results / "metrics" / "summary_by_activation.csv")
     assert set(by_activation["activation"]) == {"relu", "sigmoid"}
     assert (

@@ -7,6 +7,7 @@
     python -m losslandscape landscape --dataset data.pt --checkpoints ckpt.pt \\
         --directions pca.pt --resolution 41 --out pca.nc
     python -m losslandscape metrics pca.nc --out pca_metrics.nc
+    python -m losslandscape sharpness --dataset data.pt --checkpoints ckpt.pt --out sharp.nc
     python -m losslandscape plot-landscape pca.nc --out pca.png
 """
 
@@ -61,12 +62,33 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=8192)
     p.add_argument("--threads", type=int, default=1)
 
-    p = sub.add_parser("metrics", help="minima and roughness of a landscape file")
+    p = sub.add_parser("metrics", help="minima, smoothness, basin width and shape of a landscape")
     p.add_argument("landscape")
     p.add_argument("--out", required=True)
     p.add_argument("--variable", default="train_loss")
-    p.add_argument("--tolerance-absolute", type=float, default=1e-6)
-    p.add_argument("--tolerance-relative", type=float, default=1e-4)
+    p.add_argument(
+        "--tolerance-absolute", type=float, default=1e-6, help="minimum depth (loss units)"
+    )
+    p.add_argument(
+        "--tolerance-relative", type=float, default=1e-4, help="… or fraction of the range"
+    )
+    p.add_argument(
+        "--edge", default="include", choices=["include", "exclude"], help="minima on the edge"
+    )
+    p.add_argument("--basin-levels", type=float, nargs="+", default=[0.01, 0.02, 0.05, 0.1, 0.2])
+    p.add_argument("--basin-level-mode", default="relative", choices=["relative", "absolute"])
+    p.add_argument("--shape-sigma", type=float, default=0.0, help="smoothing (coordinate units)")
+    p.add_argument("--shape-basin-level", type=float, default=0.05)
+
+    p = sub.add_parser("sharpness", help="Hessian extremes, trace and ε-sharpness of a model")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--checkpoints", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--subset-size", type=int, default=1000)
+    p.add_argument("--hutchinson-samples", type=int, default=20)
+    p.add_argument("--epsilon", type=float, default=1e-3)
+    p.add_argument("--ascent-iterations", type=int, default=10)
+    p.add_argument("--threads", type=int, default=1)
 
     p = sub.add_parser("plot-landscape", help="draw a landscape file")
     p.add_argument("landscape")
@@ -91,7 +113,10 @@ def main(argv: list[str] | None = None) -> None:
     elif stage == "landscape":
         compute.run_evaluate_landscape(**args)
     elif stage == "metrics":
+        args["basin_levels"] = tuple(args["basin_levels"])
         analyze.run_compute_metrics(**args)
+    elif stage == "sharpness":
+        compute.run_compute_sharpness(**args)
     elif stage == "plot-landscape":
         figures.run_plot_landscape(**args)
 

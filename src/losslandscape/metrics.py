@@ -1,62 +1,18 @@
-"""Measures of a landscape grid: local minima and roughness.
+"""All grid metrics of one landscape variable as an ``xarray.Dataset`` (docs/data-model.md).
 
-All measures use the grid's own coordinates (``x``, ``y`` values), not pixel indices, so
-they do not change when only the resolution changes. Input: a loss array ``(ny, nx)`` with
-increasing coordinate vectors ``xs`` ``(nx,)`` and ``ys`` ``(ny,)``.
+Works on any landscape that follows the data model, including ones built by hand: minima
+and their depths (:mod:`minima`), smoothness (:mod:`smoothness`), basin width at a ladder
+of levels (:mod:`basins`) and shape (:mod:`shape`), all in the grid's coordinate units.
 """
 
 import numpy as np
 import xarray as xr
-from skimage.measure import label
-from skimage.morphology import h_minima
+
+from losslandscape import basins, minima, shape, smoothness
 
 
-def minima_tolerance(loss: np.ndarray, absolute: float, relative: float) -> float:
-    """The depth below which a dip does not count: ``max(absolute, relative·(max − min))``."""
-    return max(float(absolute), float(relative) * float(np.ptp(loss)))
-
-
-def find_local_minima(
-    loss: np.ndarray, xs: np.ndarray, ys: np.ndarray, tolerance: float
-) -> dict[str, np.ndarray]:
-    """Local minima over the 8-neighbourhood that are at least ``tolerance`` deep.
-
-    A minimum is a connected region (8-connectivity) whose values lie below every
-    neighbouring value by at least ``tolerance`` (scikit-image's h-minima transform);
-    a plateau counts once. Edge points count when they are lower than all their existing
-    neighbours. Each minimum is reported at its lowest grid point.
-
-    Returns:
-        ``x``, ``y``, ``loss``: arrays ``(n_minima,)`` sorted by increasing loss.
-    """
-    if np.ptp(loss) == 0:  # a constant surface has no minimum, whatever the tolerance
-        return {"x": np.empty(0), "y": np.empty(0), "loss": np.empty(0)}
-    regions = label(h_minima(loss, max(tolerance, np.finfo(float).tiny)), connectivity=2)
-    found = []
-    for region in range(1, regions.max() + 1):
-        iy, ix = np.nonzero(regions == region)
-        lowest = np.argmin(loss[iy, ix])
-        found.append((loss[iy[lowest], ix[lowest]], xs[ix[lowest]], ys[iy[lowest]]))
-    found.sort()
-    values = np.array(found, dtype=float).reshape(-1, 3)
-    return {"loss": values[:, 0], "x": values[:, 1], "y": values[:, 2]}
-
-
-def roughness(loss: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> float:
-    """Mean absolute difference between neighbouring grid values per unit of coordinate.
-
-    ``mean(|L[i, j+1] − L[i, j]| / Δx  ∪  |L[i+1, j] − L[i, j]| / Δy)`` over every
-    horizontal and vertical neighbour pair; units: loss units per coordinate unit.
-    """
-    along_x = np.abs(np.diff(loss, axis=1)) / np.diff(xs)[None, :]
-    along_y = np.abs(np.diff(loss, axis=0)) / np.diff(ys)[:, None]
-    return float(np.concatenate([along_x.ravel(), along_y.ravel()]).mean())
-
-
-def gradient_magnitude(loss: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """``|∇L|`` ``(ny, nx)`` by central differences in coordinate units (one-sided at edges)."""
-    d_dy, d_dx = np.gradient(loss, ys, xs)
-    return np.hypot(d_dx, d_dy)
+def _var(dims, values, long_name: str, units: str):
+    return (dims, values, {"long_name": long_name, "units": units})
 
 
 def landscape_metrics(
@@ -64,77 +20,192 @@ def landscape_metrics(
     variable: str = "train_loss",
     tolerance_absolute: float = 1e-6,
     tolerance_relative: float = 1e-4,
+    edge: str = "include",
+    basin_levels: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1, 0.2),
+    basin_level_mode: str = "relative",
+    shape_sigma: float = 0.0,
+    shape_basin_level: float = 0.05,
 ) -> xr.Dataset:
-    """Minima and roughness of ``landscape[variable]`` as a metrics Dataset.
+    """Metrics of ``landscape[variable]`` (a ``(y, x)`` grid).
 
-    Scalars: ``n_local_minima``, ``roughness`` and ``roughness_relative`` (divided by the
-    loss range), ``loss_min`` with ``loss_min_x``/``loss_min_y``, ``loss_at_origin`` (the
-    grid point nearest (0, 0)), ``minima_tolerance``. On dim ``minimum``: ``minima_x``,
-    ``minima_y``, ``minima_loss``. Map on ``(y, x)``: ``gradient_magnitude``.
+    Args:
+        tolerance_absolute, tolerance_relative: a minimum counts when its depth is at least
+            ``max(absolute, relative·(max − min))``.
+        edge: minima on the grid edge: ``include`` or ``exclude`` (:mod:`minima`).
+        basin_levels: heights above the global minimum for the basin ladder, in loss units
+            (``absolute``) or as fractions of the loss range (``relative``).
+        shape_sigma: Gaussian smoothing width (coordinate units) before the Hessian; 0: none.
+        shape_basin_level: the basin (same mode as the ladder) over which shape classes are
+            counted.
+
+    Raises:
+        ValueError: ``variable`` is not a ``(y, x)`` grid, or the grid holds NaN/inf.
     """
     if variable not in landscape.data_vars or landscape[variable].dims != ("y", "x"):
         grids = [n for n, v in landscape.data_vars.items() if v.dims == ("y", "x")]
         raise ValueError(
             f"variable {variable!r} is not a (y, x) grid of this landscape; choose one of {grids}"
         )
-    xs, ys = landscape["x"].values, landscape["y"].values
+    xs, ys = landscape["x"].values.astype(float), landscape["y"].values.astype(float)
     loss = landscape[variable].values.astype(np.float64)
+    if not np.isfinite(loss).all():
+        bad = int((~np.isfinite(loss)).sum())
+        raise ValueError(
+            f"{variable} has {bad} non-finite grid values of {loss.size}; "
+            "metrics need finite values"
+        )
     units = landscape[variable].attrs.get("units", "1")
-    tolerance = minima_tolerance(loss, tolerance_absolute, tolerance_relative)
-    minima = find_local_minima(loss, xs, ys, tolerance)
-    iy_min, ix_min = np.unravel_index(np.argmin(loss), loss.shape)
     loss_range = float(np.ptp(loss))
-    rough = roughness(loss, xs, ys)
+    scale = loss_range if loss_range > 0 else 1.0
 
-    def scalar(value, long_name, unit):
-        return ((), value, {"long_name": long_name, "units": unit})
+    tolerance = minima.minima_tolerance(loss, tolerance_absolute, tolerance_relative)
+    found = minima.find_local_minima(loss, xs, ys, tolerance, edge)
+    iy_min, ix_min = np.unravel_index(np.argmin(loss), loss.shape)
 
+    rough = smoothness.roughness(loss, xs, ys)
+    tv = smoothness.total_variation(loss, xs, ys)
+    area = float(smoothness.cell_areas(xs, ys).sum())
+    energy = smoothness.laplacian_energy(loss, xs, ys)
+
+    heights = basins.basin_levels(loss, list(basin_levels), basin_level_mode)
+    widths = basins.basin_widths(loss, xs, ys, heights)
+
+    lambda1, lambda2 = shape.hessian_eigenvalues(loss, xs, ys, shape_sigma)
+    index, curved = shape.shape_index(lambda1, lambda2), shape.curvedness(lambda1, lambda2)
+    shape_height = basins.basin_levels(loss, [shape_basin_level], basin_level_mode)[0]
+    fractions = shape.shape_class_fractions(index, curved, basins.basin_mask(loss, shape_height))
+
+    per_coord = f"{units} per unit coordinate"
     data_vars = {
-        "n_local_minima": scalar(
-            np.int64(len(minima["loss"])), "number of local minima deeper than the tolerance", "1"
+        "n_local_minima": _var(
+            (),
+            np.int64(len(found["loss"])),
+            "number of local minima at least minima_tolerance deep",
+            "1",
         ),
-        "minima_tolerance": scalar(tolerance, "depth a local minimum must have to count", units),
-        "roughness": scalar(
-            rough,
-            "mean absolute neighbour difference per unit coordinate",
-            f"{units} per unit coordinate",
+        "minima_tolerance": _var((), tolerance, "depth a local minimum needs to count", units),
+        "minima_x": _var(("minimum",), found["x"], "x of each local minimum's lowest point", "1"),
+        "minima_y": _var(("minimum",), found["y"], "y of each local minimum's lowest point", "1"),
+        "minima_loss": _var(
+            ("minimum",), found["loss"], f"{variable} at each local minimum", units
         ),
-        "roughness_relative": scalar(
-            rough / loss_range if loss_range > 0 else 0.0,
-            "roughness divided by the loss range",
-            "1 per unit coordinate",
+        "minima_depth": _var(
+            ("minimum",),
+            found["depth"],
+            "flooding height at which the minimum joins a lower one (the range for the global one)",
+            units,
         ),
-        "loss_min": scalar(float(loss[iy_min, ix_min]), f"lowest {variable} on the grid", units),
-        "loss_min_x": scalar(float(xs[ix_min]), "x of the lowest grid point", "1"),
-        "loss_min_y": scalar(float(ys[iy_min]), "y of the lowest grid point", "1"),
-        "loss_at_origin": scalar(
+        "loss_min": _var((), float(loss[iy_min, ix_min]), f"lowest {variable} on the grid", units),
+        "loss_min_x": _var((), float(xs[ix_min]), "x of the lowest grid point", "1"),
+        "loss_min_y": _var((), float(ys[iy_min]), "y of the lowest grid point", "1"),
+        "loss_range": _var((), loss_range, f"max - min of {variable}", units),
+        "loss_at_origin": _var(
+            (),
             float(landscape[variable].sel(x=0.0, y=0.0, method="nearest")),
             f"{variable} at the grid point nearest (0, 0)",
             units,
         ),
-        "minima_x": (
-            ("minimum",),
-            minima["x"],
-            {"long_name": "x of each local minimum", "units": "1"},
-        ),
-        "minima_y": (
-            ("minimum",),
-            minima["y"],
-            {"long_name": "y of each local minimum", "units": "1"},
-        ),
-        "minima_loss": (
-            ("minimum",),
-            minima["loss"],
-            {"long_name": f"{variable} at each local minimum", "units": units},
-        ),
-        "gradient_magnitude": (
+        "gradient_magnitude": _var(
             ("y", "x"),
-            gradient_magnitude(loss, xs, ys),
-            {
-                "long_name": f"|grad {variable}| by central differences",
-                "units": f"{units} per unit coordinate",
-            },
+            smoothness.gradient_magnitude(loss, xs, ys),
+            f"|grad {variable}| by finite differences",
+            per_coord,
+        ),
+        "roughness": _var(
+            (), rough, "mean absolute neighbour difference per unit coordinate", per_coord
+        ),
+        "roughness_relative": _var(
+            (), rough / scale, "roughness divided by the loss range", "1 per unit coordinate"
+        ),
+        "total_variation": _var(
+            (), tv, "integral of |grad L| over the grid", f"{units} times coordinate units"
+        ),
+        "total_variation_relative": _var(
+            (),
+            tv / (scale * area),
+            "total variation divided by loss range and grid area",
+            "1 per unit coordinate",
+        ),
+        "laplacian_energy": _var(
+            (),
+            energy,
+            "area-weighted mean of the squared Laplacian",
+            f"({units})^2 per unit coordinate^4",
+        ),
+        "laplacian_energy_relative": _var(
+            (),
+            energy / scale**2,
+            "laplacian energy divided by the squared loss range",
+            "1 per unit coordinate^4",
+        ),
+        "basin_height": _var(("level",), heights, "basin level above the global minimum", units),
+        "basin_area": _var(
+            ("level",),
+            widths["area"],
+            "area of the connected region below the level holding the minimum",
+            "coordinate units^2",
+        ),
+        "basin_equivalent_diameter": _var(
+            ("level",),
+            widths["equivalent_diameter"],
+            "diameter of the disc with the basin's area",
+            "1",
+        ),
+        "basin_extent_x": _var(("level",), widths["extent_x"], "x extent of the basin", "1"),
+        "basin_extent_y": _var(("level",), widths["extent_y"], "y extent of the basin", "1"),
+        "basin_touches_edge": _var(
+            ("level",),
+            widths["touches_edge"],
+            "1 where the basin reaches the grid edge (widths are lower bounds)",
+            "1",
+        ),
+        "shape_index": _var(
+            ("y", "x"), index, "Koenderink shape index (-1 cup, 0 saddle, +1 cap)", "1"
+        ),
+        "curvedness": _var(
+            ("y", "x"),
+            curved,
+            "Koenderink curvedness sqrt((l1^2 + l2^2)/2)",
+            "(loss units) per unit coordinate^2",
+        ),
+        "shape_index_at_minimum": _var(
+            (), float(index[iy_min, ix_min]), "shape index at the lowest grid point", "1"
+        ),
+        "curvedness_at_minimum": _var(
+            (),
+            float(curved[iy_min, ix_min]),
+            "curvedness at the lowest grid point",
+            f"{units} per unit coordinate^2",
+        ),
+        "shape_class_fraction": _var(
+            ("shape_class",),
+            fractions,
+            "fraction of the basin (at shape_basin_level) in each shape class",
+            "1",
         ),
     }
-    coords = {"x": landscape["x"], "y": landscape["y"]}
-    return xr.Dataset(data_vars, coords, attrs={"variable": variable})
+    coords = {
+        "x": landscape["x"],
+        "y": landscape["y"],
+        "level": (
+            "level",
+            np.asarray(basin_levels, dtype=float),
+            {
+                "long_name": f"basin level ({basin_level_mode})",
+                "units": "1" if basin_level_mode == "relative" else units,
+            },
+        ),
+        "shape_class": (
+            "shape_class",
+            list(shape.SHAPE_CLASSES),
+            {"long_name": "Koenderink shape class", "units": "1"},
+        ),
+    }
+    attrs = {
+        "variable": variable,
+        "edge": edge,
+        "basin_level_mode": basin_level_mode,
+        "shape_sigma": float(shape_sigma),
+        "shape_basin_level": float(shape_basin_level),
+    }
+    return xr.Dataset(data_vars, coords, attrs=attrs)

@@ -7,10 +7,18 @@ import xarray as xr
 FINAL_COLUMNS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
 
 
-def run_row(metrics: xr.Dataset, history: pd.DataFrame) -> dict:
-    """One summary row: run identity, every scalar metric, and the final epoch's history."""
+def run_row(metrics: xr.Dataset, history: pd.DataFrame, sharpness: xr.Dataset) -> dict:
+    """One summary row: run identity, every scalar grid metric, the run's sharpness scalars
+    and the final epoch's history."""
     row = {key: metrics.attrs[key] for key in ("activation", "seed", "plane")}
     row |= {name: var.item() for name, var in metrics.data_vars.items() if var.ndim == 0}
+    # Ladders become one column per rung: basin widths per level, shape-class fractions.
+    for name, var in metrics.data_vars.items():
+        if var.dims in (("level",), ("shape_class",)):
+            dim = var.dims[0]
+            for label, value in zip(metrics[dim].values, var.values, strict=True):
+                row[f"{name}_{dim}_{label}"] = value.item()
+    row |= {name: var.item() for name, var in sharpness.data_vars.items() if var.ndim == 0}
     final = history.iloc[-1]
     row["epochs"] = int(final["epoch"])
     row |= {f"final_{column}": float(final[column]) for column in FINAL_COLUMNS}

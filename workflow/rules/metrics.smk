@@ -19,10 +19,35 @@ rule compute_metrics:
         "../scripts/compute_metrics.py"
 
 
+rule compute_sharpness:
+    input:
+        dataset=rules.prepare_dataset.output.dataset,
+        checkpoints=rules.train_model.output.checkpoints,
+    output:
+        sharpness="results/{study}/metrics/{activation}/seed_{seed}/sharpness.nc",
+    log:
+        "logs/{study}/compute_sharpness/{activation}/seed_{seed}.log",
+    benchmark:
+        "logs/{study}/benchmarks/compute_sharpness/{activation}/seed_{seed}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        sharpness=config["sharpness"],
+    script:
+        "../scripts/compute_sharpness.py"
+
+
 rule summarize_study:
     input:
         metrics=run_plane_paths(
             "results/{study}/metrics/{activation}/seed_{seed}/{plane}.nc"
+        ),
+        sharpness=run_paths(
+            "results/{study}/metrics/{activation}/seed_{seed}/sharpness.nc"
         ),
         histories=run_paths(
             "results/{study}/train/{activation}/seed_{seed}/history.csv"

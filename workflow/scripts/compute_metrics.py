@@ -1,4 +1,4 @@
-"""Snakemake adapter for rule compute_metrics: minima and roughness of one landscape."""
+"""Snakemake adapter for rule compute_metrics: minima, smoothness, basins and shape."""
 
 from losslandscape.logs import log_to_file
 from losslandscape.stages.analyze import run_compute_metrics
@@ -8,8 +8,13 @@ with log_to_file(snakemake.log[0]):
     run_compute_metrics(
         landscape=snakemake.input.landscape,
         out=snakemake.output.metrics,
+        rule=snakemake.rule,
         variable=metrics["variable"],
         tolerance_absolute=metrics["minima_tolerance"]["absolute"],
         tolerance_relative=metrics["minima_tolerance"]["relative"],
-        rule=snakemake.rule,
+        edge=metrics["edge"],
+        basin_levels=tuple(metrics["basin_levels"]),
+        basin_level_mode=metrics["basin_level_mode"],
+        shape_sigma=metrics["shape_sigma"],
+        shape_basin_level=metrics["shape_basin_level"],
     )

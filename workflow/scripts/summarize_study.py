@@ -6,6 +6,7 @@ from losslandscape.stages.analyze import run_summarize_study
 with log_to_file(snakemake.log[0]):
     run_summarize_study(
         metrics=list(snakemake.input.metrics),
+        sharpness=list(snakemake.input.sharpness),
         histories=list(snakemake.input.histories),
         runs=[tuple(run) for run in snakemake.params.runs],
         out=snakemake.output.summary,

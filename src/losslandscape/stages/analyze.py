@@ -13,31 +13,24 @@ from losslandscape.provenance import provenance_attrs
 log = logging.getLogger(__name__)
 
 
-def run_compute_metrics(
-    landscape: str,
-    out: str,
-    variable: str = "train_loss",
-    tolerance_absolute: float = 1e-6,
-    tolerance_relative: float = 1e-4,
-    rule: str = "compute_metrics",
-) -> None:
-    """Metrics of one landscape file → metrics netCDF (see :mod:`losslandscape.metrics`)."""
+def run_compute_metrics(landscape: str, out: str, rule: str = "compute_metrics", **options) -> None:
+    """Metrics of one landscape file → metrics netCDF.
+
+    ``options`` are the keyword arguments of :func:`losslandscape.metrics.landscape_metrics`
+    (variable, tolerances, edge rule, basin levels and mode, shape smoothing and level).
+    """
     source = datamodel.read_landscape(landscape)
-    metrics = landscape_metrics(source, variable, tolerance_absolute, tolerance_relative)
-    parameters = {
-        "landscape": str(landscape),
-        "variable": variable,
-        "tolerance_absolute": tolerance_absolute,
-        "tolerance_relative": tolerance_relative,
-    }
+    metrics = landscape_metrics(source, **options)
     keep = ("activation", "seed", "model", "dataset", "plane")
+    parameters = {"landscape": str(landscape), **options}
     metrics.attrs |= {key: source.attrs[key] for key in keep} | provenance_attrs(rule, parameters)
     datamodel.write_netcdf(metrics, out)
     log.info(
-        "metrics of %s: %d local minima, roughness %.4g",
+        "metrics of %s: %d local minima, roughness %.4g, basin diameters %s",
         landscape,
         int(metrics.n_local_minima),
         float(metrics.roughness),
+        metrics.basin_equivalent_diameter.values.round(4).tolist(),
     )
 
 
@@ -52,19 +45,25 @@ def load_histories(histories: list[str], runs: list[tuple[str, int]]) -> pd.Data
 
 def run_summarize_study(
     metrics: list[str],
+    sharpness: list[str],
     histories: list[str],
     runs: list[tuple[str, int]],
     out: str,
     out_by_activation: str,
 ) -> None:
-    """One row per (run, plane) → ``out``; means and sds over seeds → ``out_by_activation``."""
-    by_run = {run: pd.read_csv(path) for run, path in zip(runs, histories, strict=True)}
+    """One row per (run, plane) → ``out``; means and sds over seeds → ``out_by_activation``.
+
+    ``sharpness`` and ``histories`` hold one file per run, in the order of ``runs``.
+    """
+    by_run = {}
+    for run, history, sharp in zip(runs, histories, sharpness, strict=True):
+        with xr.open_dataset(sharp) as ds:
+            by_run[run] = (pd.read_csv(history), ds.load())
     rows = []
     for path in metrics:
         with xr.open_dataset(path) as ds:
-            rows.append(
-                summary.run_row(ds.load(), by_run[(ds.attrs["activation"], int(ds.attrs["seed"]))])
-            )
+            history, sharp = by_run[(ds.attrs["activation"], int(ds.attrs["seed"]))]
+            rows.append(summary.run_row(ds.load(), history, sharp))
     table = summary.study_summary(rows)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out, index=False, float_format="%.6g")

@@ -1,0 +1,72 @@
+"""Width of the minimum from level sets: the region around the global minimum below a level.
+
+For each level h the basin is the 8-connected region of grid points with
+``L ≤ L_min + h`` that contains the global minimum (scikit-image ``label``). Each grid
+point stands for a cell of its spacing, so the area is ``Σ Δx·Δy`` over the region and the
+extents are the region's coordinate span plus one spacing. A basin that reaches the grid's
+edge may continue outside the window: its width is then a lower bound (``touches_edge``).
+"""
+
+import numpy as np
+from skimage.measure import find_contours, label
+
+from losslandscape.smoothness import cell_areas
+
+LEVEL_MODES = ("relative", "absolute")
+
+
+def basin_levels(loss: np.ndarray, levels: list[float], mode: str) -> np.ndarray:
+    """Heights above the minimum: ``levels`` as given (``absolute``, loss units) or times the
+    loss range (``relative``)."""
+    if mode not in LEVEL_MODES:
+        raise ValueError(
+            f"basin level mode {mode!r} is unknown; choose one of {', '.join(LEVEL_MODES)}"
+        )
+    values = np.asarray(levels, dtype=float)
+    return values * float(np.ptp(loss)) if mode == "relative" else values
+
+
+def basin_mask(loss: np.ndarray, height: float) -> np.ndarray:
+    """``(ny, nx)`` bool: the connected region below ``min + height`` holding the minimum."""
+    iy, ix = np.unravel_index(np.argmin(loss), loss.shape)
+    regions = label(loss <= loss[iy, ix] + height, connectivity=2)
+    return regions == regions[iy, ix]
+
+
+def basin_widths(loss: np.ndarray, xs: np.ndarray, ys: np.ndarray, heights: np.ndarray) -> dict:
+    """Area, equivalent diameter, x/y extents and edge contact of the basin at each height.
+
+    Returns arrays ``(n_levels,)``: ``area`` (coordinate units²), ``equivalent_diameter``
+    (``sqrt(4·area/π)``), ``extent_x``, ``extent_y`` (coordinate units), ``touches_edge``
+    (1 where the region reaches the grid edge, so the width is a lower bound).
+    """
+    areas = cell_areas(xs, ys)
+    dx, dy = np.gradient(xs), np.gradient(ys)
+    out = {
+        k: np.zeros(len(heights)) for k in ("area", "equivalent_diameter", "extent_x", "extent_y")
+    }
+    out["touches_edge"] = np.zeros(len(heights), dtype=np.int64)
+    for i, height in enumerate(heights):
+        mask = basin_mask(loss, height)
+        rows, cols = np.nonzero(mask)
+        out["area"][i] = areas[mask].sum()
+        out["equivalent_diameter"][i] = np.sqrt(4 * out["area"][i] / np.pi)
+        out["extent_x"][i] = xs[cols.max()] - xs[cols.min()] + (dx[cols.max()] + dx[cols.min()]) / 2
+        out["extent_y"][i] = ys[rows.max()] - ys[rows.min()] + (dy[rows.max()] + dy[rows.min()]) / 2
+        edge = mask[0].any() | mask[-1].any() | mask[:, 0].any() | mask[:, -1].any()
+        out["touches_edge"][i] = int(edge)
+    return out
+
+
+def basin_contours(
+    loss: np.ndarray, xs: np.ndarray, ys: np.ndarray, height: float
+) -> list[np.ndarray]:
+    """Contour lines of ``L = min + height`` in coordinates, each ``(n_points, 2)`` as (x, y)
+    (scikit-image ``find_contours``), for drawing the basin outline."""
+    contours = find_contours(loss, float(loss.min() + height))
+    return [
+        np.column_stack(
+            [np.interp(c[:, 1], np.arange(len(xs)), xs), np.interp(c[:, 0], np.arange(len(ys)), ys)]
+        )
+        for c in contours
+    ]
