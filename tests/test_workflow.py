@@ -62,8 +62,14 @@ def test_every_run_and_plane_has_a_valid_landscape_and_figure(finished_study):
         ) as sharp:
             assert float(sharp.hessian_max_eigenvalue) >= float(sharp.hessian_min_eigenvalue)
     summary = pd.read_csv(results / "metrics" / "summary.csv")
-    expected = {"n_local_minima", "roughness", "final_test_accuracy", "hessian_trace",
-                "basin_equivalent_diameter_level_0.05", "shape_class_fraction_shape_class_cup"}  # fmt: skip
+    expected = {
+        "n_local_minima",
+        "roughness",
+        "final_test_accuracy",
+        "hessian_trace",
+        "basin_equivalent_diameter_level_0.05",
+        "shape_class_fraction_shape_class_cup",
+    }
     assert len(summary) == 4 and expected <= set(summary.columns)
     by_activation = pd.read_csv(results / "metrics" / "summary_by_activation.csv")
     assert set(by_activation["activation"]) == {"relu", "sigmoid"}

@@ -15,7 +15,7 @@ import argparse
 import json
 import logging
 
-from losslandscape.stages import analyze, compute, figures
+from losslandscape.stages import analyze, data, directions, figures, landscape, sharpness, train
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -84,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", required=True)
     p.add_argument("--checkpoints", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--subset-size", type=int, default=1000)
+    p.add_argument("--subset-size", type=int, default=500)
     p.add_argument("--hutchinson-samples", type=int, default=20)
     p.add_argument("--epsilon", type=float, default=1e-3)
     p.add_argument("--ascent-iterations", type=int, default=10)
@@ -103,20 +103,20 @@ def main(argv: list[str] | None = None) -> None:
     args = vars(_parser().parse_args(argv))
     stage = args.pop("stage")
     if stage == "prepare-dataset":
-        compute.run_prepare_dataset(**args)
+        data.run_prepare_dataset(**args)
     elif stage == "train":
-        compute.run_train_model(
+        train.run_train_model(
             args.pop("dataset"), args.pop("checkpoints"), args.pop("history"), **args
         )
     elif stage == "directions":
-        compute.run_compute_directions(**args)
+        directions.run_compute_directions(**args)
     elif stage == "landscape":
-        compute.run_evaluate_landscape(**args)
+        landscape.run_evaluate_landscape(**args)
     elif stage == "metrics":
         args["basin_levels"] = tuple(args["basin_levels"])
         analyze.run_compute_metrics(**args)
     elif stage == "sharpness":
-        compute.run_compute_sharpness(**args)
+        sharpness.run_compute_sharpness(**args)
     elif stage == "plot-landscape":
         figures.run_plot_landscape(**args)
 

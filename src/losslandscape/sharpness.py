@@ -98,9 +98,14 @@ def epsilon_sharpness(
     w = weights.numpy()
     radius = epsilon * (np.abs(w) + 1)
     base = -loss_and_grad(w)[0]
-    result = minimize(loss_and_grad, w, jac=True, method="L-BFGS-B",
-                      bounds=list(zip(w - radius, w + radius, strict=True)),
-                      options={"maxiter": max_iterations})  # fmt: skip
+    result = minimize(
+        loss_and_grad,
+        w,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=list(zip(w - radius, w + radius, strict=True)),
+        options={"maxiter": max_iterations},
+    )
     worst = max(-float(result.fun), base)
     return 100 * (worst - base) / (1 + base)
 

@@ -1,7 +1,7 @@
 """Snakemake adapter for rule compute_directions: the plane's two direction vectors."""
 
 from losslandscape.logs import log_to_file
-from losslandscape.stages.compute import run_compute_directions
+from losslandscape.stages.directions import run_compute_directions
 
 with log_to_file(snakemake.log[0]):
     run_compute_directions(

@@ -1,7 +1,7 @@
 """Snakemake adapter for rule compute_sharpness: Hessian and ε-sharpness of one model."""
 
 from losslandscape.logs import log_to_file
-from losslandscape.stages.compute import run_compute_sharpness
+from losslandscape.stages.sharpness import run_compute_sharpness
 
 sharpness = snakemake.params.sharpness
 with log_to_file(snakemake.log[0]):

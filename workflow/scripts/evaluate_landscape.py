@@ -1,7 +1,7 @@
 """Snakemake adapter for rule evaluate_landscape: loss and accuracy over the 2-D grid."""
 
 from losslandscape.logs import log_to_file
-from losslandscape.stages.compute import run_evaluate_landscape
+from losslandscape.stages.landscape import run_evaluate_landscape
 
 grid = snakemake.params.grid
 with log_to_file(snakemake.log[0]):

@@ -1,7 +1,7 @@
 """Snakemake adapter for rule train_model: train one (activation, seed) run."""
 
 from losslandscape.logs import log_to_file
-from losslandscape.stages.compute import run_train_model
+from losslandscape.stages.train import run_train_model
 
 training = snakemake.params.training
 with log_to_file(snakemake.log[0]):

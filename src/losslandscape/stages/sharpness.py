@@ -1,0 +1,101 @@
+"""Stage compute_sharpness: Hessian extremes, trace and ε-sharpness of a trained model."""
+
+import logging
+
+import torch
+import xarray as xr
+
+from losslandscape import datamodel
+from losslandscape.allocator import keep_freed_memory
+from losslandscape.checkpoints import load_checkpoints, model_from_checkpoints
+from losslandscape.datasets import load_dataset
+from losslandscape.provenance import provenance_attrs
+from losslandscape.sharpness import (
+    HessianOperator,
+    epsilon_sharpness,
+    hessian_extreme_eigenvalues,
+    hutchinson_trace,
+    sharpness_subset,
+)
+
+log = logging.getLogger(__name__)
+
+
+def run_compute_sharpness(
+    dataset: str,
+    checkpoints: str,
+    out: str,
+    subset_size: int = 500,
+    hutchinson_samples: int = 20,
+    epsilon: float = 1e-3,
+    ascent_iterations: int = 10,
+    threads: int = 1,
+    rule: str = "compute_sharpness",
+) -> None:
+    """Sharpness of the final model on a seeded training subset → netCDF of scalars."""
+    torch.set_num_threads(threads)
+    keep_freed_memory()
+    data = load_dataset(dataset)
+    ckpt = load_checkpoints(checkpoints)
+    model = model_from_checkpoints(ckpt)
+    subset = sharpness_subset(len(data["y_train"]), subset_size, ckpt["seed"])
+    inputs, labels = data["x_train"][subset], data["y_train"][subset]
+    hvp = HessianOperator(model, inputs, labels)
+    largest, smallest = hessian_extreme_eigenvalues(hvp, seed=ckpt["seed"])
+    trace, trace_se = hutchinson_trace(hvp, hutchinson_samples, ckpt["seed"])
+    eps_sharp = epsilon_sharpness(model, inputs, labels, epsilon, ascent_iterations)
+    nats2 = "nats per unit parameter^2"
+    data_vars = {
+        "subset_loss": (
+            (),
+            hvp.loss,
+            {"long_name": "mean cross-entropy on the subset", "units": "nats"},
+        ),
+        "hessian_max_eigenvalue": (
+            (),
+            largest,
+            {"long_name": "largest Hessian eigenvalue", "units": nats2},
+        ),
+        "hessian_min_eigenvalue": (
+            (),
+            smallest,
+            {"long_name": "smallest Hessian eigenvalue", "units": nats2},
+        ),
+        "hessian_trace": ((), trace, {"long_name": "Hessian trace (Hutchinson)", "units": nats2}),
+        "hessian_trace_se": (
+            (),
+            trace_se,
+            {"long_name": "standard error of hessian_trace", "units": nats2},
+        ),
+        "epsilon_sharpness": (
+            (),
+            eps_sharp,
+            {"long_name": "Keskar et al. epsilon-sharpness", "units": "percent"},
+        ),
+    }
+    parameters = {
+        "subset_size": len(subset),
+        "hutchinson_samples": hutchinson_samples,
+        "epsilon": epsilon,
+        "ascent_iterations": ascent_iterations,
+        "checkpoints": str(checkpoints),
+        "dataset": str(dataset),
+    }
+    attrs = {
+        "activation": ckpt["activation"],
+        "seed": int(ckpt["seed"]),
+        "model": ckpt["model_name"],
+        "dataset": ckpt["dataset"],
+        **provenance_attrs(rule, parameters),
+    }
+    datamodel.write_netcdf(xr.Dataset(data_vars, attrs=attrs), out)
+    log.info(
+        "sharpness of %s seed %d: λmax %.4g, λmin %.4g, trace %.4g ± %.2g, ε-sharpness %.4g",
+        ckpt["activation"],
+        ckpt["seed"],
+        largest,
+        smallest,
+        trace,
+        trace_se,
+        eps_sharp,
+    )
