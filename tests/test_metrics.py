@@ -63,6 +63,7 @@ def test_anisotropic_paraboloid_shape_and_basin():
     metrics = landscape_metrics(
         as_landscape(a * xx**2 + b * yy**2, axis), basin_levels=(4.0,), basin_level_mode="absolute"
     )
+    assert int(metrics.n_local_minima) == 1
     expected_s = -(2 / np.pi) * np.arctan2(2 * a + 2 * b, 2 * abs(a - b))
     assert float(metrics.shape_index_at_minimum) == pytest.approx(expected_s, abs=1e-9)
     assert float(metrics.curvedness_at_minimum) == pytest.approx(np.sqrt((4 * a**2 + 4 * b**2) / 2))

@@ -15,6 +15,7 @@ gives every depth. ``skimage.morphology.h_minima`` gives the same count for any 
 """
 
 import numpy as np
+from scipy import ndimage
 from skimage.measure import label
 from skimage.morphology import local_minima
 from skimage.segmentation import watershed
@@ -66,8 +67,7 @@ def minima_depths(loss: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = int(regions.max())
     if n == 0:
         return regions, np.empty(0)
-    index = np.arange(1, n + 1)
-    lowest = np.array([loss[regions == k].min() for k in index])
+    lowest = ndimage.minimum(loss, regions, np.arange(1, n + 1))  # one pass, not one per label
     basins = watershed(loss, markers=regions, connectivity=2)
     parent = np.arange(n + 1)
     best = np.concatenate([[np.inf], lowest])  # lowest minimum in each merged component
@@ -117,20 +117,27 @@ def find_local_minima(
     if not tolerance > 0:
         raise ValueError(f"minima tolerance must be > 0, found {tolerance}")
     regions, depths = minima_depths(loss)
-    found = []
-    for k, depth in enumerate(depths, start=1):
-        if depth < tolerance:
-            continue
-        iy, ix = np.nonzero(regions == k)
-        on_edge = (iy.min() == 0) | (ix.min() == 0) | (iy.max() == loss.shape[0] - 1)
-        on_edge |= ix.max() == loss.shape[1] - 1
-        if edge == "exclude" and on_edge:
-            continue
-        lowest = np.argmin(loss[iy, ix])
-        found.append((loss[iy[lowest], ix[lowest]], xs[ix[lowest]], ys[iy[lowest]], depth))
-    found.sort()
-    table = np.array(found, dtype=float).reshape(-1, 4)
-    return {"loss": table[:, 0], "x": table[:, 1], "y": table[:, 2], "depth": table[:, 3]}
+    keep = np.nonzero(depths >= tolerance)[0] + 1  # labels of deep-enough minima
+    if edge == "exclude" and len(keep):
+        ny, nx = loss.shape
+        boxes = ndimage.find_objects(regions)
+        inside = [
+            boxes[k - 1][0].start > 0 and boxes[k - 1][1].start > 0
+            and boxes[k - 1][0].stop < ny and boxes[k - 1][1].stop < nx
+            for k in keep
+        ]  # fmt: skip
+        keep = keep[np.asarray(inside, dtype=bool)]
+    if len(keep) == 0:
+        return {key: np.empty(0) for key in ("loss", "x", "y", "depth")}
+    where = np.array(ndimage.minimum_position(loss, regions, keep)).reshape(-1, 2)
+    values = loss[where[:, 0], where[:, 1]]
+    order = np.argsort(values, kind="stable")
+    return {
+        "loss": values[order],
+        "x": xs[where[order, 1]],
+        "y": ys[where[order, 0]],
+        "depth": depths[keep - 1][order],
+    }
 
 
 def minima_tolerance(loss: np.ndarray, absolute: float, relative: float) -> float:
