@@ -23,16 +23,20 @@ def test_mnist1d_cnn_has_the_papers_parameter_count():
     assert sum(p.numel() for p in model.parameters()) == 5210
 
 
+INPUT_SHAPES = {"mnist1d_cnn": [40], "mlp": [40], "small_cnn2d": [3, 32, 32]}
+
+
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
-@pytest.mark.parametrize("name", ["mnist1d_cnn", "mlp"])
+@pytest.mark.parametrize("name", sorted(INPUT_SHAPES))
 def test_every_model_builds_with_every_activation_and_trains_a_step(name, activation):
-    model = build_model(name, activation, **data_kwargs(name, [40], 10))
+    shape = INPUT_SHAPES[name]
+    model = build_model(name, activation, **data_kwargs(name, shape, 10))
     kinds = {type(m) for m in model.modules()}
     assert type(make_activation(activation)) in kinds
     assert not kinds & (
         {type(make_activation(a)) for a in ACTIVATIONS} - {type(make_activation(activation))}
     )
-    logits = model(torch.randn(8, 40))
+    logits = model(torch.randn(8, *shape))
     assert logits.shape == (8, 10)
     nn.functional.cross_entropy(logits, torch.zeros(8, dtype=torch.long)).backward()
     assert all(p.grad is not None for p in model.parameters())

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from losslandscape.directions import pca_directions, project_onto_plane, random_directions
-from losslandscape.models import build_model
+from losslandscape.models import build_model, data_kwargs
 from losslandscape.parameters import ParameterLayout
 
 
@@ -28,9 +28,11 @@ def test_pca_needs_three_checkpoints():
         pca_directions(torch.zeros(2, 10))
 
 
-@pytest.fixture
-def weights():
-    model = build_model("mnist1d_cnn", "relu", input_length=40, n_classes=10)
+@pytest.fixture(params=["mnist1d_cnn", "small_cnn2d"])
+def weights(request):
+    """Parameters of a 1-D CNN (3-D conv weights) and a 2-D CNN (4-D conv weights)."""
+    shape = [40] if request.param == "mnist1d_cnn" else [3, 32, 32]
+    model = build_model(request.param, "relu", **data_kwargs(request.param, shape, 10))
     return {name: p.detach().clone() for name, p in model.named_parameters()}
 
 
@@ -42,9 +44,9 @@ def test_filter_normalized_directions_match_weight_norms_per_filter(weights):
                 assert torch.count_nonzero(direction[name]) == 0, f"{name} should be zeroed"
             else:
                 dims = tuple(range(1, weight.dim()))
-                torch.testing.assert_close(
-                    direction[name].norm(dim=dims), weight.norm(dim=dims), rtol=1e-5, atol=1e-6
-                )
+                per_filter = torch.linalg.vector_norm(direction[name], dim=dims)
+                expected = torch.linalg.vector_norm(weight, dim=dims)
+                torch.testing.assert_close(per_filter, expected, rtol=1e-5, atol=1e-6)
     assert abs(meta["cosine_uv"]) < 0.2
 
 

@@ -96,9 +96,9 @@ def random_direction(
             direction[name] = torch.zeros_like(weight) if ignore_biasbn else weight.clone()
         elif normalization == "filter":
             dims = tuple(range(1, weight.dim()))
-            scale = weight.norm(dim=dims, keepdim=True) / (
-                draw.norm(dim=dims, keepdim=True) + 1e-10
-            )
+            # vector_norm: Tensor.norm over three dims (2-D conv weights) is a matrix norm
+            weight_norm = torch.linalg.vector_norm(weight, dim=dims, keepdim=True)
+            scale = weight_norm / (torch.linalg.vector_norm(draw, dim=dims, keepdim=True) + 1e-10)
             direction[name] = draw * scale
         elif normalization == "layer":
             direction[name] = draw * (weight.norm() / (draw.norm() + 1e-10))

@@ -67,9 +67,50 @@ class MLP(nn.Module):
         return self.net(inputs.flatten(1))
 
 
+class SmallCNN2d(nn.Module):
+    """A small 2-D CNN for images: three 3×3 conv blocks (conv, activation, 2×2 max-pool)
+    with ``channels`` filters, then Linear → ``hidden`` → activation → Linear.
+
+    188,810 parameters for 3×32×32 inputs and 10 classes (the default widths). Input
+    ``(batch, channels, height, width)`` or ``(batch, height, width)`` for one channel;
+    output ``(batch, n_classes)``.
+    """
+
+    def __init__(
+        self,
+        activation: str,
+        in_channels: int = 3,
+        image_size: int = 32,
+        n_classes: int = 10,
+        channels: tuple[int, ...] | list[int] = (32, 64, 64),
+        hidden: int = 128,
+    ):
+        super().__init__()
+        blocks: list[nn.Module] = []
+        width, size = in_channels, image_size
+        for out in channels:
+            blocks += [nn.Conv2d(width, out, 3, padding=1), make_activation(activation)]
+            if size >= 2:  # pool while the image is large enough (8×8 digits: two pools)
+                blocks.append(nn.MaxPool2d(2))
+                size //= 2
+            width = out
+        self.features = nn.Sequential(*blocks)
+        self.classifier = nn.Sequential(
+            nn.Linear(width * size * size, hidden),
+            make_activation(activation),
+            nn.Linear(hidden, n_classes),
+        )
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if images.dim() == 3:
+            images = images.unsqueeze(1)
+        return self.classifier(self.features(images).flatten(1))
+
+
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "mnist1d_cnn": Mnist1dCNN,
     "mlp": MLP,
+    "small_cnn2d": SmallCNN2d,
 }
 
 
@@ -98,4 +139,12 @@ def data_kwargs(name: str, input_shape: list[int], n_classes: int) -> dict:
         return {"input_length": int(input_shape[0]), "n_classes": n_classes}
     if name == "mlp":
         return {"n_inputs": int(torch.Size(input_shape).numel()), "n_classes": n_classes}
+    if name == "small_cnn2d":
+        if len(input_shape) not in (2, 3) or input_shape[-1] != input_shape[-2]:
+            raise ValueError(
+                f"model 'small_cnn2d' takes square images (channels, size, size) or (size, size); "
+                f"the data set's inputs have shape {list(input_shape)}"
+            )
+        channels = int(input_shape[0]) if len(input_shape) == 3 else 1
+        return {"in_channels": channels, "image_size": int(input_shape[-1]), "n_classes": n_classes}
     raise ValueError(f"model {name!r} is unknown; choose one of {', '.join(MODELS)}")
