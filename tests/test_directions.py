@@ -2,7 +2,12 @@ import numpy as np
 import pytest
 import torch
 
-from losslandscape.directions import pca_directions, project_onto_plane, random_directions
+from losslandscape.directions import (
+    pca_directions,
+    project_onto_plane,
+    random_directions,
+    three_point_directions,
+)
 from losslandscape.models import build_model, data_kwargs
 from losslandscape.parameters import ParameterLayout
 
@@ -77,3 +82,20 @@ def test_projection_recovers_in_plane_points_and_reports_residual():
         abs(float(x[0]) - 2) < 1e-5 and abs(float(y[0]) + 0.5) < 1e-5 and float(residual[0]) < 1e-6
     )
     assert float(residual[1]) == 0 and float(residual[2]) > 0.1
+
+
+def test_three_point_plane_passes_through_its_points_with_an_orthogonal_basis():
+    gen = torch.Generator().manual_seed(5)
+    w1, w2, w3 = (torch.randn(200, generator=gen, dtype=torch.float64) for _ in range(3))
+    u, v, meta = three_point_directions(w1, w2, w3)
+    assert abs(float(torch.dot(u.double(), v.double()))) < 1e-5 * float(u.norm() * v.norm())
+    for x, y, point in zip(meta["point_x"], meta["point_y"], (w1, w2, w3), strict=True):
+        torch.testing.assert_close((w1 + x * u.double() + y * v.double()), point, rtol=0, atol=1e-5)
+
+
+def test_three_point_plane_rejects_collinear_points():
+    w1, w2 = torch.zeros(10), torch.ones(10)
+    with pytest.raises(ValueError, match="w3 lies on the line through w1 and w2"):
+        three_point_directions(w1, w2, 2 * w2)
+    with pytest.raises(ValueError, match="w1 and w2 coincide"):
+        three_point_directions(w1, w1, w2)

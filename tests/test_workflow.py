@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
@@ -43,7 +44,7 @@ def finished_study(tmp_path_factory) -> Path:
 def test_every_run_and_plane_has_a_valid_landscape_and_figure(finished_study):
     results = finished_study / "results" / "test"
     for activation in ("relu", "sigmoid"):
-        for plane in ("pca", "random"):
+        for plane in ("pca", "random", "three_point"):
             landscape = read_landscape(
                 results / "landscape" / activation / "seed_42" / f"{plane}.nc"
             )
@@ -70,13 +71,25 @@ def test_every_run_and_plane_has_a_valid_landscape_and_figure(finished_study):
         "basin_equivalent_diameter_level_0.05",
         "shape_class_fraction_shape_class_cup",
     }
-    assert len(summary) == 4 and expected <= set(summary.columns)
+    assert len(summary) == 6 and expected <= set(summary.columns)
     by_activation = pd.read_csv(results / "metrics" / "summary_by_activation.csv")
     assert set(by_activation["activation"]) == {"relu", "sigmoid"}
     assert (
         "epoch 3/3"
         in (finished_study / "logs" / "test" / "train_model" / "relu" / "seed_42.log").read_text()
     )
+
+
+def test_three_point_plane_passes_through_its_checkpoints(finished_study):
+    """Epochs 0, 1 and 3 (config/test.yaml) lie on the plane at (0, 0), (1, 0) and (a, 1)."""
+    path = finished_study / "results/test/landscape/relu/seed_42/three_point.nc"
+    landscape = read_landscape(path)
+    assert list(landscape.attrs["three_point_epochs"]) == [0, 1, 3]
+    on_plane = landscape.sel(epoch=[0, 1, 3])
+    np.testing.assert_allclose(on_plane.trajectory_x, landscape.attrs["three_point_x"], atol=1e-5)
+    np.testing.assert_allclose(on_plane.trajectory_y, [0, 0, 1], atol=1e-5)
+    assert float(on_plane.trajectory_residual.max()) < 1e-4
+    assert float(landscape.x.min()) < 0 < 1 < float(landscape.x.max())
 
 
 def test_a_second_run_has_nothing_to_do(finished_study):

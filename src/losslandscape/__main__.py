@@ -47,10 +47,11 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("directions", help="two direction vectors spanning a plane")
     p.add_argument("--checkpoints", required=True)
-    p.add_argument("--plane", required=True, choices=["pca", "random"])
+    p.add_argument("--plane", required=True, choices=["pca", "random", "three_point"])
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--normalization", default="filter", choices=["filter", "layer", "none"])
     p.add_argument("--keep-biasbn", dest="ignore_biasbn", action="store_false")
+    p.add_argument("--three-point-epochs", type=int, nargs=3, default=[0, 1, 2], metavar="EPOCH")
     p.add_argument("--out", required=True)
 
     p = sub.add_parser("landscape", help="evaluate loss and accuracy on a 2-D grid")
@@ -58,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument(name, required=True)
     p.add_argument("--resolution", type=int, default=41)
     p.add_argument("--extent", type=float, default=1.0)
-    p.add_argument("--pca-margin", type=float, default=0.25)
+    p.add_argument("--margin", type=float, default=0.25)
     p.add_argument("--batch-size", type=int, default=8192)
     p.add_argument("--threads", type=int, default=1)
 
@@ -109,6 +110,7 @@ def main(argv: list[str] | None = None) -> None:
             args.pop("dataset"), args.pop("checkpoints"), args.pop("history"), **args
         )
     elif stage == "directions":
+        args["three_point_epochs"] = tuple(args["three_point_epochs"])
         directions.run_compute_directions(**args)
     elif stage == "landscape":
         landscape.run_evaluate_landscape(**args)

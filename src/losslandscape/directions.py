@@ -1,6 +1,7 @@
 """The two direction vectors that span a landscape plane.
 
-The plane is ``w(x, y) = w_final + x·u + y·v`` (Li et al. 2018). Two kinds here:
+The plane is ``w(x, y) = origin + x·u + y·v`` (Li et al. 2018), the origin being the final
+model except for ``three_point`` planes. Three kinds:
 
 - ``pca`` (Li et al. §7): rows ``d_k = w_k − w_final`` for every saved checkpoint but the
   final one, centred over rows as sklearn's PCA does; ``u``, ``v`` are the first two
@@ -8,11 +9,14 @@ The plane is ``w(x, y) = w_final + x·u + y·v`` (Li et al. 2018). Two kinds her
 - ``random`` (Li et al. §4): Gaussian N(0, 1) directions, normalized per filter (each slice
   along dim 0 of a ≥2-D parameter rescaled to the norm of the matching weight slice), per
   layer, or not at all; 1-D parameters (biases, BatchNorm) are zeroed unless asked otherwise.
+- ``three_point``: the plane through three weight vectors (here three checkpoints of a run),
+  ``u = w2 − w1``, ``v = (w3 − w1)`` orthogonalized against ``u``, origin ``w1``; the three
+  points sit at (0, 0), (1, 0) and (a, 1) with ``a = ⟨w3 − w1, u⟩ / ⟨u, u⟩``.
 
 A directions file is plain data::
 
     format_version: int   plane: str   parameter_names: list[str]
-    u, v: dict[str, Tensor] (shaped like the parameters)
+    origin, u, v: dict[str, Tensor] (shaped like the parameters)
     metadata: dict (JSON-able: explained_variance_ratio, normalization, ...)
 """
 
@@ -25,8 +29,8 @@ from losslandscape.parameters import ParameterLayout
 from losslandscape.seeding import generator_for
 from losslandscape.torchfiles import atomic_torch_save, load_torch_file
 
-FORMAT_VERSION = 1
-PLANES = ("pca", "random")
+FORMAT_VERSION = 2  # 2: the plane's origin is stored (three_point planes start at w1)
+PLANES = ("pca", "random", "three_point")
 NORMALIZATIONS = ("filter", "layer", "none")
 
 
@@ -67,6 +71,30 @@ def pca_directions(trajectory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
         axes.append(axis)
     ratio = (eigenvalues[:2] / eigenvalues.sum()).tolist()
     return axes[0].float(), axes[1].float(), {"explained_variance_ratio": ratio}
+
+
+def three_point_directions(
+    w1: torch.Tensor, w2: torch.Tensor, w3: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """The plane through three flat weight vectors ``(n_params,)``, origin ``w1``.
+
+    Returns ``u = w2 − w1``, ``v = (w3 − w1) − a·u`` with ``a = ⟨w3 − w1, u⟩/⟨u, u⟩`` (so
+    ``v ⟂ u``), and metadata ``point_x = [0, 1, a]``, ``point_y = [0, 0, 1]``: the three
+    points' plane coordinates.
+
+    Raises:
+        ValueError: the three points are (numerically) collinear or coincide.
+    """
+    first, second = (w2 - w1).double(), (w3 - w1).double()
+    if first.norm() == 0:
+        raise ValueError("three-point plane: w1 and w2 coincide; choose different points")
+    along = float(torch.dot(second, first) / torch.dot(first, first))
+    v = second - along * first
+    if v.norm() <= 1e-6 * second.norm():
+        raise ValueError(
+            "three-point plane: w3 lies on the line through w1 and w2; choose other points"
+        )
+    return first.float(), v.float(), {"point_x": [0.0, 1.0, along], "point_y": [0.0, 0.0, 1.0]}
 
 
 def random_direction(
@@ -157,7 +185,9 @@ def save_directions(directions: dict, path: str | Path) -> None:
 def load_directions(path: str | Path) -> dict:
     """Read and check a directions file (both vectors finite and not zero)."""
     directions = load_torch_file(
-        path, what="directions file", required=("format_version", "plane", "u", "v", "metadata")
+        path,
+        what="directions file",
+        required=("format_version", "plane", "origin", "u", "v", "metadata"),
     )
     for key in ("u", "v"):
         norm = math.sqrt(sum(float(t.double().pow(2).sum()) for t in directions[key].values()))

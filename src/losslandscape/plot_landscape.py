@@ -64,9 +64,27 @@ def _loss_panel(ax, landscape: xr.Dataset, variable: str) -> None:
         markersize=12,
         label="grid minimum",
     )
+    if "three_point_x" in landscape.attrs:
+        for px, py, epoch in zip(
+            np.atleast_1d(landscape.attrs["three_point_x"]),
+            np.atleast_1d(landscape.attrs["three_point_y"]),
+            np.atleast_1d(landscape.attrs["three_point_epochs"]),
+            strict=True,
+        ):
+            ax.plot(px, py, marker="o", color="white", markeredgecolor="black", markersize=7)
+            ax.annotate(
+                f"epoch {epoch}",
+                (px, py),
+                textcoords="offset points",
+                xytext=(6, 6),
+                color="white",
+                fontsize=8,
+            )
     ax.plot(
-        0,
-        0,
+        # The trained model is the trajectory's last point: (0, 0) unless the plane's origin
+        # is another checkpoint (three-point planes).
+        float(landscape.trajectory_x[-1]),
+        float(landscape.trajectory_y[-1]),
         marker="X",
         color="tab:orange",
         markeredgecolor="black",

@@ -15,5 +15,6 @@ rule compute_directions:
         runtime=10,
     params:
         random=config["directions"]["random"],
+        three_point=config["directions"]["three_point"],
     script:
         "../scripts/compute_directions.py"

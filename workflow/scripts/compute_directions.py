@@ -11,4 +11,5 @@ with log_to_file(snakemake.log[0]):
         seed=int(snakemake.wildcards.seed),
         normalization=snakemake.params.random["normalization"],
         ignore_biasbn=snakemake.params.random["ignore_biasbn"],
+        three_point_epochs=tuple(snakemake.params.three_point["epochs"]),
     )

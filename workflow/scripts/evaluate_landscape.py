@@ -12,7 +12,7 @@ with log_to_file(snakemake.log[0]):
         out=snakemake.output.landscape,
         resolution=grid["resolution"],
         extent=grid["extent"],
-        pca_margin=grid["pca_margin"],
+        margin=grid["margin"],
         batch_size=grid["batch_size"],
         threads=snakemake.threads,
         rule=snakemake.rule,

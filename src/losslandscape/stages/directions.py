@@ -12,6 +12,7 @@ from losslandscape.directions import (
     pca_directions,
     random_directions,
     save_directions,
+    three_point_directions,
 )
 from losslandscape.parameters import ParameterLayout
 
@@ -25,12 +26,19 @@ def run_compute_directions(
     seed: int,
     normalization: str = "filter",
     ignore_biasbn: bool = True,
+    three_point_epochs: tuple[int, int, int] = (0, 1, 2),
 ) -> None:
-    """Directions for one run and plane kind (``pca`` or ``random``) → ``out`` (.pt)."""
+    """Directions and origin for one run and plane kind → ``out`` (.pt).
+
+    ``pca`` and ``random`` planes are centred on the final model; ``three_point`` planes
+    pass through the checkpoints of ``three_point_epochs`` (saved epochs) with origin at the
+    first.
+    """
     ckpt = load_checkpoints(checkpoints)
     model = model_from_checkpoints(ckpt)
     layout = ParameterLayout.of(model)
     final = {name: ckpt["state_dicts"][-1][name] for name in layout.names}
+    origin = final
     if plane == "pca":
         trajectory = torch.stack([layout.flatten(state) for state in ckpt["state_dicts"]])
         flat_u, flat_v, metadata = pca_directions(trajectory)
@@ -38,13 +46,27 @@ def run_compute_directions(
         metadata["normalization"] = "unit"
     elif plane == "random":
         u, v, metadata = random_directions(final, seed, normalization, ignore_biasbn)
+    elif plane == "three_point":
+        missing = [e for e in three_point_epochs if e not in ckpt["epochs"]]
+        if missing or len(three_point_epochs) != 3:
+            raise ValueError(
+                f"three_point epochs {list(three_point_epochs)}: expected three saved epochs of "
+                f"{checkpoints}; saved epochs are {ckpt['epochs']}"
+            )
+        states = [ckpt["state_dicts"][ckpt["epochs"].index(e)] for e in three_point_epochs]
+        points = [layout.flatten(state) for state in states]
+        flat_u, flat_v, metadata = three_point_directions(*points)
+        u, v = layout.unflatten(flat_u), layout.unflatten(flat_v)
+        origin = {name: states[0][name] for name in layout.names}
+        metadata |= {"normalization": "none", "epochs": [int(e) for e in three_point_epochs]}
     else:
-        raise ValueError(f"plane {plane!r} is unknown; choose one of pca, random")
+        raise ValueError(f"plane {plane!r} is unknown; choose one of pca, random, three_point")
     save_directions(
         {
             "format_version": DIRECTIONS_FORMAT_VERSION,
             "plane": plane,
             "parameter_names": list(layout.names),
+            "origin": {k: t.clone() for k, t in origin.items()},
             "u": {k: t.clone() for k, t in u.items()},
             "v": {k: t.clone() for k, t in v.items()},
             "metadata": metadata,

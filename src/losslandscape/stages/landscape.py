@@ -25,13 +25,25 @@ def grid_coordinates(
     resolution: int,
     extent: float,
     margin: float,
+    points: tuple[list[float], list[float]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Grid axes ``xs``, ``ys``, each ``(resolution,)``: ``[-extent, extent]`` for random
-    planes; for PCA planes a range symmetric about the model that covers the projected
-    trajectory (``(n_epochs,)`` coordinates) plus ``margin`` (a fraction of it)."""
+    """Grid axes ``xs``, ``ys``, each ``(resolution,)``.
+
+    ``random``: ``[-extent, extent]``. ``pca``: symmetric about the model, covering the
+    projected trajectory (``(n_epochs,)`` coordinates) plus ``margin`` (a fraction of it).
+    ``three_point``: covering the three points' coordinates ``points = (xs, ys)`` plus
+    ``margin`` of their span on each side.
+    """
     if plane == "pca":
         xs = symmetric_axis(float(np.abs(trajectory_x).max()), margin, resolution)
         ys = symmetric_axis(float(np.abs(trajectory_y).max()), margin, resolution)
+    elif plane == "three_point":
+        axes = []
+        for values in points:
+            low, high = min(values), max(values)
+            pad = margin * (high - low)
+            axes.append(np.linspace(low - pad, high + pad, resolution))
+        xs, ys = axes
     else:
         xs = ys = np.linspace(-extent, extent, resolution)
     return xs, ys
@@ -44,12 +56,16 @@ def run_evaluate_landscape(
     out: str,
     resolution: int,
     extent: float = 1.0,
-    pca_margin: float = 0.25,
+    margin: float = 0.25,
     batch_size: int = 8192,
     threads: int = 1,
     rule: str = "evaluate_landscape",
 ) -> None:
-    """Evaluate the plane of ``directions`` around the final model → landscape netCDF."""
+    """Evaluate the plane of ``directions`` around its origin → landscape netCDF.
+
+    ``margin`` pads PCA planes around the trajectory and three-point planes around their
+    three points, as a fraction of what they cover.
+    """
     torch.set_num_threads(threads)
     keep_freed_memory()
     data = load_dataset(dataset)
@@ -57,7 +73,7 @@ def run_evaluate_landscape(
     dirs = load_directions(directions)
     model = model_from_checkpoints(ckpt)
     layout = ParameterLayout.of(model)
-    origin = layout.flatten(ckpt["state_dicts"][-1])
+    origin = layout.flatten(dirs["origin"])
     u, v = layout.flatten(dirs["u"]), layout.flatten(dirs["v"])
 
     offsets = torch.stack([layout.flatten(s) for s in ckpt["state_dicts"]]) - origin
@@ -70,14 +86,16 @@ def run_evaluate_landscape(
             )[0]
         )
 
-    xs, ys = grid_coordinates(dirs["plane"], traj_x, traj_y, resolution, extent, pca_margin)
+    meta = dirs["metadata"]
+    points = (meta["point_x"], meta["point_y"]) if dirs["plane"] == "three_point" else None
+    xs, ys = grid_coordinates(dirs["plane"], traj_x, traj_y, resolution, extent, margin, points)
     splits = {"train": (data["x_train"], data["y_train"]), "test": (data["x_test"], data["y_test"])}
     grid = evaluate_grid(model, origin, u, v, xs, ys, splits, batch_size=batch_size)
 
     parameters = {
         "resolution": resolution,
         "extent": extent,
-        "pca_margin": pca_margin,
+        "margin": margin,
         "batch_size": batch_size,
         "checkpoints": str(checkpoints),
         "directions": str(directions),
@@ -92,6 +110,10 @@ def run_evaluate_landscape(
         "normalization": dirs["metadata"]["normalization"],
         **provenance_attrs(rule, parameters),
     }
+    if dirs["plane"] == "three_point":
+        attrs["three_point_epochs"] = [int(e) for e in meta["epochs"]]
+        attrs["three_point_x"] = [float(c) for c in meta["point_x"]]
+        attrs["three_point_y"] = [float(c) for c in meta["point_y"]]
     if dirs["plane"] == "pca":
         attrs["explained_variance_ratio"] = [
             float(r) for r in dirs["metadata"]["explained_variance_ratio"]
