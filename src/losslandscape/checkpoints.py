@@ -58,3 +58,13 @@ def model_from_checkpoints(checkpoints: dict, index: int = -1) -> nn.Module:
     model.load_state_dict(checkpoints["state_dicts"][index])
     model.eval()
     return model
+
+
+def run_attrs(checkpoints: dict) -> dict:
+    """The run's identity as netCDF attributes: activation, seed, model and data set names."""
+    return {
+        "activation": checkpoints["activation"],
+        "seed": int(checkpoints["seed"]),
+        "model": checkpoints["model_name"],
+        "dataset": checkpoints["dataset"],
+    }

@@ -7,7 +7,7 @@ import torch
 
 from losslandscape import datamodel
 from losslandscape.allocator import keep_freed_memory
-from losslandscape.checkpoints import load_checkpoints, model_from_checkpoints
+from losslandscape.checkpoints import load_checkpoints, model_from_checkpoints, run_attrs
 from losslandscape.datasets import load_dataset
 from losslandscape.directions import load_directions, project_onto_plane
 from losslandscape.evaluation import evaluate
@@ -102,10 +102,7 @@ def run_evaluate_landscape(
         "dataset": str(dataset),
     }
     attrs = {
-        "activation": ckpt["activation"],
-        "seed": int(ckpt["seed"]),
-        "model": ckpt["model_name"],
-        "dataset": ckpt["dataset"],
+        **run_attrs(ckpt),
         "plane": dirs["plane"],
         "normalization": dirs["metadata"]["normalization"],
         **provenance_attrs(rule, parameters),

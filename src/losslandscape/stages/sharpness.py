@@ -7,7 +7,7 @@ import xarray as xr
 
 from losslandscape import datamodel
 from losslandscape.allocator import keep_freed_memory
-from losslandscape.checkpoints import load_checkpoints, model_from_checkpoints
+from losslandscape.checkpoints import load_checkpoints, model_from_checkpoints, run_attrs
 from losslandscape.datasets import load_dataset
 from losslandscape.provenance import provenance_attrs
 from losslandscape.sharpness import (
@@ -81,13 +81,7 @@ def run_compute_sharpness(
         "checkpoints": str(checkpoints),
         "dataset": str(dataset),
     }
-    attrs = {
-        "activation": ckpt["activation"],
-        "seed": int(ckpt["seed"]),
-        "model": ckpt["model_name"],
-        "dataset": ckpt["dataset"],
-        **provenance_attrs(rule, parameters),
-    }
+    attrs = run_attrs(ckpt) | provenance_attrs(rule, parameters)
     datamodel.write_netcdf(xr.Dataset(data_vars, attrs=attrs), out)
     log.info(
         "sharpness of %s seed %d: λmax %.4g, λmin %.4g, trace %.4g ± %.2g, ε-sharpness %.4g",
