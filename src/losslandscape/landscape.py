@@ -70,7 +70,7 @@ def evaluate_grid(
     xs: np.ndarray,
     ys: np.ndarray,
     splits: Splits,
-    batch_size: int = 8192,
+    batch_size: int = 1000,
     log_every_seconds: float = 10.0,
 ) -> dict[str, np.ndarray]:
     """Loss and accuracy on every split at every grid point.

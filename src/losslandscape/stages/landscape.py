@@ -57,7 +57,7 @@ def run_evaluate_landscape(
     resolution: int,
     extent: float = 1.0,
     margin: float = 0.25,
-    batch_size: int = 8192,
+    batch_size: int = 1000,
     threads: int = 1,
     rule: str = "evaluate_landscape",
 ) -> None:
