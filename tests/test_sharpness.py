@@ -12,6 +12,7 @@ from losslandscape.sharpness import (
     HessianOperator,
     epsilon_sharpness,
     hessian_extreme_eigenvalues,
+    hessian_extreme_eigenvectors,
     hutchinson_trace,
     sharpness_subset,
 )
@@ -69,3 +70,20 @@ def test_subset_is_seeded_and_clipped():
     assert torch.equal(sharpness_subset(100, 10, 3), sharpness_subset(100, 10, 3))
     assert not torch.equal(sharpness_subset(100, 10, 3), sharpness_subset(100, 10, 4))
     assert len(sharpness_subset(5, 10, 0)) == 5
+
+
+def test_hessian_directions_are_the_dense_hessians_extreme_eigenvectors(tiny):
+    model, inputs, labels, dense = tiny
+    top, bottom, largest, smallest = hessian_extreme_eigenvectors(
+        HessianOperator(model, inputs, labels)
+    )
+    eigenvalues, eigenvectors = np.linalg.eigh(dense)
+    assert largest == pytest.approx(eigenvalues[-1], rel=1e-4)
+    assert smallest == pytest.approx(eigenvalues[0], rel=1e-3, abs=1e-5)
+    assert abs(float(np.dot(top.double().numpy(), eigenvectors[:, -1]))) == pytest.approx(
+        1, abs=1e-4
+    )
+    assert abs(float(np.dot(bottom.double().numpy(), eigenvectors[:, 0]))) == pytest.approx(
+        1, abs=1e-3
+    )
+    assert abs(float(torch.dot(top, bottom))) < 1e-3

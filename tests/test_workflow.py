@@ -44,7 +44,7 @@ def finished_study(tmp_path_factory) -> Path:
 def test_every_run_and_plane_has_a_valid_landscape_and_figure(finished_study):
     results = finished_study / "results" / "test"
     for activation in ("relu", "sigmoid"):
-        for plane in ("pca", "random", "three_point"):
+        for plane in ("pca", "random", "three_point", "hessian"):
             landscape = read_landscape(
                 results / "landscape" / activation / "seed_42" / f"{plane}.nc"
             )
@@ -71,7 +71,7 @@ def test_every_run_and_plane_has_a_valid_landscape_and_figure(finished_study):
         "basin_equivalent_diameter_level_0.05",
         "shape_class_fraction_shape_class_cup",
     }
-    assert len(summary) == 6 and expected <= set(summary.columns)
+    assert len(summary) == 8 and expected <= set(summary.columns)
     by_activation = pd.read_csv(results / "metrics" / "summary_by_activation.csv")
     assert set(by_activation["activation"]) == {"relu", "sigmoid"}
     assert (
@@ -90,6 +90,13 @@ def test_three_point_plane_passes_through_its_checkpoints(finished_study):
     np.testing.assert_allclose(on_plane.trajectory_y, [0, 0, 1], atol=1e-5)
     assert float(on_plane.trajectory_residual.max()) < 1e-4
     assert float(landscape.x.min()) < 0 < 1 < float(landscape.x.max())
+
+
+def test_hessian_plane_records_its_eigenvalues(finished_study):
+    landscape = read_landscape(finished_study / "results/test/landscape/relu/seed_42/hessian.nc")
+    largest, smallest = landscape.attrs["hessian_eigenvalues"]
+    assert largest > 0 and largest >= smallest
+    assert landscape.attrs["normalization"] == "unit"
 
 
 def test_a_second_run_has_nothing_to_do(finished_study):

@@ -47,7 +47,9 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("directions", help="two direction vectors spanning a plane")
     p.add_argument("--checkpoints", required=True)
-    p.add_argument("--plane", required=True, choices=["pca", "random", "three_point"])
+    p.add_argument("--plane", required=True, choices=["pca", "random", "three_point", "hessian"])
+    p.add_argument("--dataset", default=None, help="prepared data set (hessian planes)")
+    p.add_argument("--hessian-subset-size", type=int, default=500)
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--normalization", default="filter", choices=["filter", "layer", "none"])
     p.add_argument("--keep-biasbn", dest="ignore_biasbn", action="store_false")

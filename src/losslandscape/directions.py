@@ -12,6 +12,8 @@ model except for ``three_point`` planes. Three kinds:
 - ``three_point``: the plane through three weight vectors (here three checkpoints of a run),
   ``u = w2 − w1``, ``v = (w3 − w1)`` orthogonalized against ``u``, origin ``w1``; the three
   points sit at (0, 0), (1, 0) and (a, 1) with ``a = ⟨w3 − w1, u⟩ / ⟨u, u⟩``.
+- ``hessian``: unit eigenvectors of the largest and smallest Hessian eigenvalues at the
+  final model (:func:`losslandscape.sharpness.hessian_extreme_eigenvectors`).
 
 A directions file is plain data::
 
@@ -30,7 +32,7 @@ from losslandscape.seeding import generator_for
 from losslandscape.torchfiles import atomic_torch_save, load_torch_file
 
 FORMAT_VERSION = 2  # 2: the plane's origin is stored (three_point planes start at w1)
-PLANES = ("pca", "random", "three_point")
+PLANES = ("pca", "random", "three_point", "hessian")
 NORMALIZATIONS = ("filter", "layer", "none")
 
 

@@ -60,6 +60,22 @@ def hessian_extreme_eigenvalues(
     return float(largest), float(smallest)
 
 
+def hessian_extreme_eigenvectors(
+    hvp: HessianOperator, tol: float = 1e-4, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor, float, float]:
+    """Unit eigenvectors ``(n_params,)`` of the largest and smallest Hessian eigenvalues, and
+    those eigenvalues, by Lanczos; each vector's sign makes its largest entry positive."""
+    start = np.random.default_rng(seed).standard_normal(hvp.n_params)
+    operator = hvp.as_scipy()
+    vectors, values = [], []
+    for which in ("LA", "SA"):
+        value, vector = eigsh(operator, k=1, which=which, tol=tol, v0=start)
+        vector = vector[:, 0] * np.sign(vector[np.argmax(np.abs(vector[:, 0])), 0])
+        vectors.append(torch.from_numpy(vector / np.linalg.norm(vector)).float())
+        values.append(float(value[0]))
+    return vectors[0], vectors[1], values[0], values[1]
+
+
 def hutchinson_trace(hvp: HessianOperator, n_samples: int, seed: int) -> tuple[float, float]:
     """``tr H ≈ mean(zᵀ H z)`` over Rademacher ``z``; returns (estimate, standard error)."""
     gen = generator_for(seed, "hutchinson")

@@ -45,6 +45,13 @@ def run_labels():
     return [[a, int(s)] for a, s in runs()]
 
 
+def hessian_dataset(wildcards):
+    """The prepared data set for hessian planes (their directions need data), else nothing."""
+    if wildcards.plane != "hessian":
+        return []
+    return rules.prepare_dataset.output.dataset.format(study=wildcards.study)
+
+
 def learning_rate(wildcards):
     return config["training"]["learning_rate"][wildcards.activation]
 

@@ -1,6 +1,7 @@
 rule compute_directions:
     input:
         checkpoints=rules.train_model.output.checkpoints,
+        dataset=hessian_dataset,
     output:
         directions="results/{study}/directions/{activation}/seed_{seed}/{plane}.pt",
     log:
@@ -16,5 +17,6 @@ rule compute_directions:
     params:
         random=config["directions"]["random"],
         three_point=config["directions"]["three_point"],
+        hessian=config["directions"]["hessian"],
     script:
         "../scripts/compute_directions.py"

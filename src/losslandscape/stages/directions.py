@@ -5,6 +5,7 @@ import logging
 import torch
 
 from losslandscape.checkpoints import load_checkpoints, model_from_checkpoints
+from losslandscape.datasets import load_dataset
 from losslandscape.directions import (
     FORMAT_VERSION as DIRECTIONS_FORMAT_VERSION,
 )
@@ -15,6 +16,7 @@ from losslandscape.directions import (
     three_point_directions,
 )
 from losslandscape.parameters import ParameterLayout
+from losslandscape.sharpness import HessianOperator, hessian_extreme_eigenvectors, sharpness_subset
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +29,16 @@ def run_compute_directions(
     normalization: str = "filter",
     ignore_biasbn: bool = True,
     three_point_epochs: tuple[int, int, int] = (0, 1, 2),
+    dataset: str | None = None,
+    hessian_subset_size: int = 500,
 ) -> None:
     """Directions and origin for one run and plane kind → ``out`` (.pt).
 
-    ``pca`` and ``random`` planes are centred on the final model; ``three_point`` planes
-    pass through the checkpoints of ``three_point_epochs`` (saved epochs) with origin at the
-    first.
+    ``pca``, ``random`` and ``hessian`` planes are centred on the final model;
+    ``three_point`` planes pass through the checkpoints of ``three_point_epochs`` (saved
+    epochs) with origin at the first. ``hessian`` planes need ``dataset``: their directions
+    are the Hessian's extreme eigenvectors on a seeded subset of ``hessian_subset_size``
+    training samples.
     """
     ckpt = load_checkpoints(checkpoints)
     model = model_from_checkpoints(ckpt)
@@ -59,8 +65,25 @@ def run_compute_directions(
         u, v = layout.unflatten(flat_u), layout.unflatten(flat_v)
         origin = {name: states[0][name] for name in layout.names}
         metadata |= {"normalization": "none", "epochs": [int(e) for e in three_point_epochs]}
+    elif plane == "hessian":
+        if dataset is None:
+            raise ValueError(
+                "hessian directions need the data set: pass dataset=<prepared .pt file>"
+            )
+        data = load_dataset(dataset)
+        subset = sharpness_subset(len(data["y_train"]), hessian_subset_size, seed)
+        hvp = HessianOperator(model, data["x_train"][subset], data["y_train"][subset])
+        flat_u, flat_v, largest, smallest = hessian_extreme_eigenvectors(hvp, seed=seed)
+        u, v = layout.unflatten(flat_u), layout.unflatten(flat_v)
+        metadata = {
+            "normalization": "unit",
+            "eigenvalues": [largest, smallest],
+            "subset_size": len(subset),
+        }
     else:
-        raise ValueError(f"plane {plane!r} is unknown; choose one of pca, random, three_point")
+        raise ValueError(
+            f"plane {plane!r} is unknown; choose one of pca, random, three_point, hessian"
+        )
     save_directions(
         {
             "format_version": DIRECTIONS_FORMAT_VERSION,

@@ -29,8 +29,9 @@ def grid_coordinates(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Grid axes ``xs``, ``ys``, each ``(resolution,)``.
 
-    ``random``: ``[-extent, extent]``. ``pca``: symmetric about the model, covering the
-    projected trajectory (``(n_epochs,)`` coordinates) plus ``margin`` (a fraction of it).
+    ``random`` and ``hessian``: ``[-extent, extent]``. ``pca``: symmetric about the model,
+    covering the projected trajectory (``(n_epochs,)`` coordinates) plus ``margin`` (a
+    fraction of it).
     ``three_point``: covering the three points' coordinates ``points = (xs, ys)`` plus
     ``margin`` of their span on each side.
     """
@@ -111,6 +112,8 @@ def run_evaluate_landscape(
         attrs["three_point_epochs"] = [int(e) for e in meta["epochs"]]
         attrs["three_point_x"] = [float(c) for c in meta["point_x"]]
         attrs["three_point_y"] = [float(c) for c in meta["point_y"]]
+    if dirs["plane"] == "hessian":
+        attrs["hessian_eigenvalues"] = [float(e) for e in meta["eigenvalues"]]
     if dirs["plane"] == "pca":
         attrs["explained_variance_ratio"] = [
             float(r) for r in dirs["metadata"]["explained_variance_ratio"]
