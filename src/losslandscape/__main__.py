@@ -15,6 +15,7 @@ import argparse
 import json
 import logging
 
+from losslandscape.directions import PLANES
 from losslandscape.stages import analyze, data, directions, figures, landscape, sharpness, train
 
 
@@ -47,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("directions", help="two direction vectors spanning a plane")
     p.add_argument("--checkpoints", required=True)
-    p.add_argument("--plane", required=True, choices=["pca", "random", "three_point", "hessian"])
+    p.add_argument("--plane", required=True, choices=PLANES)
     p.add_argument("--dataset", default=None, help="prepared data set (hessian planes)")
     p.add_argument("--hessian-subset-size", type=int, default=500)
     p.add_argument("--seed", type=int, required=True)

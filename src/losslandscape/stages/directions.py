@@ -10,6 +10,7 @@ from losslandscape.directions import (
     FORMAT_VERSION as DIRECTIONS_FORMAT_VERSION,
 )
 from losslandscape.directions import (
+    PLANES,
     pca_directions,
     random_directions,
     save_directions,
@@ -81,9 +82,7 @@ def run_compute_directions(
             "subset_size": len(subset),
         }
     else:
-        raise ValueError(
-            f"plane {plane!r} is unknown; choose one of pca, random, three_point, hessian"
-        )
+        raise ValueError(f"plane {plane!r} is unknown; choose one of {', '.join(PLANES)}")
     save_directions(
         {
             "format_version": DIRECTIONS_FORMAT_VERSION,
