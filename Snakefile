@@ -35,6 +35,7 @@ wildcard_constraints:
     activation="|".join(map(re.escape, config["activations"])),
     seed=r"\d+",
     plane="|".join(PLANES),
+    tile=r"\d+",
 
 
 include: "workflow/rules/data.smk"

@@ -42,3 +42,12 @@ def toy_run(toy_dataset) -> tuple[dict, object]:
     return train_run(
         toy_dataset, "mnist1d_cnn", "relu", seed=7, epochs=4, learning_rate=1e-2, batch_size=50
     )
+
+
+@pytest.fixture(autouse=True)
+def restore_torch_threads():
+    """Stage functions set torch's thread count for their job; results of later tests in
+    this process (training in particular) depend on it, so put it back after each test."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)

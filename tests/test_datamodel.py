@@ -21,6 +21,8 @@ def make_landscape(nx: int = 6, ny: int = 5) -> xr.Dataset:
         "test_loss": loss + 0.2,
         "train_accuracy": np.exp(-loss),
         "test_accuracy": np.exp(-loss - 0.2),
+        "train_loss_sem": 0.01 * loss,
+        "test_loss_sem": 0.02 * loss,
     }
     trajectory = {
         "trajectory_x": [-1.0, -0.5, 0.0],
@@ -85,4 +87,8 @@ def test_reading_a_corrupt_file_names_it(tmp_path):
     path.write_bytes(b"\x89HDF garbage")
     with pytest.raises(ValueError, match=r"landscape file .*bad.nc: cannot be read"):
         read_landscape(path)
-    assert set(GRID_VARIABLES) == {"train_loss", "train_accuracy", "test_loss", "test_accuracy"}
+    assert set(GRID_VARIABLES) == {
+        f"{split}_{quantity}"
+        for split in ("train", "test")
+        for quantity in ("loss", "loss_sem", "accuracy")
+    }

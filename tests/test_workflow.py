@@ -14,6 +14,7 @@ import pytest
 import xarray as xr
 
 from losslandscape.datamodel import read_landscape
+from losslandscape.directions import PLANES, SLICES
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
@@ -44,11 +45,12 @@ def finished_study(tmp_path_factory) -> Path:
 def test_every_run_and_plane_has_a_valid_landscape_and_figure(finished_study):
     results = finished_study / "results" / "test"
     for activation in ("relu", "sigmoid"):
-        for plane in ("pca", "random", "three_point", "hessian"):
+        for plane in PLANES:
             landscape = read_landscape(
                 results / "landscape" / activation / "seed_42" / f"{plane}.nc"
             )
-            assert landscape.sizes["x"] == landscape.sizes["y"] == 5
+            assert landscape.sizes["x"] == 5
+            assert landscape.sizes["y"] == (1 if plane in SLICES else 5)
             assert landscape.attrs["activation"] == activation and landscape.attrs["plane"] == plane
             assert landscape.sizes["epoch"] == 4  # epochs 0..3
             with xr.open_dataset(
@@ -71,7 +73,7 @@ def test_every_run_and_plane_has_a_valid_landscape_and_figure(finished_study):
         "basin_equivalent_diameter_level_0.05",
         "shape_class_fraction_shape_class_cup",
     }
-    assert len(summary) == 8 and expected <= set(summary.columns)
+    assert len(summary) == 2 * len(PLANES) and expected <= set(summary.columns)
     by_activation = pd.read_csv(results / "metrics" / "summary_by_activation.csv")
     assert set(by_activation["activation"]) == {"relu", "sigmoid"}
     assert (
@@ -90,6 +92,18 @@ def test_three_point_plane_passes_through_its_checkpoints(finished_study):
     np.testing.assert_allclose(on_plane.trajectory_y, [0, 0, 1], atol=1e-5)
     assert float(on_plane.trajectory_residual.max()) < 1e-4
     assert float(landscape.x.min()) < 0 < 1 < float(landscape.x.max())
+
+
+def test_interpolation_slice_runs_between_its_checkpoints(finished_study):
+    """Epochs 0 and 3 (config/test.yaml) sit at x = 0 and x = 1 on the slice's line."""
+    path = finished_study / "results/test/landscape/relu/seed_42/interpolation.nc"
+    landscape = read_landscape(path)
+    assert landscape.attrs["dimensions"] == 1 and list(landscape.y.values) == [0.0]
+    ends = landscape.sel(epoch=[0, 3])
+    np.testing.assert_allclose(ends.trajectory_x, [0, 1], atol=1e-6)
+    assert float(ends.trajectory_residual.max()) < 1e-5
+    assert list(landscape.attrs["interpolation_epochs"]) == [0, 3]
+    assert float(landscape.x.min()) < 0 and float(landscape.x.max()) > 1
 
 
 def test_hessian_plane_records_its_eigenvalues(finished_study):

@@ -14,9 +14,23 @@
 import argparse
 import json
 import logging
+from dataclasses import fields
 
 from losslandscape.directions import PLANES
 from losslandscape.stages import analyze, data, directions, figures, landscape, sharpness, train
+
+
+def _add_landscape_settings(p: argparse.ArgumentParser) -> None:
+    """The config's ``landscape`` keys as options (config/README.md documents them)."""
+    defaults = landscape.LandscapeSettings()
+    for field in fields(landscape.LandscapeSettings):
+        kind = field.type if field.type in (int, float, str) else int  # int | None: an int
+        p.add_argument(
+            "--" + field.name.replace("_", "-"),
+            type=kind,
+            default=getattr(defaults, field.name),
+            help=f"default {getattr(defaults, field.name)}",
+        )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,21 +69,29 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--normalization", default="filter", choices=["filter", "layer", "none"])
     p.add_argument("--keep-biasbn", dest="ignore_biasbn", action="store_false")
     p.add_argument("--three-point-epochs", type=int, nargs=3, default=[0, 1, 2], metavar="EPOCH")
+    p.add_argument(
+        "--interpolation-epochs",
+        type=int,
+        nargs=2,
+        default=None,
+        metavar="EPOCH",
+        help="default: the first and last saved epochs",
+    )
     p.add_argument("--out", required=True)
 
-    p = sub.add_parser("landscape", help="evaluate loss and accuracy on a 2-D grid")
+    p = sub.add_parser(
+        "landscape", help="loss and accuracy on a plane's grid (one tile with --tile)"
+    )
     for name in ("--dataset", "--checkpoints", "--directions", "--out"):
         p.add_argument(name, required=True)
-    p.add_argument("--resolution", type=int, default=41)
-    p.add_argument("--extent", type=float, default=1.0)
-    p.add_argument("--margin", type=float, default=0.25)
-    p.add_argument(
-        "--batch-size",
-        type=int,
-        default=1000,
-        help="samples per forward pass (measured best for the default CNN)",
-    )
-    p.add_argument("--threads", type=int, default=1)
+    _add_landscape_settings(p)
+    p.add_argument("--tile", type=int, default=None, help="evaluate only this tile → tile file")
+
+    p = sub.add_parser("merge-landscape", help="assemble tile files into a landscape")
+    for name in ("--dataset", "--checkpoints", "--directions", "--out"):
+        p.add_argument(name, required=True)
+    p.add_argument("--tile-files", nargs="+", required=True)
+    _add_landscape_settings(p)
 
     p = sub.add_parser("metrics", help="minima, smoothness, basin width and shape of a landscape")
     p.add_argument("landscape")
@@ -119,9 +141,19 @@ def main(argv: list[str] | None = None) -> None:
         )
     elif stage == "directions":
         args["three_point_epochs"] = tuple(args["three_point_epochs"])
+        if args["interpolation_epochs"] is not None:
+            args["interpolation_epochs"] = tuple(args["interpolation_epochs"])
         directions.run_compute_directions(**args)
-    elif stage == "landscape":
-        landscape.run_evaluate_landscape(**args)
+    elif stage in ("landscape", "merge-landscape"):
+        inputs = {k: args.pop(k) for k in ("dataset", "checkpoints", "directions", "out")}
+        tile, threads = args.pop("tile", None), args["threads"]
+        if stage == "merge-landscape":
+            tile_files = args.pop("tile_files")
+            landscape.run_merge_landscape(**inputs, tiles=tile_files, settings=args)
+        elif tile is None:
+            landscape.run_evaluate_landscape(**inputs, settings=args, threads=threads)
+        else:
+            landscape.run_evaluate_tile(**inputs, tile=tile, settings=args, threads=threads)
     elif stage == "metrics":
         args["basin_levels"] = tuple(args["basin_levels"])
         analyze.run_compute_metrics(**args)

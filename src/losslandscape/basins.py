@@ -41,7 +41,8 @@ def basin_widths(loss: np.ndarray, xs: np.ndarray, ys: np.ndarray, heights: np.n
     (1 where the region reaches the grid edge, so the width is a lower bound).
     """
     areas = cell_areas(xs, ys)
-    dx, dy = np.gradient(xs), np.gradient(ys)
+    dx = np.gradient(xs)
+    dy = np.gradient(ys) if len(ys) > 1 else np.zeros(1)  # a 1-D slice has no y extent
     out = {
         k: np.zeros(len(heights)) for k in ("area", "equivalent_diameter", "extent_x", "extent_y")
     }

@@ -4,10 +4,12 @@ A landscape is an ``xarray.Dataset`` with
 
 - dims ``y`` (along direction v) and ``x`` (along direction u), with coordinates of the same
   names (float, strictly increasing), and ``epoch`` (saved checkpoints, int coordinate);
-- variables ``train_loss``, ``test_loss`` (nats), ``train_accuracy``, ``test_accuracy``
-  (fraction, units ``"1"``) on ``(y, x)``; ``trajectory_x``, ``trajectory_y`` (plane
-  coordinates of each checkpoint), ``trajectory_loss`` (train loss of the checkpoint's own
-  weights, nats) and ``trajectory_residual`` (relative off-plane distance) on ``(epoch,)``;
+- variables ``train_loss``, ``test_loss`` (nats), their standard errors ``train_loss_sem``,
+  ``test_loss_sem`` (nats), ``train_accuracy``, ``test_accuracy`` (fraction, units ``"1"``)
+  on ``(y, x)``; a 1-D slice (plane ``interpolation`` or ``line``) has one ``y`` value, 0;
+- ``trajectory_x``, ``trajectory_y`` (plane coordinates of each checkpoint),
+  ``trajectory_loss`` (train loss of the checkpoint's own weights, nats) and
+  ``trajectory_residual`` (relative off-plane distance) on ``(epoch,)``;
 - every variable with ``long_name`` and ``units``;
 - attributes listed in :data:`REQUIRED_ATTRS` (str, int, float or lists of them).
 """
@@ -19,12 +21,14 @@ import xarray as xr
 
 from losslandscape.files import atomic_write
 
-DATA_MODEL_VERSION = 1
+DATA_MODEL_VERSION = 2  # 2: standard errors of the mean losses; 1-D slices
 
 GRID_VARIABLES = {
     "train_loss": ("training-set mean cross-entropy", "nats"),
+    "train_loss_sem": ("standard error of the training-set mean cross-entropy", "nats"),
     "train_accuracy": ("training-set accuracy", "1"),
     "test_loss": ("test-set mean cross-entropy", "nats"),
+    "test_loss_sem": ("standard error of the test-set mean cross-entropy", "nats"),
     "test_accuracy": ("test-set accuracy", "1"),
 }
 TRAJECTORY_VARIABLES = {
@@ -111,11 +115,13 @@ def validate_landscape(ds: xr.Dataset, source: str = "landscape") -> None:
     for name in TRAJECTORY_VARIABLES:
         if name in ds and ds[name].dims != ("epoch",):
             problems.append(f"{name} has dims {ds[name].dims}, expected ('epoch',)")
-    for axis in ("x", "y"):
+    for axis, least in (("x", 2), ("y", 1)):  # one y value: a 1-D slice along u
         if axis not in ds.coords:
             problems.append(f"coordinate {axis!r} is missing")
-        elif ds.sizes[axis] < 2 or not np.all(np.diff(ds[axis].values) > 0):
-            problems.append(f"coordinate {axis!r} must hold at least 2 strictly increasing values")
+        elif ds.sizes[axis] < least or not np.all(np.diff(ds[axis].values) > 0):
+            problems.append(
+                f"coordinate {axis!r} must hold at least {least} strictly increasing values"
+            )
     for name, var in ds.variables.items():
         for key in ("long_name", "units"):
             if key not in var.attrs:

@@ -32,7 +32,8 @@ from losslandscape.seeding import generator_for
 from losslandscape.torchfiles import atomic_torch_save, load_torch_file
 
 FORMAT_VERSION = 2  # 2: the plane's origin is stored (three_point planes start at w1)
-PLANES = ("pca", "random", "three_point", "hessian")
+PLANES = ("pca", "random", "three_point", "hessian", "interpolation", "line")
+SLICES = ("interpolation", "line")  # 1-D: v = 0 and the grid has the single row y = 0
 NORMALIZATIONS = ("filter", "layer", "none")
 
 
@@ -171,9 +172,14 @@ def project_onto_plane(
         x, y: ``(n,)`` coordinates; residual: ``(n,)`` relative off-plane distance
         ``‖d − x·u − y·v‖ / ‖d‖`` (0 for a zero offset).
     """
-    basis = torch.stack([u, v], dim=1).double()  # (n_params, 2)
     offsets = points.double()
-    coords = torch.linalg.lstsq(basis, offsets.T).solution  # (2, n)
+    if not torch.any(v):  # a 1-D slice: coordinates along u alone, y = 0
+        coords = torch.linalg.lstsq(u.double()[:, None], offsets.T).solution
+        coords = torch.cat([coords, torch.zeros_like(coords)])
+        basis = torch.stack([u, v], dim=1).double()
+    else:
+        basis = torch.stack([u, v], dim=1).double()  # (n_params, 2)
+        coords = torch.linalg.lstsq(basis, offsets.T).solution  # (2, n)
     remainder = offsets - (basis @ coords).T
     norms = offsets.norm(dim=1)
     residual = torch.where(norms > 0, remainder.norm(dim=1) / norms.clamp_min(1e-300), 0.0)
@@ -185,7 +191,7 @@ def save_directions(directions: dict, path: str | Path) -> None:
 
 
 def load_directions(path: str | Path) -> dict:
-    """Read and check a directions file (both vectors finite and not zero)."""
+    """Read and check a directions file (vectors finite; u, and v of planes, not zero)."""
     directions = load_torch_file(
         path,
         what="directions file",
@@ -193,8 +199,10 @@ def load_directions(path: str | Path) -> dict:
     )
     for key in ("u", "v"):
         norm = math.sqrt(sum(float(t.double().pow(2).sum()) for t in directions[key].values()))
-        if not math.isfinite(norm) or norm == 0:
+        slice_v = key == "v" and directions["plane"] in SLICES
+        if not math.isfinite(norm) or (norm == 0) != slice_v:
+            expected = "0 (a 1-D slice)" if slice_v else "finite, > 0"
             raise ValueError(
-                f"directions file {path}: vector {key} has norm {norm}; expected finite, > 0"
+                f"directions file {path}: vector {key} has norm {norm}; expected {expected}"
             )
     return directions

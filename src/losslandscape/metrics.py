@@ -38,6 +38,9 @@ def landscape_metrics(
         shape_basin_level: the basin (same mode as the ladder) over which shape classes are
             counted.
 
+    A 1-D slice (one ``y`` value) gets the same variables: areas are lengths, y extents 0,
+    and the shape variables, undefined on a line, are NaN.
+
     Raises:
         ValueError: ``variable`` is not a ``(y, x)`` grid, or the grid holds NaN/inf.
     """
@@ -70,10 +73,15 @@ def landscape_metrics(
     heights = basins.basin_levels(loss, list(basin_levels), basin_level_mode)
     widths = basins.basin_widths(loss, xs, ys, heights)
 
-    lambda1, lambda2 = shape.hessian_eigenvalues(loss, xs, ys, shape_sigma)
-    index, curved = shape.shape_index(lambda1, lambda2), shape.curvedness(lambda1, lambda2)
-    shape_height = basins.basin_levels(loss, [shape_basin_level], basin_level_mode)[0]
-    fractions = shape.shape_class_fractions(index, curved, basins.basin_mask(loss, shape_height))
+    if len(ys) > 1:
+        lambda1, lambda2 = shape.hessian_eigenvalues(loss, xs, ys, shape_sigma)
+        index, curved = shape.shape_index(lambda1, lambda2), shape.curvedness(lambda1, lambda2)
+        shape_height = basins.basin_levels(loss, [shape_basin_level], basin_level_mode)[0]
+        mask = basins.basin_mask(loss, shape_height)
+        fractions = shape.shape_class_fractions(index, curved, mask)
+    else:  # a surface's shape needs two directions: undefined on a 1-D slice
+        index = curved = np.full_like(loss, np.nan)
+        fractions = np.full(len(shape.SHAPE_CLASSES), np.nan)
 
     per_coord = f"{units} per unit coordinate"
     data_vars = {

@@ -8,7 +8,7 @@ matplotlib.use("Agg")  # files only; no display on clusters or CI
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
-from matplotlib import colors
+from matplotlib import colors, ticker
 
 
 def _loss_panel(ax, landscape: xr.Dataset, variable: str) -> None:
@@ -96,15 +96,48 @@ def _loss_panel(ax, landscape: xr.Dataset, variable: str) -> None:
     ax.set_title(variable.replace("_", " "))
 
 
+def _slice_panels(axes, landscape: xr.Dataset) -> None:
+    """A 1-D slice: loss (log scale, ± 2 standard errors) and accuracy along x."""
+    xs = landscape["x"].values
+    for split, colour in (("train", "tab:blue"), ("test", "tab:orange")):
+        loss = landscape[f"{split}_loss"].values[0]
+        sem = landscape[f"{split}_loss_sem"].values[0]
+        axes[0].plot(xs, loss, color=colour, label=f"{split} loss")
+        axes[0].fill_between(xs, loss - 2 * sem, loss + 2 * sem, color=colour, alpha=0.2)
+        axes[1].plot(xs, landscape[f"{split}_accuracy"].values[0], color=colour, label=split)
+    axes[0].set_yscale("log")
+    for axis in (axes[0].yaxis,):
+        axis.set_major_formatter(ticker.FormatStrFormatter("%.3g"))
+        axis.set_minor_formatter(ticker.FormatStrFormatter("%.3g"))
+    axes[0].set_ylabel("mean cross-entropy (nats, log scale; band ± 2 s.e.)")
+    axes[1].set_ylabel("accuracy")
+    marks = [0.0, 1.0] if landscape.attrs["plane"] == "interpolation" else [0.0]
+    for ax in axes:
+        for mark in marks:
+            ax.axvline(mark, color="grey", linestyle=":", linewidth=1)
+        ax.set_xlabel("x (along u)")
+        ax.legend(fontsize=8)
+    if landscape.attrs["plane"] == "interpolation":
+        first, second = np.atleast_1d(landscape.attrs["interpolation_epochs"])
+        axes[0].set_title(f"x = 0: epoch {first}, x = 1: epoch {second}")
+    else:
+        axes[0].set_title("x = 0: the trained model")
+
+
 def plot_landscape(landscape: xr.Dataset, path: str) -> None:
-    """Train and test loss maps (filled contours, log colour scale) with the trajectory."""
+    """Train and test loss maps (filled contours, log colour scale) with the trajectory;
+    for a 1-D slice, loss and accuracy curves along it."""
     fig, axes = plt.subplots(1, 2, figsize=(12, 5))
-    for ax, variable in zip(axes, ("train_loss", "test_loss"), strict=True):
-        _loss_panel(ax, landscape, variable)
-    axes[0].legend(loc="upper left", fontsize=7, framealpha=0.8)
+    if landscape.sizes["y"] == 1:
+        _slice_panels(axes, landscape)
+    else:
+        for ax, variable in zip(axes, ("train_loss", "test_loss"), strict=True):
+            _loss_panel(ax, landscape, variable)
+        axes[0].legend(loc="upper left", fontsize=7, framealpha=0.8)
     attrs = landscape.attrs
     title = (
-        f"{attrs['activation']}, seed {attrs['seed']}: {attrs['plane']} plane "
+        f"{attrs['activation']}, seed {attrs['seed']}: {attrs['plane']} "
+        f"{'slice' if landscape.sizes['y'] == 1 else 'plane'} "
         f"({attrs['model']} on {attrs['dataset']})"
     )
     if attrs["plane"] == "pca":

@@ -38,3 +38,12 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def seeded_subset(n_total: int, size: int | None, seed: int, purpose: str) -> torch.Tensor:
+    """Indices (sorted) of a fixed, seeded subset of ``size`` of ``n_total`` samples; all
+    samples when ``size`` is None or not smaller than ``n_total``."""
+    if size is None or size >= n_total:
+        return torch.arange(n_total)
+    order = torch.randperm(n_total, generator=generator_for(seed, purpose))
+    return order[:size].sort().values

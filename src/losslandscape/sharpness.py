@@ -14,7 +14,7 @@ from torch.func import functional_call
 from torch.nn import functional as F
 
 from losslandscape.parameters import ParameterLayout
-from losslandscape.seeding import generator_for
+from losslandscape.seeding import generator_for, seeded_subset
 
 
 class HessianOperator:
@@ -128,5 +128,4 @@ def epsilon_sharpness(
 
 def sharpness_subset(n_total: int, size: int, seed: int) -> torch.Tensor:
     """Indices of the fixed, seeded evaluation subset (all samples if ``size ≥ n_total``)."""
-    order = torch.randperm(n_total, generator=generator_for(seed, "sharpness_subset"))
-    return order[: min(size, n_total)].sort().values
+    return seeded_subset(n_total, size, seed, "sharpness_subset")

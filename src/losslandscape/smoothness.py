@@ -2,15 +2,24 @@
 
 All derivatives are in the grid's coordinate units, so the numbers converge as the
 resolution grows instead of scaling with it. Input ``loss`` ``(ny, nx)`` with increasing
-coordinates ``xs`` ``(nx,)``, ``ys`` ``(ny,)``.
+coordinates ``xs`` ``(nx,)``, ``ys`` ``(ny,)``; ``ny = 1`` is a 1-D slice along x, whose
+y-derivatives are 0 and whose "areas" are lengths.
 """
 
 import numpy as np
 
 
+def derivatives(loss: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(∂L/∂y, ∂L/∂x)``, each ``(ny, nx)``: central differences inside, second-order
+    one-sided at the edges; ``∂L/∂y = 0`` for a 1-D slice."""
+    if len(ys) == 1:
+        return np.zeros_like(loss), np.gradient(loss, xs, axis=1, edge_order=2)
+    return tuple(np.gradient(loss, ys, xs, edge_order=2))
+
+
 def gradient_magnitude(loss: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """``|∇L|`` ``(ny, nx)``: central differences inside, second-order one-sided at edges."""
-    d_dy, d_dx = np.gradient(loss, ys, xs, edge_order=2)
+    """``|∇L|`` ``(ny, nx)``."""
+    d_dy, d_dx = derivatives(loss, xs, ys)
     return np.hypot(d_dx, d_dy)
 
 
@@ -26,14 +35,18 @@ def roughness(loss: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> float:
     return float(np.concatenate([along_x.ravel(), along_y.ravel()]).mean())
 
 
+def cell_widths(axis: np.ndarray) -> np.ndarray:
+    """``(n,)`` length each coordinate stands for (half-spacing to each neighbour); 1 for
+    a single coordinate (the y axis of a 1-D slice), so areas become lengths."""
+    if len(axis) == 1:
+        return np.ones(1)
+    edges = np.concatenate([[axis[0]], (axis[1:] + axis[:-1]) / 2, [axis[-1]]])
+    return np.diff(edges)
+
+
 def cell_areas(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """``(ny, nx)`` area each grid point stands for (half-spacing to each neighbour)."""
-
-    def widths(axis):
-        edges = np.concatenate([[axis[0]], (axis[1:] + axis[:-1]) / 2, [axis[-1]]])
-        return np.diff(edges)
-
-    return np.outer(widths(ys), widths(xs))
+    """``(ny, nx)`` area each grid point stands for."""
+    return np.outer(cell_widths(ys), cell_widths(xs))
 
 
 def total_variation(loss: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> float:
@@ -43,8 +56,8 @@ def total_variation(loss: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> float:
 
 def laplacian(loss: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """``∂²L/∂x² + ∂²L/∂y²`` ``(ny, nx)`` by repeated second-order differences."""
-    d_dy, d_dx = np.gradient(loss, ys, xs, edge_order=2)
-    return np.gradient(d_dx, xs, axis=1, edge_order=2) + np.gradient(d_dy, ys, axis=0, edge_order=2)
+    d_dy, d_dx = derivatives(loss, xs, ys)
+    return derivatives(d_dx, xs, ys)[1] + derivatives(d_dy, xs, ys)[0]
 
 
 def laplacian_energy(loss: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> float:

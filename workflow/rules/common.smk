@@ -19,6 +19,15 @@ if missing_rates:
         f"found rates for {sorted(config['training']['learning_rate'])}"
     )
 
+n_grid_points = config["landscape"]["resolution"] ** (
+    1 if set(PLANES) & {"interpolation", "line"} else 2
+)
+if config["landscape"]["tiles"] > n_grid_points:
+    raise ValueError(
+        f"config landscape.tiles: expected at most the {n_grid_points} points of the "
+        f"smallest grid; found {config['landscape']['tiles']}"
+    )
+
 
 def runs():
     """Every (activation, seed) pair of the study, activation-major."""
@@ -50,6 +59,20 @@ def hessian_dataset(wildcards):
     if wildcards.plane != "hessian":
         return []
     return rules.prepare_dataset.output.dataset.format(study=wildcards.study)
+
+
+def landscape_tiles(wildcards):
+    """The tile files of one landscape, in tile order."""
+    return [
+        rules.evaluate_landscape_tile.output.tile.format(
+            study=wildcards.study,
+            activation=wildcards.activation,
+            seed=wildcards.seed,
+            plane=wildcards.plane,
+            tile=k,
+        )
+        for k in range(config["landscape"]["tiles"])
+    ]
 
 
 def learning_rate(wildcards):

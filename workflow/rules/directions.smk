@@ -17,6 +17,7 @@ rule compute_directions:
     params:
         random=config["directions"]["random"],
         three_point=config["directions"]["three_point"],
+        interpolation=config["directions"]["interpolation"],
         hessian=config["directions"]["hessian"],
     script:
         "../scripts/compute_directions.py"

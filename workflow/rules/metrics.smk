@@ -1,6 +1,6 @@
 rule compute_metrics:
     input:
-        landscape=rules.evaluate_landscape.output.landscape,
+        landscape=rules.merge_landscape.output.landscape,
     output:
         metrics="results/{study}/metrics/{activation}/seed_{seed}/{plane}.nc",
     log:

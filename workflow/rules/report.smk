@@ -32,7 +32,7 @@ rule plot_training_curves:
 
 rule plot_landscape:
     input:
-        landscape=rules.evaluate_landscape.output.landscape,
+        landscape=rules.merge_landscape.output.landscape,
     output:
         figure=report(
             "results/{study}/report/landscape/{activation}/seed_{seed}/{plane}.png",

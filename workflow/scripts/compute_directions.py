@@ -12,6 +12,7 @@ with log_to_file(snakemake.log[0]):
         normalization=snakemake.params.random["normalization"],
         ignore_biasbn=snakemake.params.random["ignore_biasbn"],
         three_point_epochs=tuple(snakemake.params.three_point["epochs"]),
+        interpolation_epochs=snakemake.params.interpolation["epochs"],
         dataset=snakemake.input.dataset or None,
         hessian_subset_size=snakemake.params.hessian["subset_size"],
     )

@@ -22,6 +22,17 @@ from losslandscape.sharpness import HessianOperator, hessian_extreme_eigenvector
 log = logging.getLogger(__name__)
 
 
+def _saved_states(ckpt: dict, epochs, count: int, plane: str, source: str) -> list[dict]:
+    """The state dicts of ``epochs`` (``count`` saved epochs of ``ckpt``), or a clear error."""
+    missing = [e for e in epochs if e not in ckpt["epochs"]]
+    if missing or len(epochs) != count:
+        raise ValueError(
+            f"{plane} epochs {list(epochs)}: expected {count} saved epochs of {source}; "
+            f"saved epochs are {ckpt['epochs']}"
+        )
+    return [ckpt["state_dicts"][ckpt["epochs"].index(e)] for e in epochs]
+
+
 def run_compute_directions(
     checkpoints: str,
     out: str,
@@ -30,12 +41,16 @@ def run_compute_directions(
     normalization: str = "filter",
     ignore_biasbn: bool = True,
     three_point_epochs: tuple[int, int, int] = (0, 1, 2),
+    interpolation_epochs: tuple[int, int] | None = None,
     dataset: str | None = None,
     hessian_subset_size: int = 500,
 ) -> None:
     """Directions and origin for one run and plane kind → ``out`` (.pt).
 
-    ``pca``, ``random`` and ``hessian`` planes are centred on the final model;
+    ``pca``, ``random``, ``hessian`` planes and ``line`` slices are centred on the final
+    model (a ``line`` runs along the ``random`` plane's u, v = 0); ``interpolation`` slices
+    run from the checkpoint of ``interpolation_epochs[0]`` (x = 0) to that of
+    ``interpolation_epochs[1]`` (x = 1; default: first and last saved epochs), v = 0;
     ``three_point`` planes pass through the checkpoints of ``three_point_epochs`` (saved
     epochs) with origin at the first. ``hessian`` planes need ``dataset``: their directions
     are the Hessian's extreme eigenvectors on a seeded subset of ``hessian_subset_size``
@@ -53,14 +68,19 @@ def run_compute_directions(
         metadata["normalization"] = "unit"
     elif plane == "random":
         u, v, metadata = random_directions(final, seed, normalization, ignore_biasbn)
+    elif plane == "line":
+        u, _, metadata = random_directions(final, seed, normalization, ignore_biasbn)
+        v = {name: torch.zeros_like(t) for name, t in u.items()}
+        del metadata["cosine_uv"]
+    elif plane == "interpolation":
+        epochs = interpolation_epochs or (ckpt["epochs"][0], ckpt["epochs"][-1])
+        start, end = _saved_states(ckpt, epochs, 2, "interpolation", checkpoints)
+        origin = {name: start[name] for name in layout.names}
+        u = {name: end[name] - start[name] for name in layout.names}
+        v = {name: torch.zeros_like(t) for name, t in u.items()}
+        metadata = {"normalization": "none", "epochs": [int(e) for e in epochs]}
     elif plane == "three_point":
-        missing = [e for e in three_point_epochs if e not in ckpt["epochs"]]
-        if missing or len(three_point_epochs) != 3:
-            raise ValueError(
-                f"three_point epochs {list(three_point_epochs)}: expected three saved epochs of "
-                f"{checkpoints}; saved epochs are {ckpt['epochs']}"
-            )
-        states = [ckpt["state_dicts"][ckpt["epochs"].index(e)] for e in three_point_epochs]
+        states = _saved_states(ckpt, three_point_epochs, 3, "three_point", checkpoints)
         points = [layout.flatten(state) for state in states]
         flat_u, flat_v, metadata = three_point_directions(*points)
         u, v = layout.unflatten(flat_u), layout.unflatten(flat_v)

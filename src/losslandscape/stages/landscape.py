@@ -1,6 +1,14 @@
-"""Stage evaluate_landscape: loss and accuracy over a plane → landscape netCDF."""
+"""Stages evaluate_landscape_tile and merge_landscape: a plane's grid in tiles → netCDF.
+
+Every tile job rebuilds the same grid axes from the directions and checkpoints, evaluates
+its share of the points (resuming an interrupted run), and writes a tile file; the merge
+job checks and assembles the tiles and adds the projected training trajectory.
+"""
 
 import logging
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -9,16 +17,59 @@ from losslandscape import datamodel
 from losslandscape.allocator import keep_freed_memory
 from losslandscape.checkpoints import load_checkpoints, model_from_checkpoints, run_attrs
 from losslandscape.datasets import load_dataset
-from losslandscape.directions import load_directions, project_onto_plane
+from losslandscape.devices import resolve_device
+from losslandscape.directions import SLICES, load_directions, project_onto_plane
+from losslandscape.engine import EvaluationOptions, choose_strategy, evaluate_points
 from losslandscape.evaluation import evaluate
-from losslandscape.landscape import evaluate_grid, symmetric_axis
+from losslandscape.landscape import grid_coordinates, symmetric_axis
 from losslandscape.parameters import ParameterLayout
 from losslandscape.provenance import provenance_attrs
+from losslandscape.seeding import seeded_subset
+from losslandscape.tiles import (
+    merge_tiles,
+    partial_path,
+    resume_partial,
+    save_partial,
+    tile_dataset,
+    tile_key,
+    tile_points,
+)
 
 log = logging.getLogger(__name__)
 
 
-def grid_coordinates(
+@dataclass(frozen=True)
+class LandscapeSettings:
+    """The ``landscape`` section of the config (config/README.md documents each key)."""
+
+    resolution: int = 41
+    extent: float = 1.0
+    margin: float = 0.25
+    batch_size: int = 1000
+    tiles: int = 1
+    threads: int = 1
+    strategy: str = "auto"
+    batchnorm: str = "keep"
+    batchnorm_samples: int = 1000
+    subset_size: int | None = None
+    memory_budget_mb: float = 2048.0
+    device: str = "auto"
+    save_every_seconds: float = 60.0
+
+    @classmethod
+    def from_config(cls, section: dict) -> "LandscapeSettings":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(section) - known)
+        if unknown:
+            raise ValueError(f"landscape settings {unknown} are unknown; known: {sorted(known)}")
+        return cls(**section)
+
+    def value_settings(self) -> dict:
+        """The settings a grid's values depend on (not how often progress is saved)."""
+        return {k: v for k, v in asdict(self).items() if k not in ("save_every_seconds",)}
+
+
+def grid_axes(
     plane: str,
     trajectory_x: np.ndarray,
     trajectory_y: np.ndarray,
@@ -27,18 +78,17 @@ def grid_coordinates(
     margin: float,
     points: tuple[list[float], list[float]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Grid axes ``xs``, ``ys``, each ``(resolution,)``.
+    """Grid axes ``xs`` ``(resolution,)`` and ``ys`` (``(resolution,)``, or ``[0]`` for 1-D).
 
-    ``random`` and ``hessian``: ``[-extent, extent]``. ``pca``: symmetric about the model,
-    covering the projected trajectory (``(n_epochs,)`` coordinates) plus ``margin`` (a
-    fraction of it).
-    ``three_point``: covering the three points' coordinates ``points = (xs, ys)`` plus
-    ``margin`` of their span on each side.
+    ``random``, ``hessian`` and ``line``: ``[-extent, extent]``. ``pca``: symmetric about
+    the model, covering the projected trajectory (``(n_epochs,)`` coordinates) plus
+    ``margin`` (a fraction of it). ``three_point`` and ``interpolation``: covering the
+    points' coordinates ``points = (xs, ys)`` plus ``margin`` of their span on each side.
     """
     if plane == "pca":
         xs = symmetric_axis(float(np.abs(trajectory_x).max()), margin, resolution)
         ys = symmetric_axis(float(np.abs(trajectory_y).max()), margin, resolution)
-    elif plane == "three_point":
+    elif plane in ("three_point", "interpolation"):
         axes = []
         for values in points:
             low, high = min(values), max(values)
@@ -47,28 +97,28 @@ def grid_coordinates(
         xs, ys = axes
     else:
         xs = ys = np.linspace(-extent, extent, resolution)
+    if plane in SLICES:
+        ys = np.zeros(1)
     return xs, ys
 
 
-def run_evaluate_landscape(
-    dataset: str,
-    checkpoints: str,
-    directions: str,
-    out: str,
-    resolution: int,
-    extent: float = 1.0,
-    margin: float = 0.25,
-    batch_size: int = 1000,
-    threads: int = 1,
-    rule: str = "evaluate_landscape",
-) -> None:
-    """Evaluate the plane of ``directions`` around its origin → landscape netCDF.
+@dataclass
+class Plane:
+    """A run's model, data and plane, with the grid axes and the projected trajectory."""
 
-    ``margin`` pads PCA planes around the trajectory and three-point planes around their
-    three points, as a fraction of what they cover.
-    """
-    torch.set_num_threads(threads)
-    keep_freed_memory()
+    checkpoints: dict
+    directions: dict
+    data: dict
+    model: torch.nn.Module
+    origin: torch.Tensor
+    u: torch.Tensor
+    v: torch.Tensor
+    xs: np.ndarray
+    ys: np.ndarray
+    trajectory: dict[str, np.ndarray]
+
+
+def load_plane(dataset: str, checkpoints: str, directions: str, s: LandscapeSettings) -> Plane:
     data = load_dataset(dataset)
     ckpt = load_checkpoints(checkpoints)
     dirs = load_directions(directions)
@@ -76,28 +126,141 @@ def run_evaluate_landscape(
     layout = ParameterLayout.of(model)
     origin = layout.flatten(dirs["origin"])
     u, v = layout.flatten(dirs["u"]), layout.flatten(dirs["v"])
-
-    offsets = torch.stack([layout.flatten(s) for s in ckpt["state_dicts"]]) - origin
+    offsets = torch.stack([layout.flatten(state) for state in ckpt["state_dicts"]]) - origin
     traj_x, traj_y, residual = (t.numpy() for t in project_onto_plane(offsets, u, v))
-    traj_loss = []
-    for index in range(len(ckpt["epochs"])):
-        traj_loss.append(
-            evaluate(
-                model_from_checkpoints(ckpt, index), data["x_train"], data["y_train"], batch_size
-            )[0]
-        )
-
     meta = dirs["metadata"]
-    points = (meta["point_x"], meta["point_y"]) if dirs["plane"] == "three_point" else None
-    xs, ys = grid_coordinates(dirs["plane"], traj_x, traj_y, resolution, extent, margin, points)
-    splits = {"train": (data["x_train"], data["y_train"]), "test": (data["x_test"], data["y_test"])}
-    grid = evaluate_grid(model, origin, u, v, xs, ys, splits, batch_size=batch_size)
+    points = None
+    if dirs["plane"] == "three_point":
+        points = (meta["point_x"], meta["point_y"])
+    elif dirs["plane"] == "interpolation":
+        points = ([0.0, 1.0], [0.0, 0.0])
+    xs, ys = grid_axes(dirs["plane"], traj_x, traj_y, s.resolution, s.extent, s.margin, points)
+    trajectory = {"trajectory_x": traj_x, "trajectory_y": traj_y, "trajectory_residual": residual}
+    return Plane(ckpt, dirs, data, model, origin, u, v, xs, ys, trajectory)
 
+
+def evaluation_splits(data: dict, s: LandscapeSettings, seed: int, device) -> dict:
+    """Train and test splits on ``device``, each cut to the seeded ``subset_size`` if set."""
+    splits = {}
+    for split in ("train", "test"):
+        inputs, labels = data[f"x_{split}"], data[f"y_{split}"]
+        keep = seeded_subset(len(labels), s.subset_size, seed, f"evaluation_subset_{split}")
+        splits[split] = (inputs[keep].to(device), labels[keep].to(device))
+    return splits
+
+
+def run_evaluate_tile(
+    dataset: str,
+    checkpoints: str,
+    directions: str,
+    out: str,
+    tile: int,
+    settings: dict,
+    threads: int = 1,
+) -> None:
+    """Evaluate tile ``tile`` of ``settings["tiles"]`` of a plane's grid → tile netCDF.
+
+    Progress is saved to ``<out>.partial.nc`` every ``save_every_seconds``; a rerun after a
+    kill continues from there when inputs and settings are unchanged.
+    """
+    s = LandscapeSettings.from_config(settings)
+    torch.set_num_threads(threads)
+    keep_freed_memory()
+    plane = load_plane(dataset, checkpoints, directions, s)
+    seed = int(plane.checkpoints["seed"])
+    device = resolve_device(s.device)
+    model = plane.model.to(device)
+    origin, u, v = (t.to(device) for t in (plane.origin, plane.u, plane.v))
+    splits = evaluation_splits(plane.data, s, seed, device)
+    norm_inputs = plane.data["x_train"][
+        seeded_subset(len(plane.data["y_train"]), s.batchnorm_samples, seed, "batchnorm_subset")
+    ].to(device)
+    options = EvaluationOptions(
+        batch_size=s.batch_size,
+        batchnorm=s.batchnorm,
+        batchnorm_inputs=norm_inputs,
+        workers=threads,
+        memory_budget_mb=s.memory_budget_mb,
+    )
+    coords = grid_coordinates(plane.xs, plane.ys)
+    points = tile_points(len(coords), s.tiles, tile)
+    key = tile_key([dataset, checkpoints, directions], s.value_settings())
+    values = resume_partial(out, key, points)
+    strategy = s.strategy
+    if strategy == "auto":
+        candidates = ("point", "vmap") + (("pool",) if threads > 1 else ())
+        strategy, _ = choose_strategy(model, origin, u, v, splits, options, candidates)
+    attrs = {
+        "key": key,
+        "tile": tile,
+        "tiles": s.tiles,
+        "strategy": strategy,
+        "device": str(device),
+    }
+
+    done, chunk = len(values["train_loss"]), max(1, threads)
+    started = last_save = time.perf_counter()
+    while done < len(points):
+        begin = time.perf_counter()
+        block = points[done : done + chunk]
+        new = evaluate_points(model, origin, u, v, coords[block], splits, strategy, options)
+        values = {k: np.concatenate([values[k], new[k]]) for k in values}
+        done += len(block)
+        now = time.perf_counter()
+        # chunks of about 5 s: progress lines and partial saves without per-point overhead
+        chunk = max(1, min(4 * chunk, int(len(block) * 5.0 / max(now - begin, 1e-9))))
+        if now - last_save >= s.save_every_seconds and done < len(points):
+            save_partial(out, points[:done], values, attrs)
+            last_save = now
+        log.info(
+            "tile %d/%d: %d/%d points, %.1f points/s (%s)",
+            tile + 1,
+            s.tiles,
+            done,
+            len(points),
+            len(block) / max(now - begin, 1e-9),
+            strategy,
+        )
+    datamodel.write_netcdf(tile_dataset(points, values, attrs), out)
+    partial_path(out).unlink(missing_ok=True)
+    log.info("tile %d/%d done in %.1f s → %s", tile + 1, s.tiles, now - started, out)
+
+
+def run_merge_landscape(
+    dataset: str,
+    checkpoints: str,
+    directions: str,
+    tiles: list[str],
+    out: str,
+    settings: dict,
+    rule: str = "merge_landscape",
+) -> None:
+    """Assemble a plane's tiles, add the trajectory and provenance → landscape netCDF."""
+    s = LandscapeSettings.from_config(settings)
+    keep_freed_memory()
+    plane = load_plane(dataset, checkpoints, directions, s)
+    ckpt, dirs, meta = plane.checkpoints, plane.directions, plane.directions["metadata"]
+    n_points = len(plane.xs) * len(plane.ys)
+    merged, tile_attrs = merge_tiles(tiles, n_points)
+    grid = {k: a.reshape(len(plane.ys), len(plane.xs)) for k, a in merged.items()}
+    key = tile_key([dataset, checkpoints, directions], s.value_settings())
+    if tile_attrs["key"] != key:
+        raise ValueError(
+            f"tiles {tiles} were computed from other inputs or settings than {out} asks for; "
+            "rerun the tiles"
+        )
+    trajectory = dict(plane.trajectory)
+    trajectory["trajectory_loss"] = [
+        evaluate(
+            model_from_checkpoints(ckpt, index),
+            plane.data["x_train"],
+            plane.data["y_train"],
+            s.batch_size,
+        )[0]
+        for index in range(len(ckpt["epochs"]))
+    ]
     parameters = {
-        "resolution": resolution,
-        "extent": extent,
-        "margin": margin,
-        "batch_size": batch_size,
+        **s.value_settings(),
         "checkpoints": str(checkpoints),
         "directions": str(directions),
         "dataset": str(dataset),
@@ -105,31 +268,45 @@ def run_evaluate_landscape(
     attrs = {
         **run_attrs(ckpt),
         "plane": dirs["plane"],
-        "normalization": dirs["metadata"]["normalization"],
+        "dimensions": 1 if dirs["plane"] in SLICES else 2,
+        "normalization": meta["normalization"],
+        "strategy": tile_attrs["strategy"],
+        "device": tile_attrs["device"],
+        "batchnorm": s.batchnorm,
+        "evaluation_subset_size": -1 if s.subset_size is None else int(s.subset_size),
         **provenance_attrs(rule, parameters),
     }
+    if dirs["plane"] in ("three_point", "interpolation"):
+        attrs[f"{dirs['plane']}_epochs"] = [int(e) for e in meta["epochs"]]
     if dirs["plane"] == "three_point":
-        attrs["three_point_epochs"] = [int(e) for e in meta["epochs"]]
         attrs["three_point_x"] = [float(c) for c in meta["point_x"]]
         attrs["three_point_y"] = [float(c) for c in meta["point_y"]]
     if dirs["plane"] == "hessian":
         attrs["hessian_eigenvalues"] = [float(e) for e in meta["eigenvalues"]]
     if dirs["plane"] == "pca":
-        attrs["explained_variance_ratio"] = [
-            float(r) for r in dirs["metadata"]["explained_variance_ratio"]
-        ]
-    trajectory = {
-        "trajectory_x": traj_x,
-        "trajectory_y": traj_y,
-        "trajectory_loss": traj_loss,
-        "trajectory_residual": residual,
-    }
-    landscape = datamodel.build_landscape(xs, ys, grid, ckpt["epochs"], trajectory, attrs)
+        attrs["explained_variance_ratio"] = [float(r) for r in meta["explained_variance_ratio"]]
+    landscape = datamodel.build_landscape(
+        plane.xs, plane.ys, grid, ckpt["epochs"], trajectory, attrs
+    )
     datamodel.write_landscape(landscape, out)
     log.info(
-        "landscape %s: train loss %.4g..%.4g → %s",
+        "landscape %s from %d tiles: train loss %.4g..%.4g → %s",
         dirs["plane"],
-        grid["train_loss"].min(),
-        grid["train_loss"].max(),
+        len(tiles),
+        np.nanmin(grid["train_loss"]),
+        np.nanmax(grid["train_loss"]),
         out,
     )
+
+
+def run_evaluate_landscape(
+    dataset: str, checkpoints: str, directions: str, out: str, settings: dict, threads: int = 1
+) -> None:
+    """One-piece evaluation (all tiles in turn, then the merge) → landscape netCDF."""
+    s = LandscapeSettings.from_config(settings)
+    tile_files = [f"{out}.tile_{k}.nc" for k in range(s.tiles)]
+    for k, tile_file in enumerate(tile_files):
+        run_evaluate_tile(dataset, checkpoints, directions, tile_file, k, settings, threads)
+    run_merge_landscape(dataset, checkpoints, directions, tile_files, out, settings)
+    for tile_file in tile_files:
+        Path(tile_file).unlink()

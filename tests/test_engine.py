@@ -1,0 +1,155 @@
+"""Every evaluation strategy against the plain reference loop, and the engine's options."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from losslandscape.checkpoints import model_from_checkpoints
+from losslandscape.directions import random_directions
+from losslandscape.engine import (
+    STRATEGIES,
+    EvaluationOptions,
+    budget_batch_size,
+    choose_strategy,
+    evaluate_points,
+)
+from losslandscape.landscape import evaluate_grid, evaluate_grid_reference
+from losslandscape.parameters import ParameterLayout
+
+
+def _plane(model, seed=0):
+    layout = ParameterLayout.of(model)
+    weights = {n: p.detach().clone() for n, p in model.named_parameters()}
+    u, v, _ = random_directions(weights, seed=seed)
+    return layout.flatten(weights), layout.flatten(u), layout.flatten(v)
+
+
+def _splits(dataset):
+    return {
+        "train": (dataset["x_train"], dataset["y_train"]),
+        "test": (dataset["x_test"], dataset["y_test"]),
+    }
+
+
+def _compiler_missing(error: Exception) -> bool:
+    return "compiler" in str(error).lower() or "InvalidCxxCompiler" in type(error).__name__
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_every_strategy_equals_the_reference_loop_on_a_random_plane(strategy, toy_run, toy_dataset):
+    model = model_from_checkpoints(toy_run[0])
+    origin, u, v = _plane(model, seed=3)
+    rng = np.random.default_rng(1)
+    xs, ys = np.sort(rng.uniform(-1, 1, 3)), np.sort(rng.uniform(-1, 1, 2))
+    options = EvaluationOptions(batch_size=64, points_per_pass=4, workers=2)
+    try:
+        ours = evaluate_grid(model, origin, u, v, xs, ys, _splits(toy_dataset), strategy, options)
+    except Exception as error:
+        if strategy == "compile" and _compiler_missing(error):
+            pytest.skip(f"torch.compile has no C++ compiler here: {error}")
+        raise
+    reference = evaluate_grid_reference(model, origin, u, v, xs, ys, _splits(toy_dataset))
+    for key, expected in reference.items():
+        np.testing.assert_allclose(ours[key], expected, rtol=1e-5, atol=1e-7, err_msg=key)
+
+
+def test_loss_standard_error_is_that_of_the_per_sample_losses(toy_run, toy_dataset):
+    model = model_from_checkpoints(toy_run[0])
+    origin, u, v = _plane(model)
+    values = evaluate_points(model, origin, u, v, np.array([[0.0, 0.0]]), _splits(toy_dataset))
+    with torch.no_grad():
+        losses = F.cross_entropy(
+            model(toy_dataset["x_train"]), toy_dataset["y_train"], reduction="none"
+        ).double()
+    expected = losses.std(correction=1) / len(losses) ** 0.5
+    assert values["train_loss_sem"][0] == pytest.approx(float(expected), rel=1e-5)
+    assert values["train_loss"][0] == pytest.approx(float(losses.mean()), rel=1e-6)
+
+
+def test_recomputing_batchnorm_changes_nothing_without_batchnorm(toy_run, toy_dataset):
+    model = model_from_checkpoints(toy_run[0])
+    origin, u, v = _plane(model)
+    coords = np.array([[0.3, -0.2], [0.0, 0.0]])
+    keep = evaluate_points(model, origin, u, v, coords, _splits(toy_dataset))
+    options = EvaluationOptions(batchnorm="recompute", batchnorm_inputs=toy_dataset["x_train"])
+    recomputed = evaluate_points(
+        model, origin, u, v, coords, _splits(toy_dataset), "point", options
+    )
+    for key in keep:
+        np.testing.assert_array_equal(recomputed[key], keep[key])
+
+
+class _NormNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(40, 8)
+        self.norm = nn.BatchNorm1d(8)
+        self.head = nn.Linear(8, 4)
+
+    def forward(self, inputs):
+        return self.head(torch.relu(self.norm(self.linear(inputs))))
+
+
+def test_recomputed_batchnorm_uses_the_subsets_statistics_at_each_point(toy_dataset):
+    torch.manual_seed(0)
+    model = _NormNet().eval()  # running stats still the initial 0 and 1
+    origin, u, v = _plane(model)
+    subset = toy_dataset["x_train"][:100]
+    options = EvaluationOptions(batchnorm="recompute", batchnorm_inputs=subset, batch_size=500)
+    point = np.array([[0.5, 0.25]])
+    values = evaluate_points(model, origin, u, v, point, _splits(toy_dataset), "point", options)
+    moved = ParameterLayout.of(model).unflatten(origin + 0.5 * u + 0.25 * v)
+    with torch.no_grad():
+        hidden = F.linear(toy_dataset["x_test"], moved["linear.weight"], moved["linear.bias"])
+        reference_hidden = F.linear(subset, moved["linear.weight"], moved["linear.bias"])
+        mean, var = reference_hidden.mean(0), reference_hidden.var(0, correction=1)
+        normed = (hidden - mean) / torch.sqrt(var + model.norm.eps)
+        normed = normed * moved["norm.weight"] + moved["norm.bias"]
+        logits = F.linear(torch.relu(normed), moved["head.weight"], moved["head.bias"])
+        expected = F.cross_entropy(logits, toy_dataset["y_test"])
+    assert values["test_loss"][0] == pytest.approx(float(expected), rel=1e-5)
+    kept = evaluate_points(model, origin, u, v, point, _splits(toy_dataset))
+    assert kept["test_loss"][0] != pytest.approx(values["test_loss"][0], rel=1e-3)
+    assert torch.equal(model.norm.running_mean, torch.zeros(8))  # the caller's model untouched
+    with pytest.raises(ValueError, match="vmap cannot recompute|'vmap' cannot recompute"):
+        evaluate_points(model, origin, u, v, point, _splits(toy_dataset), "vmap", options)
+
+
+def test_batches_shrink_to_the_memory_budget_without_changing_results(toy_run, toy_dataset):
+    model = model_from_checkpoints(toy_run[0])
+    sample = toy_dataset["x_train"][:1]
+    assert budget_batch_size(model, sample, 1000, budget_mb=0.1) < 1000
+    assert budget_batch_size(model, sample, 1000, budget_mb=2048) == 1000
+    with pytest.raises(ValueError, match="memory budget .* too small"):
+        budget_batch_size(model, sample, 1000, budget_mb=1e-6)
+    origin, u, v = _plane(model)
+    coords = np.array([[0.1, 0.2]])
+    small = evaluate_points(
+        model,
+        origin,
+        u,
+        v,
+        coords,
+        _splits(toy_dataset),
+        options=EvaluationOptions(memory_budget_mb=0.05),
+    )
+    large = evaluate_points(model, origin, u, v, coords, _splits(toy_dataset))
+    for key in large:
+        np.testing.assert_allclose(small[key], large[key], rtol=1e-6)
+
+
+def test_unknown_strategy_is_named(toy_run, toy_dataset):
+    model = model_from_checkpoints(toy_run[0])
+    with pytest.raises(ValueError, match="strategy 'fastest' is unknown; choose auto or one of"):
+        evaluate_points(model, *_plane(model), np.zeros((1, 2)), _splits(toy_dataset), "fastest")
+
+
+def test_choose_strategy_measures_and_picks_a_candidate(toy_run, toy_dataset):
+    model = model_from_checkpoints(toy_run[0])
+    best, rates = choose_strategy(
+        model, *_plane(model), _splits(toy_dataset), EvaluationOptions(), ("point", "vmap")
+    )
+    assert set(rates) == {"point", "vmap"} and best in rates
+    assert all(rate > 0 for rate in rates.values())
