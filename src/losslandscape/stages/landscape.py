@@ -19,7 +19,7 @@ from losslandscape.checkpoints import load_checkpoints, model_from_checkpoints, 
 from losslandscape.datasets import load_dataset
 from losslandscape.devices import resolve_device
 from losslandscape.directions import SLICES, load_directions, project_onto_plane
-from losslandscape.engine import EvaluationOptions, choose_strategy, evaluate_points
+from losslandscape.engine import EvaluationOptions, choose_strategy, open_evaluator
 from losslandscape.evaluation import evaluate
 from losslandscape.landscape import grid_coordinates, symmetric_axis
 from losslandscape.parameters import ParameterLayout
@@ -36,6 +36,11 @@ from losslandscape.tiles import (
 )
 
 log = logging.getLogger(__name__)
+
+# auto also measures torch.compile when the tile would take longer than this with the
+# best other strategy (small_cnn2d: compile 2.3 points/s against 0.9 for point, after
+# about 20 s of compiling; the default CNN: compile slower; benchmarks/README.md)
+COMPILE_WORTH_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -189,7 +194,15 @@ def run_evaluate_tile(
     strategy = s.strategy
     if strategy == "auto":
         candidates = ("point", "vmap") + (("pool",) if threads > 1 else ())
-        strategy, _ = choose_strategy(model, origin, u, v, splits, options, candidates)
+        strategy, rates = choose_strategy(model, origin, u, v, splits, options, candidates)
+        if len(points) / rates[strategy] > COMPILE_WORTH_SECONDS:
+            # compiling takes seconds to minutes: tried only where it can pay off
+            try:
+                _, more = choose_strategy(model, origin, u, v, splits, options, ("compile",))
+            except RuntimeError:  # no C++ compiler here: logged by choose_strategy
+                more = {}
+            if more.get("compile", 0.0) > rates[strategy]:
+                strategy = "compile"
     attrs = {
         "key": key,
         "tile": tile,
@@ -199,28 +212,29 @@ def run_evaluate_tile(
     }
 
     done, chunk = len(values["train_loss"]), max(1, threads)
-    started = last_save = time.perf_counter()
-    while done < len(points):
-        begin = time.perf_counter()
-        block = points[done : done + chunk]
-        new = evaluate_points(model, origin, u, v, coords[block], splits, strategy, options)
-        values = {k: np.concatenate([values[k], new[k]]) for k in values}
-        done += len(block)
-        now = time.perf_counter()
-        # chunks of about 5 s: progress lines and partial saves without per-point overhead
-        chunk = max(1, min(4 * chunk, int(len(block) * 5.0 / max(now - begin, 1e-9))))
-        if now - last_save >= s.save_every_seconds and done < len(points):
-            save_partial(out, points[:done], values, attrs)
-            last_save = now
-        log.info(
-            "tile %d/%d: %d/%d points, %.1f points/s (%s)",
-            tile + 1,
-            s.tiles,
-            done,
-            len(points),
-            len(block) / max(now - begin, 1e-9),
-            strategy,
-        )
+    started = last_save = now = time.perf_counter()
+    with open_evaluator(model, origin, u, v, splits, strategy, options) as evaluator:
+        while done < len(points):
+            begin = time.perf_counter()
+            block = points[done : done + chunk]
+            new = evaluator(coords[block])
+            values = {k: np.concatenate([values[k], new[k]]) for k in values}
+            done += len(block)
+            now = time.perf_counter()
+            # chunks of about 5 s: progress lines and partial saves without per-point overhead
+            chunk = max(1, min(4 * chunk, int(len(block) * 5.0 / max(now - begin, 1e-9))))
+            if now - last_save >= s.save_every_seconds and done < len(points):
+                save_partial(out, points[:done], values, attrs)
+                last_save = now
+            log.info(
+                "tile %d/%d: %d/%d points, %.1f points/s (%s)",
+                tile + 1,
+                s.tiles,
+                done,
+                len(points),
+                len(block) / max(now - begin, 1e-9),
+                strategy,
+            )
     datamodel.write_netcdf(tile_dataset(points, values, attrs), out)
     partial_path(out).unlink(missing_ok=True)
     log.info("tile %d/%d done in %.1f s → %s", tile + 1, s.tiles, now - started, out)
