@@ -2,6 +2,7 @@
 #
 # Path grammar (every output; {study} is config["study"], so studies never overwrite
 # each other):
+#   resources/datasets/{dataset}/{archive}          (official archives, shared by studies)
 #   results/{study}/data/dataset.pt
 #   results/{study}/train/{activation}/seed_{seed}/checkpoints.pt | history.csv
 #   results/{study}/directions/{activation}/seed_{seed}/{plane}.pt
@@ -36,6 +37,8 @@ wildcard_constraints:
     seed=r"\d+",
     plane="|".join(PLANES),
     tile=r"\d+",
+    dataset="|".join(ARCHIVE_FILES),
+    archive="|".join(re.escape(f) for files in ARCHIVE_FILES.values() for f in files),
 
 
 include: "workflow/rules/data.smk"

@@ -28,9 +28,9 @@ def test_pca_equals_a_centred_svd_up_to_sign():
     assert float(torch.dot(trajectory[0] - trajectory[-1], u.double())) < 0  # sign convention
 
 
-def test_pca_needs_three_checkpoints():
-    with pytest.raises(ValueError, match="at least 3 checkpoints"):
-        pca_directions(torch.zeros(2, 10))
+def test_pca_needs_four_checkpoints_to_span_a_plane():
+    with pytest.raises(ValueError, match="at least 4 checkpoints .* found 3"):
+        pca_directions(torch.randn(3, 10))
 
 
 @pytest.fixture(params=["mnist1d_cnn", "small_cnn2d"])

@@ -1,11 +1,19 @@
 import math
+import signal
+import subprocess
+import sys
+import time
 
+import pandas as pd
 import pytest
 import torch
 
 from losslandscape.checkpoints import load_checkpoints, model_from_checkpoints, save_checkpoints
+from losslandscape.datasets import save_dataset
 from losslandscape.evaluation import evaluate
+from losslandscape.stages.train import resume_folder_for
 from losslandscape.training import HISTORY_COLUMNS, train_run
+from tests.conftest import make_dataset
 
 
 def test_history_has_a_row_per_epoch_and_training_learns(toy_run):
@@ -61,3 +69,55 @@ def test_checkpoints_round_trip_as_plain_data(tmp_path, toy_run):
 def test_divergence_stops_with_a_clear_error(toy_dataset):
     with pytest.raises(FloatingPointError, match=r"training relu seed 3 diverged at epoch \d+"):
         train_run(toy_dataset, "mlp", "relu", seed=3, epochs=3, learning_rate=1e12, optimizer="sgd")
+
+
+def test_a_killed_training_resumes_to_exactly_the_uninterrupted_weights(tmp_path):
+    """SIGKILL a training job after a few epochs; the rerun continues from its saved
+    progress and ends bit for bit where an uninterrupted run ends (CPU, one thread)."""
+    dataset = make_dataset(n_train=3000, n_test=200, seed=3)
+    save_dataset(dataset, tmp_path / "data.pt")
+    out = tmp_path / "checkpoints.pt"
+    args = [sys.executable, "-m", "losslandscape", "train", "--dataset", str(tmp_path / "data.pt")]
+    args += ["--model", "mnist1d_cnn", "--activation", "relu", "--seed", "5", "--epochs", "40"]
+    args += ["--learning-rate", "1e-2", "--batch-size", "50", "--checkpoint-every", "3"]
+    args += ["--plateau-factor", "0.5", "--plateau-patience", "1", "--device", "cpu"]
+    args += ["--checkpoints", str(out), "--history", str(tmp_path / "history.csv")]
+    job = subprocess.Popen(args, stderr=subprocess.DEVNULL)
+    state = resume_folder_for(out) / "state.pt"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if state.exists() and torch.load(state, weights_only=True)["epoch"] >= 4:
+            break
+        time.sleep(0.02)
+    job.send_signal(signal.SIGKILL)
+    job.wait()
+    assert job.returncode == -signal.SIGKILL and not out.exists(), "finished before the kill"
+    killed_at = torch.load(state, weights_only=True)["epoch"]
+    assert 4 <= killed_at < 40
+
+    rerun = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert f"resuming relu seed 5 after epoch {killed_at}" in rerun.stderr
+    assert not resume_folder_for(out).exists()
+    resumed = load_checkpoints(out)
+
+    torch.set_num_threads(1)
+    reference, history = train_run(
+        dataset,
+        "mnist1d_cnn",
+        "relu",
+        seed=5,
+        epochs=40,
+        learning_rate=1e-2,
+        batch_size=50,
+        checkpoint_every=3,
+        plateau_factor=0.5,
+        plateau_patience=1,
+    )
+    assert resumed["epochs"] == reference["epochs"]
+    for saved, expected in zip(resumed["state_dicts"], reference["state_dicts"], strict=True):
+        for name, tensor in expected.items():
+            assert torch.equal(saved[name], tensor), name
+    rows = pd.read_csv(tmp_path / "history.csv")
+    assert rows["epoch"].tolist() == list(range(41))
+    assert rows["learning_rate"].tolist() == history["learning_rate"].tolist()

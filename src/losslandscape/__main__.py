@@ -16,8 +16,12 @@ import json
 import logging
 from dataclasses import fields
 
+from losslandscape.archives import ARCHIVES
+from losslandscape.datasets import DATASETS
+from losslandscape.devices import DEVICES
 from losslandscape.directions import PLANES
 from losslandscape.stages import analyze, data, directions, figures, landscape, sharpness, train
+from losslandscape.training import AUGMENTATIONS
 
 
 def _add_landscape_settings(p: argparse.ArgumentParser) -> None:
@@ -38,8 +42,15 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="stage", required=True)
 
     p = sub.add_parser("prepare-dataset", help="build a data set as tensors")
-    p.add_argument("--name", required=True)
+    p.add_argument("--name", required=True, choices=DATASETS)
+    p.add_argument("--archive-folder", default=None, help="official archives (CIFAR, MNIST)")
+    p.add_argument("--labels", default="fine", choices=["fine", "coarse"], help="CIFAR-100")
     p.add_argument("--out", required=True)
+
+    p = sub.add_parser("download", help="fetch a data set's official archives (md5 checked)")
+    p.add_argument("--name", required=True, choices=sorted(ARCHIVES))
+    p.add_argument("--folder", required=True)
+    p.add_argument("--mirror", default=None, help="base URL replacing the official one")
 
     p = sub.add_parser("train", help="train one (activation, seed) run")
     p.add_argument("--dataset", required=True)
@@ -56,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--plateau-factor", type=float, default=None)
     p.add_argument("--plateau-patience", type=int, default=15)
     p.add_argument("--checkpoint-every", type=int, default=1)
+    p.add_argument("--milestones", type=int, nargs="+", default=None, metavar="EPOCH")
+    p.add_argument("--milestone-factor", type=float, default=0.1)
+    p.add_argument("--augmentation", default="none", choices=AUGMENTATIONS)
+    p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--checkpoints", required=True)
     p.add_argument("--history", required=True)
@@ -135,6 +150,14 @@ def main(argv: list[str] | None = None) -> None:
     stage = args.pop("stage")
     if stage == "prepare-dataset":
         data.run_prepare_dataset(**args)
+    elif stage == "download":
+        for archive in ARCHIVES[args["name"]]:
+            data.run_download_archive(
+                args["name"],
+                archive.filename,
+                f"{args['folder']}/{archive.filename}",
+                args["mirror"],
+            )
     elif stage == "train":
         train.run_train_model(
             args.pop("dataset"), args.pop("checkpoints"), args.pop("history"), **args

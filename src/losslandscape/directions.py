@@ -51,12 +51,14 @@ def pca_directions(trajectory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
         variance along u and v).
 
     Raises:
-        ValueError: fewer than three checkpoints (two difference rows are needed).
+        ValueError: fewer than four checkpoints (the centred differences of three
+            checkpoints from the final one are needed to span two directions).
     """
-    if trajectory.shape[0] < 3:
+    if trajectory.shape[0] < 4:
         raise ValueError(
-            f"PCA directions need at least 3 checkpoints (2 besides the final model); "
-            f"found {trajectory.shape[0]}"
+            f"PCA directions need at least 4 checkpoints (3 besides the final model, whose "
+            f"centred differences span a plane); found {trajectory.shape[0]}: train more "
+            f"epochs or save checkpoints more often"
         )
     rows = (trajectory[:-1] - trajectory[-1]).double()
     centred = rows - rows.mean(dim=0, keepdim=True)

@@ -19,12 +19,12 @@ def evaluate(
     """
     was_training = model.training
     model.eval()
-    loss_sum = torch.zeros((), dtype=torch.float64)
+    loss_sum = torch.zeros((), dtype=torch.float64, device=inputs.device)
     correct = 0
     for start in range(0, len(inputs), batch_size):
         logits = model(inputs[start : start + batch_size])
         batch_labels = labels[start : start + batch_size]
         loss_sum += F.cross_entropy(logits, batch_labels, reduction="sum").double()
-        correct += int((logits.argmax(dim=1) == batch_labels).sum())
+        correct += (logits.argmax(dim=1) == batch_labels).sum()
     model.train(was_training)
-    return float(loss_sum) / len(inputs), correct / len(inputs)
+    return float(loss_sum) / len(inputs), int(correct) / len(inputs)

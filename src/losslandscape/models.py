@@ -9,7 +9,13 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from losslandscape.activations import make_activation
+from losslandscape.activations import (
+    DEFAULT_LEAKY_RELU_SLOPE,
+    Activation,
+    activation_factory,
+    make_activation,
+)
+from losslandscape.models_cifar import CifarResNet, ConvMLP
 
 
 class Mnist1dCNN(nn.Module):
@@ -20,7 +26,11 @@ class Mnist1dCNN(nn.Module):
     """
 
     def __init__(
-        self, activation: str, input_length: int = 40, n_classes: int = 10, channels: int = 25
+        self,
+        activation: Activation,
+        input_length: int = 40,
+        n_classes: int = 10,
+        channels: int = 25,
     ):
         super().__init__()
         self.features = nn.Sequential(
@@ -49,7 +59,7 @@ class MLP(nn.Module):
 
     def __init__(
         self,
-        activation: str,
+        activation: Activation,
         n_inputs: int = 40,
         n_classes: int = 10,
         hidden: tuple[int, ...] | list[int] = (100, 100),
@@ -78,7 +88,7 @@ class SmallCNN2d(nn.Module):
 
     def __init__(
         self,
-        activation: str,
+        activation: Activation,
         in_channels: int = 3,
         image_size: int = 32,
         n_classes: int = 10,
@@ -107,15 +117,34 @@ class SmallCNN2d(nn.Module):
         return self.classifier(self.features(images).flatten(1))
 
 
+def _resnet(depth: int, skip: bool) -> Callable[..., nn.Module]:
+    def build(activation: Activation, **kwargs) -> nn.Module:
+        return CifarResNet(activation, depth=depth, skip=skip, **kwargs)
+
+    return build
+
+
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "mnist1d_cnn": Mnist1dCNN,
     "mlp": MLP,
     "small_cnn2d": SmallCNN2d,
+    "resnet20": _resnet(20, skip=True),
+    "resnet20_noshort": _resnet(20, skip=False),
+    "resnet56": _resnet(56, skip=True),
+    "resnet56_noshort": _resnet(56, skip=False),
+    "convmlp_s": ConvMLP,
 }
+IMAGE_MODELS = ("small_cnn2d", "resnet20", "resnet20_noshort", "resnet56", "resnet56_noshort")
 
 
-def build_model(name: str, activation: str, **kwargs) -> nn.Module:
-    """Build model ``name`` with ``activation`` at every place the architecture has one.
+def build_model(
+    name: str,
+    activation: str,
+    leaky_relu_slope: float = DEFAULT_LEAKY_RELU_SLOPE,
+    **kwargs,
+) -> nn.Module:
+    """Build model ``name`` with ``activation`` at every place the architecture has one
+    (``leaky_relu`` with ``leaky_relu_slope``).
 
     Raises:
         ValueError: unknown model name or activation (the message lists the known ones).
@@ -125,7 +154,7 @@ def build_model(name: str, activation: str, **kwargs) -> nn.Module:
     except KeyError:
         known = ", ".join(MODELS)
         raise ValueError(f"model {name!r} is unknown; choose one of {known}") from None
-    return factory(activation=activation, **kwargs)
+    return factory(activation=activation_factory(activation, leaky_relu_slope), **kwargs)
 
 
 def data_kwargs(name: str, input_shape: list[int], n_classes: int) -> dict:
@@ -139,12 +168,18 @@ def data_kwargs(name: str, input_shape: list[int], n_classes: int) -> dict:
         return {"input_length": int(input_shape[0]), "n_classes": n_classes}
     if name == "mlp":
         return {"n_inputs": int(torch.Size(input_shape).numel()), "n_classes": n_classes}
-    if name == "small_cnn2d":
+    if name in IMAGE_MODELS or name == "convmlp_s":
         if len(input_shape) not in (2, 3) or input_shape[-1] != input_shape[-2]:
             raise ValueError(
-                f"model 'small_cnn2d' takes square images (channels, size, size) or (size, size); "
+                f"model {name!r} takes square images (channels, size, size) or (size, size); "
                 f"the data set's inputs have shape {list(input_shape)}"
             )
         channels = int(input_shape[0]) if len(input_shape) == 3 else 1
-        return {"in_channels": channels, "image_size": int(input_shape[-1]), "n_classes": n_classes}
+        if name == "small_cnn2d":
+            return {
+                "in_channels": channels,
+                "image_size": int(input_shape[-1]),
+                "n_classes": n_classes,
+            }
+        return {"in_channels": channels, "n_classes": n_classes}
     raise ValueError(f"model {name!r} is unknown; choose one of {', '.join(MODELS)}")

@@ -1,12 +1,16 @@
 """Training one network for one (activation, seed): checkpoints and a per-epoch history.
 
-Deterministic on CPU for a given seed: initialization and data order come from generators
-derived from ``(seed, "init")`` and ``(seed, "data_order")``.
+Deterministic on CPU for a given seed: initialization, data order and augmentation come
+from generators derived from ``(seed, "init")``, ``(seed, "data_order")`` and
+``(seed, "augmentation")``; stochastic depth draws from torch's global generator, seeded
+with the run's seed. On CUDA, cuDNN is asked for deterministic kernels (see
+config/README.md); a few kernels have none and runs may then differ in the last bits.
 """
 
 import logging
 import math
 import time
+from pathlib import Path
 
 import pandas as pd
 import torch
@@ -15,6 +19,7 @@ from torch.nn import functional as F
 from losslandscape.checkpoints import FORMAT_VERSION
 from losslandscape.evaluation import evaluate
 from losslandscape.models import build_model, data_kwargs
+from losslandscape.resume import ResumeStore, run_key
 from losslandscape.seeding import derived_seed, generator_for, seed_everything
 
 log = logging.getLogger(__name__)
@@ -41,6 +46,26 @@ def make_optimizer(name: str, params, learning_rate: float, momentum: float, wei
     raise ValueError(f"optimizer {name!r} is unknown; choose one of adam, sgd")
 
 
+AUGMENTATIONS = ("none", "crop_flip")
+
+
+def crop_flip(images: torch.Tensor, generator: torch.Generator, padding: int = 4) -> torch.Tensor:
+    """Random crop after zero padding and random horizontal flip, per image (the CIFAR
+    training augmentation). ``images`` ``(n, c, h, w)``, already normalized, so the padding
+    is the training set's mean colour. Offsets and flips come from ``generator`` (CPU)."""
+    n, _, height, width = images.shape
+    padded = F.pad(images, (padding,) * 4)
+    dy = torch.randint(0, 2 * padding + 1, (n,), generator=generator).to(images.device)
+    dx = torch.randint(0, 2 * padding + 1, (n,), generator=generator).to(images.device)
+    flip = (torch.rand(n, generator=generator) < 0.5).to(images.device)
+    rows = (dy[:, None] + torch.arange(height, device=images.device))[:, None, :, None]
+    cols = dx[:, None] + torch.arange(width, device=images.device)
+    cols = torch.where(flip[:, None], cols.flip(-1), cols)[:, None, None, :]
+    batch = torch.arange(n, device=images.device)[:, None, None, None]
+    channel = torch.arange(images.shape[1], device=images.device)[None, :, None, None]
+    return padded[batch, channel, rows, cols]
+
+
 def train_run(
     dataset: dict,
     model_name: str,
@@ -56,6 +81,11 @@ def train_run(
     plateau_patience: int = 15,
     checkpoint_every: int = 1,
     model_kwargs: dict | None = None,
+    milestones: list[int] | None = None,
+    milestone_factor: float = 0.1,
+    augmentation: str = "none",
+    device: torch.device | str = "cpu",
+    resume_folder: str | Path | None = None,
 ) -> tuple[dict, pd.DataFrame]:
     """Train one model and return ``(checkpoints, history)``.
 
@@ -65,6 +95,15 @@ def train_run(
             ``checkpoint_every`` epochs, and always at the last epoch.
         plateau_factor: if set, ReduceLROnPlateau multiplies the learning rate by this
             factor after ``plateau_patience`` epochs without a lower training loss.
+        milestones: if set (instead of a plateau), the rate is multiplied by
+            ``milestone_factor`` after each of these epochs (Li et al.'s ResNet schedule).
+        model_kwargs: constructor arguments beyond those the data set's shapes give
+            (``leaky_relu_slope`` among them).
+        augmentation: ``none`` or ``crop_flip`` (training batches only; images only).
+        device: where to train; checkpoints are returned on the CPU.
+        resume_folder: if given, progress is saved there after every epoch and a run
+            killed at any point continues from its last finished epoch, ending with
+            exactly the weights of an uninterrupted run (on CPU).
 
     Returns:
         checkpoints: plain data, see :mod:`losslandscape.checkpoints`.
@@ -75,21 +114,57 @@ def train_run(
     Raises:
         FloatingPointError: the training loss became NaN or infinite.
     """
+    if augmentation not in AUGMENTATIONS:
+        raise ValueError(
+            f"augmentation {augmentation!r} is unknown; choose one of {', '.join(AUGMENTATIONS)}"
+        )
+    if augmentation != "none" and dataset["x_train"].dim() != 4:
+        raise ValueError(
+            f"augmentation {augmentation!r} needs images (n, c, h, w); data set "
+            f"{dataset['name']!r} has inputs of shape {list(dataset['input_shape'])}"
+        )
     seed_everything(seed)
+    device = torch.device(device)
     kwargs = data_kwargs(model_name, dataset["input_shape"], dataset["n_classes"])
     kwargs.update(model_kwargs or {})
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(derived_seed(seed, "init"))
-        model = build_model(model_name, activation, **kwargs)
+        model = build_model(model_name, activation, **kwargs).to(device)
     opt = make_optimizer(optimizer, model.parameters(), learning_rate, momentum, weight_decay)
     scheduler = None
+    if plateau_factor is not None and milestones:
+        raise ValueError("choose one learning-rate schedule: a plateau or milestones, not both")
     if plateau_factor is not None:
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             opt, mode="min", factor=plateau_factor, patience=plateau_patience
         )
-    order_gen = generator_for(seed, "data_order")
-    x_train, y_train = dataset["x_train"], dataset["y_train"]
-    x_test, y_test = dataset["x_test"], dataset["y_test"]
+    elif milestones:
+        scheduler = torch.optim.lr_scheduler.MultiStepLR(opt, milestones, milestone_factor)
+    generators = {
+        "data_order": generator_for(seed, "data_order"),
+        "augmentation": generator_for(seed, "augmentation"),
+    }
+    x_train, y_train = dataset["x_train"].to(device), dataset["y_train"].to(device)
+    x_test, y_test = dataset["x_test"].to(device), dataset["y_test"].to(device)
+
+    store = None
+    if resume_folder is not None:
+        settings = {
+            "dataset": dataset["sha256"],
+            "model": model_name,
+            "kwargs": kwargs,
+            "activation": activation,
+            "seed": seed,
+            "epochs": epochs,
+            "learning_rate": learning_rate,
+            "batch_size": batch_size,
+            "optimizer": [optimizer, momentum, weight_decay],
+            "plateau": [plateau_factor, plateau_patience],
+            "milestones": [milestones, milestone_factor],
+            "checkpoint_every": checkpoint_every,
+            "augmentation": augmentation,
+        }
+        store = ResumeStore(resume_folder, run_key(settings))
 
     saved_epochs, state_dicts, rows = [], [], []
 
@@ -119,19 +194,56 @@ def train_run(
             )
         if epoch == 0 or epoch == epochs or epoch % checkpoint_every == 0:
             saved_epochs.append(epoch)
-            state_dicts.append({k: v.detach().clone() for k, v in model.state_dict().items()})
-        if scheduler is not None and epoch > 0:
+            state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+            state_dicts.append(state)
+            if store is not None:
+                store.save_checkpoint(epoch, state)
+        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau) and epoch > 0:
             scheduler.step(train_loss)
+        elif scheduler is not None and epoch > 0:
+            scheduler.step()
+        if store is not None:
+            store.save_state(
+                {
+                    "epoch": epoch,
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "scheduler": scheduler.state_dict() if scheduler is not None else {},
+                    "generators": {k: g.get_state() for k, g in generators.items()},
+                    "torch_rng": torch.get_rng_state(),
+                    "rows": rows,
+                    "saved_epochs": saved_epochs,
+                }
+            )
 
-    record(0, 0.0)
-    for epoch in range(1, epochs + 1):
+    first_epoch = 1
+    resumed = store.load_state() if store is not None else None
+    if resumed is not None:
+        model.load_state_dict(resumed["model"])
+        opt.load_state_dict(resumed["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(resumed["scheduler"])
+        for name, generator in generators.items():
+            generator.set_state(resumed["generators"][name])
+        torch.set_rng_state(resumed["torch_rng"])
+        rows.extend(resumed["rows"])
+        saved_epochs.extend(resumed["saved_epochs"])
+        state_dicts.extend(store.load_checkpoint(e) for e in saved_epochs)
+        first_epoch = resumed["epoch"] + 1
+        log.info("resuming %s seed %d after epoch %d", activation, seed, resumed["epoch"])
+    else:
+        record(0, 0.0)
+    for epoch in range(first_epoch, epochs + 1):
         start = time.perf_counter()
         model.train()
         # Slicing a resident tensor is several times faster than a DataLoader on small nets.
-        permutation = torch.randperm(len(x_train), generator=order_gen)
+        permutation = torch.randperm(len(x_train), generator=generators["data_order"])
         for first in range(0, len(x_train), batch_size):
-            index = permutation[first : first + batch_size]
-            loss = F.cross_entropy(model(x_train[index]), y_train[index])
+            index = permutation[first : first + batch_size].to(device)
+            inputs = x_train[index]
+            if augmentation == "crop_flip":
+                inputs = crop_flip(inputs, generators["augmentation"])
+            loss = F.cross_entropy(model(inputs), y_train[index])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -18,6 +18,19 @@ if missing_rates:
         f"config training.learning_rate: no learning rate for activation(s) {missing_rates}; "
         f"found rates for {sorted(config['training']['learning_rate'])}"
     )
+if config["training"]["plateau"] and config["training"]["milestones"]:
+    raise ValueError(
+        "config training: choose one learning-rate schedule; found both plateau "
+        f"{config['training']['plateau']} and milestones {config['training']['milestones']}"
+    )
+
+epochs, every = config["training"]["epochs"], config["training"]["checkpoint_every"]
+saved_epochs = sorted({0, epochs, *range(every, epochs + 1, every)})
+if "pca" in PLANES and len(saved_epochs) < 4:
+    raise ValueError(
+        "config directions.planes has pca, which needs at least 4 saved checkpoints; "
+        f"training.epochs {epochs} with checkpoint_every {every} saves {saved_epochs}"
+    )
 
 n_grid_points = config["landscape"]["resolution"] ** (
     1 if set(PLANES) & {"interpolation", "line"} else 2
@@ -59,6 +72,28 @@ def hessian_dataset(wildcards):
     if wildcards.plane != "hessian":
         return []
     return rules.prepare_dataset.output.dataset.format(study=wildcards.study)
+
+
+# Official archive file names per downloadable data set (losslandscape.archives.ARCHIVES;
+# repeated here so that planning a run does not import torch).
+ARCHIVE_FILES = {
+    "cifar10": ["cifar-10-python.tar.gz"],
+    "cifar100": ["cifar-100-python.tar.gz"],
+    **{
+        name: [
+            f"{prefix}-{kind}-idx{dims}-ubyte.gz"
+            for prefix in ("train", "t10k")
+            for kind, dims in (("images", 3), ("labels", 1))
+        ]
+        for name in ("mnist", "fashion_mnist")
+    },
+}
+
+
+def dataset_archives(wildcards):
+    """The configured data set's archives to download, or nothing for offline ones."""
+    name = config["dataset"]["name"]
+    return [f"resources/datasets/{name}/{f}" for f in ARCHIVE_FILES.get(name, [])]
 
 
 def landscape_tiles(wildcards):

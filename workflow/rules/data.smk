@@ -1,4 +1,22 @@
+rule download_archive:
+    output:
+        archive="resources/datasets/{dataset}/{archive}",
+    log:
+        "logs/download_archive/{dataset}/{archive}.log",
+    retries: 2
+    localrule: True
+    conda:
+        "../../envs/torch.yaml"
+    params:
+        mirror=config["dataset"]["mirror"],
+        checksums=config["dataset"]["checksums"],
+    script:
+        "../scripts/download_archive.py"
+
+
 rule prepare_dataset:
+    input:
+        archives=dataset_archives,
     output:
         dataset="results/{study}/data/dataset.pt",
     log:
@@ -9,9 +27,11 @@ rule prepare_dataset:
         "../../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=8000,
+        runtime=30,
     params:
         name=config["dataset"]["name"],
+        labels=config["dataset"]["labels"],
+        checksums=config["dataset"]["checksums"],
     script:
         "../scripts/prepare_dataset.py"

@@ -11,7 +11,10 @@ with log_to_file(snakemake.log[0]):
         history=snakemake.output.history,
         threads=snakemake.threads,
         model_name=snakemake.params.model["name"],
-        model_kwargs=snakemake.params.model["kwargs"],
+        model_kwargs={
+            **snakemake.params.model["kwargs"],
+            "leaky_relu_slope": snakemake.params.model["leaky_relu_slope"],
+        },
         activation=snakemake.wildcards.activation,
         seed=int(snakemake.wildcards.seed),
         learning_rate=snakemake.params.learning_rate,
@@ -23,4 +26,8 @@ with log_to_file(snakemake.log[0]):
         plateau_factor=training["plateau"]["factor"] if training["plateau"] else None,
         plateau_patience=training["plateau"]["patience"] if training["plateau"] else 0,
         checkpoint_every=training["checkpoint_every"],
+        augmentation=training["augmentation"],
+        milestones=training["milestones"]["epochs"] if training["milestones"] else None,
+        milestone_factor=training["milestones"]["factor"] if training["milestones"] else 0.1,
+        device=training["device"],
     )

@@ -1,0 +1,108 @@
+"""The ready studies in config/studies: planned in full, and the original one run
+shortened on a fabricated CIFAR-100 archive in the official layout."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from losslandscape.archives import file_md5
+from losslandscape.checkpoints import load_checkpoints, model_from_checkpoints
+from losslandscape.datamodel import read_landscape
+from tests.fabricated import make_cifar100
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+STUDIES = sorted((REPO / "config" / "studies").glob("*.yaml"))
+
+
+def _job_counts(output: str) -> dict[str, int]:
+    counts = {}
+    for line in output.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            counts.setdefault(parts[0], int(parts[1]))
+    return counts
+
+
+@pytest.mark.parametrize("study", STUDIES, ids=lambda p: p.stem)
+def test_each_ready_study_plans_nine_runs_and_everything_after(study):
+    result = subprocess.run(
+        [SNAKEMAKE, "-n", "--quiet", "rules", "--configfile", str(study)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = _job_counts(result.stdout + result.stderr)
+    config = yaml.safe_load(study.read_text())
+    runs = len(config["activations"]) * len(config["seeds"])
+    planes = len(config["directions"]["planes"])
+    assert runs == 9 and counts["train_model"] == 9
+    assert counts["compute_directions"] == counts["merge_landscape"] == 9 * planes
+    assert counts["evaluate_landscape_tile"] == 9 * planes * config["landscape"]["tiles"]
+    assert counts["compute_metrics"] == counts["plot_landscape"] == 9 * planes
+    assert counts["download_archive"] == 1 and counts["summarize_study"] == 1
+
+
+def test_the_original_study_shortened_runs_end_to_end(tmp_path):
+    """ConvMLP-s on a 300+100-image CIFAR-100 archive (official layout, fetched from a
+    file:// mirror), 3 epochs (PCA needs 4 checkpoints), two activations, one seed, 5×5
+    grids."""
+    workdir = tmp_path / "study"
+    workdir.mkdir()
+    for item in ("Snakefile", "workflow", "config", "report", "profiles", "envs"):
+        source = REPO / item
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, workdir / item)
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    archive = make_cifar100(mirror / "cifar-100-python.tar.gz", n_train=300, n_test=100)
+    short = {
+        "study": "cifar100-short",
+        "dataset": {
+            "mirror": f"file://{mirror}",
+            "checksums": {archive.name: file_md5(archive)},
+        },
+        "activations": ["relu", "sigmoid"],
+        "seeds": [42],
+        "training": {"epochs": 3, "checkpoint_every": 1, "device": "cpu"},
+        "directions": {"planes": ["pca", "random", "interpolation"]},
+        "landscape": {
+            "resolution": 5,
+            "tiles": 2,
+            "strategy": "point",
+            "device": "cpu",
+            "memory_budget_mb": 1024,
+        },
+        "sharpness": {"subset_size": 40, "hutchinson_samples": 2, "ascent_iterations": 2},
+    }
+    (workdir / "config" / "short.yaml").write_text(yaml.safe_dump(short))
+    result = subprocess.run(
+        [SNAKEMAKE, "--cores", "2", "--configfile"]
+        + ["config/studies/cifar100-convmlp.yaml", "config/short.yaml"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
+    assert result.returncode == 0, result.stderr[-5000:]
+    results = workdir / "results" / "cifar100-short"
+    checkpoints = load_checkpoints(results / "train" / "relu" / "seed_42" / "checkpoints.pt")
+    model = model_from_checkpoints(checkpoints)
+    assert checkpoints["model_name"] == "convmlp_s" and checkpoints["epochs"] == [0, 1, 2, 3]
+    assert sum(p.numel() for p in model.parameters()) == 8_561_220
+    assert model(torch.zeros(1, 3, 32, 32)).shape == (1, 100)
+    for activation in ("relu", "sigmoid"):
+        for plane in ("pca", "random", "interpolation"):
+            landscape = read_landscape(
+                results / "landscape" / activation / "seed_42" / f"{plane}.nc"
+            )
+            assert landscape.attrs["model"] == "convmlp_s"
+            assert landscape.attrs["dataset"] == "cifar100"
+    assert (workdir / "resources" / "datasets" / "cifar100" / archive.name).exists()
+    assert (results / "metrics" / "summary.csv").exists()
