@@ -56,7 +56,7 @@ def test_the_original_study_shortened_runs_end_to_end(tmp_path):
     grids."""
     workdir = tmp_path / "study"
     workdir.mkdir()
-    for item in ("Snakefile", "workflow", "config", "report", "profiles", "envs"):
+    for item in ("Snakefile", "workflow", "config", "report", "profiles", "envs", "src"):
         source = REPO / item
         (shutil.copytree if source.is_dir() else shutil.copy)(source, workdir / item)
     mirror = tmp_path / "mirror"

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+import yaml
 
 from losslandscape.datamodel import read_landscape
 from losslandscape.directions import PLANES, SLICES
@@ -34,7 +35,7 @@ def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def finished_study(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("study")
-    for item in ("Snakefile", "workflow", "config", "report", "profiles", "envs"):
+    for item in ("Snakefile", "workflow", "config", "report", "profiles", "envs", "src"):
         source = REPO / item
         (shutil.copytree if source.is_dir() else shutil.copy)(source, workdir / item)
     result = snakemake(workdir, "--cores", "2")
@@ -124,3 +125,103 @@ def test_report_is_written(finished_study):
     assert result.returncode == 0, result.stderr[-4000:]
     html = (finished_study / "report.html").read_text(errors="replace")
     assert len(html) > 100_000 and "Test study" in html
+
+
+def _rules_to_run(workdir: Path, config: dict) -> set[str]:
+    """The rules a dry run would execute with ``config`` (the test study, changed)."""
+    (workdir / "config" / "changed.yaml").write_text(yaml.safe_dump(config))
+    result = subprocess.run(
+        [SNAKEMAKE, "-n", "--quiet", "rules", "--configfile", "config/changed.yaml"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rules = set()
+    for line in (result.stdout + result.stderr).splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit() and parts[0] != "total":
+            rules.add(parts[0])
+    return rules
+
+
+AFTER_TRAINING = {
+    "compute_directions",
+    "evaluate_landscape_tile",
+    "merge_landscape",
+    "compute_metrics",
+    "compute_sharpness",
+    "plot_landscape",
+    "plot_training_curves",
+    "summarize_study",
+    "all",
+}
+
+
+def _test_config(finished_study: Path) -> dict:
+    return yaml.safe_load((finished_study / "config" / "test.yaml").read_text())
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (lambda c: c["training"].update(batch_size=25), {"train_model"} | AFTER_TRAINING),
+        (
+            lambda c: c["landscape"].update(resolution=7),
+            {"evaluate_landscape_tile", "merge_landscape", "compute_metrics"}
+            | {"plot_landscape", "summarize_study", "all"},
+        ),
+        (
+            lambda c: c["metrics"].update(basin_levels=[0.03, 0.3]),
+            {"compute_metrics", "summarize_study", "all"},
+        ),
+        (lambda c: c["report"].update(title="Another title"), set()),
+        (lambda c: c.update(seeds=[42, 7]), {"train_model"} | AFTER_TRAINING),
+    ],
+    ids=["training", "resolution", "metric", "report-title", "added-seed"],
+)
+def test_a_config_change_reruns_exactly_what_depends_on_it(finished_study, change, expected):
+    config = _test_config(finished_study)
+    change(config)
+    assert _rules_to_run(finished_study, config) == expected
+
+
+def test_an_added_seed_plans_jobs_for_the_new_runs_only(finished_study):
+    config = _test_config(finished_study)
+    config["seeds"] = [42, 7]
+    (finished_study / "config" / "changed.yaml").write_text(yaml.safe_dump(config))
+    result = subprocess.run(
+        [SNAKEMAKE, "-n", "--configfile", "config/changed.yaml"],
+        cwd=finished_study,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    outputs = [line for line in (result.stdout + result.stderr).splitlines() if "output:" in line]
+    per_run = [line for line in outputs if "/seed_" in line]
+    assert per_run and all("seed_7" in line for line in per_run)
+    gathers = [line for line in outputs if "/seed_" not in line]
+    assert all("summary" in line or "training_curves" in line for line in gathers)
+
+
+@pytest.mark.parametrize(
+    "module, expected",
+    [
+        ("metrics.py", {"compute_metrics", "summarize_study", "plot_landscape"}),
+        ("engine.py", {"evaluate_landscape_tile", "merge_landscape", "compute_metrics"}),
+        ("training.py", {"train_model"}),
+    ],
+)
+def test_an_edited_package_module_reruns_the_rules_that_import_it(finished_study, module, expected):
+    source = finished_study / "src" / "losslandscape" / module
+    original = source.read_text()
+    try:
+        source.write_text(original + "\n# an edit\n")
+        rules = _rules_to_run(finished_study, _test_config(finished_study))
+    finally:
+        source.write_text(original)
+    assert expected <= rules
+    if module == "metrics.py":
+        assert "train_model" not in rules and "evaluate_landscape_tile" not in rules

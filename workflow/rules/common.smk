@@ -1,11 +1,27 @@
 # Config validation, helpers and input functions for every rule file (rule files hold
 # rules only; the wildcard constraints are in the Snakefile, since --lint wants no rules
 # beside functions).
+import importlib.util
 from itertools import product
+from pathlib import Path
 
 from snakemake.utils import validate
 
 validate(config, "../schemas/config.schema.yaml")
+
+# Package edits rerun the rules that import the edited modules: each rule's params carry a
+# digest of the modules its stage imports, transitively (losslandscape/codehash.py, loaded
+# by path so that planning imports neither torch nor an installed copy of the package).
+PACKAGE_DIR = Path(workflow.basedir) / "src" / "losslandscape"
+_spec = importlib.util.spec_from_file_location("codehash", PACKAGE_DIR / "codehash.py")
+codehash = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(codehash)
+
+
+def code_of(module):
+    """Digest of `losslandscape.<module>` and the package modules it imports."""
+    return codehash.code_hash(PACKAGE_DIR, f"losslandscape.{module}")
+
 
 STUDY = config["study"]
 PLANES = config["directions"]["planes"]
@@ -94,6 +110,37 @@ def dataset_archives(wildcards):
     """The configured data set's archives to download, or nothing for offline ones."""
     name = config["dataset"]["name"]
     return [f"resources/datasets/{name}/{f}" for f in ARCHIVE_FILES.get(name, [])]
+
+
+def canonical(value):
+    """`value` with every dict's keys sorted, recursively: params are compared with their
+    key order, so without this, reordering keys in a config file would rerun jobs."""
+    if isinstance(value, dict):
+        return {k: canonical(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    return value
+
+
+# Landscape settings that change how a job runs, not its values: read by the scripts from
+# snakemake.config, so that changing them reruns nothing.
+RUNTIME_ONLY_LANDSCAPE = ("save_every_seconds", "threads")
+
+
+def landscape_settings():
+    return canonical(
+        {
+            k: v
+            for k, v in config["landscape"].items()
+            if k not in RUNTIME_ONLY_LANDSCAPE
+        }
+    )
+
+
+def plane_options(wildcards):
+    """The direction options of this plane kind only (random ones for line slices)."""
+    section = {"line": "random"}.get(wildcards.plane, wildcards.plane)
+    return canonical(config["directions"].get(section, {}))
 
 
 def landscape_tiles(wildcards):

@@ -8,8 +8,8 @@ rule download_archive:
     conda:
         "../../envs/torch.yaml"
     params:
-        mirror=config["dataset"]["mirror"],
-        checksums=config["dataset"]["checksums"],
+        code=code_of("archives"),
+        checksums=canonical(config["dataset"]["checksums"]),
     script:
         "../scripts/download_archive.py"
 
@@ -30,8 +30,9 @@ rule prepare_dataset:
         mem_mb=8000,
         runtime=30,
     params:
+        code=code_of("stages.data"),
         name=config["dataset"]["name"],
         labels=config["dataset"]["labels"],
-        checksums=config["dataset"]["checksums"],
+        checksums=canonical(config["dataset"]["checksums"]),
     script:
         "../scripts/prepare_dataset.py"

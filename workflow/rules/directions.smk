@@ -15,9 +15,7 @@ rule compute_directions:
         mem_mb=4000,
         runtime=10,
     params:
-        random=config["directions"]["random"],
-        three_point=config["directions"]["three_point"],
-        interpolation=config["directions"]["interpolation"],
-        hessian=config["directions"]["hessian"],
+        code=code_of("stages.directions"),
+        options=plane_options,
     script:
         "../scripts/compute_directions.py"

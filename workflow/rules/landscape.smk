@@ -16,7 +16,8 @@ rule evaluate_landscape_tile:
         mem_mb=int(config["landscape"]["memory_budget_mb"]) + 2000,
         runtime=120,
     params:
-        settings=config["landscape"],
+        code=code_of("stages.landscape"),
+        settings=landscape_settings(),
     script:
         "../scripts/evaluate_landscape_tile.py"
 
@@ -40,6 +41,7 @@ rule merge_landscape:
         mem_mb=4000,
         runtime=20,
     params:
-        settings=config["landscape"],
+        code=code_of("stages.landscape"),
+        settings=landscape_settings(),
     script:
         "../scripts/merge_landscape.py"

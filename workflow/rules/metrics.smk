@@ -14,7 +14,8 @@ rule compute_metrics:
         mem_mb=2000,
         runtime=10,
     params:
-        metrics=config["metrics"],
+        code=code_of("stages.analyze"),
+        metrics=canonical(config["metrics"]),
     script:
         "../scripts/compute_metrics.py"
 
@@ -36,7 +37,8 @@ rule compute_sharpness:
         mem_mb=4000,
         runtime=30,
     params:
-        sharpness=config["sharpness"],
+        code=code_of("stages.sharpness"),
+        sharpness=canonical(config["sharpness"]),
     script:
         "../scripts/compute_sharpness.py"
 
@@ -76,6 +78,7 @@ rule summarize_study:
         mem_mb=2000,
         runtime=10,
     params:
+        code=code_of("stages.analyze"),
         runs=run_labels(),
     script:
         "../scripts/summarize_study.py"

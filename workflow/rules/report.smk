@@ -25,6 +25,7 @@ rule plot_training_curves:
         mem_mb=2000,
         runtime=10,
     params:
+        code=code_of("stages.figures"),
         runs=run_labels(),
     script:
         "../scripts/plot_training_curves.py"
@@ -51,5 +52,7 @@ rule plot_landscape:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        code=code_of("stages.figures"),
     script:
         "../scripts/plot_landscape.py"

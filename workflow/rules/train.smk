@@ -15,8 +15,11 @@ rule train_model:
         mem_mb=4000,
         runtime=60,
     params:
-        model=config["model"],
-        training={k: v for k, v in config["training"].items() if k != "learning_rate"},
+        code=code_of("stages.train"),
+        model=canonical(config["model"]),
+        training=canonical(
+            {k: v for k, v in config["training"].items() if k != "learning_rate"}
+        ),
         learning_rate=learning_rate,
     script:
         "../scripts/train_model.py"

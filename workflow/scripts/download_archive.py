@@ -8,6 +8,7 @@ with log_to_file(snakemake.log[0]):
         dataset=snakemake.wildcards.dataset,
         filename=snakemake.wildcards.archive,
         out=snakemake.output.archive,
-        mirror=snakemake.params.mirror,
+        # where from is not what: a changed mirror must not refetch verified archives
+        mirror=snakemake.config["dataset"]["mirror"],
         checksums=snakemake.params.checksums,
     )

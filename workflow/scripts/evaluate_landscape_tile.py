@@ -10,6 +10,9 @@ with log_to_file(snakemake.log[0]):
         directions=snakemake.input.directions,
         out=snakemake.output.tile,
         tile=int(snakemake.wildcards.tile),
-        settings=snakemake.params.settings,
+        settings={
+            **snakemake.params.settings,
+            **{k: snakemake.config["landscape"][k] for k in ("save_every_seconds", "threads")},
+        },
         threads=snakemake.threads,
     )

@@ -70,8 +70,9 @@ class LandscapeSettings:
         return cls(**section)
 
     def value_settings(self) -> dict:
-        """The settings a grid's values depend on (not how often progress is saved)."""
-        return {k: v for k, v in asdict(self).items() if k not in ("save_every_seconds",)}
+        """The settings a grid's values may depend on: not how often progress is saved or
+        how many threads run (``auto`` picks a strategy per job anyway)."""
+        return {k: v for k, v in asdict(self).items() if k not in ("save_every_seconds", "threads")}
 
 
 def grid_axes(
