@@ -112,6 +112,12 @@ def dataset_archives(wildcards):
     return [f"resources/datasets/{name}/{f}" for f in ARCHIVE_FILES.get(name, [])]
 
 
+def accelerator(device, kind):
+    """1 when a job on the configured `device` needs an accelerator of `kind` (cuda: the
+    `gpu` resource; xla: `tpu`), else 0. Profiles limit or request them."""
+    return int(device == kind)
+
+
 def canonical(value):
     """`value` with every dict's keys sorted, recursively: params are compared with their
     key order, so without this, reordering keys in a config file would rerun jobs."""

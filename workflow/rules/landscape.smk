@@ -15,6 +15,8 @@ rule evaluate_landscape_tile:
     resources:
         mem_mb=int(config["landscape"]["memory_budget_mb"]) + 2000,
         runtime=120,
+        gpu=accelerator(config["landscape"]["device"], "cuda"),
+        tpu=accelerator(config["landscape"]["device"], "xla"),
     params:
         code=code_of("stages.landscape"),
         settings=landscape_settings(),

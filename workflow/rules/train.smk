@@ -14,6 +14,8 @@ rule train_model:
     resources:
         mem_mb=4000,
         runtime=60,
+        gpu=accelerator(config["training"]["device"], "cuda"),
+        tpu=accelerator(config["training"]["device"], "xla"),
     params:
         code=code_of("stages.train"),
         model=canonical(config["model"]),

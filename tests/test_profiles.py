@@ -1,0 +1,41 @@
+"""The profiles plan the default study on a machine with neither SLURM nor a TPU."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+
+
+@pytest.mark.parametrize("profile", ["default", "slurm", "tpu"])
+def test_profile_plans_the_default_study(profile, tmp_path):
+    result = subprocess.run(
+        [SNAKEMAKE, "-n", "--quiet", "rules", "--profile", f"profiles/{profile}"]
+        + ["--config", f"study=profile-plan-{profile}"],  # a study with no results yet
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = {
+        parts[0]: int(parts[1])
+        for parts in (line.split() for line in (result.stdout + result.stderr).splitlines())
+        if len(parts) == 2 and parts[1].isdigit()
+    }
+    assert counts["train_model"] == 9 and counts["merge_landscape"] == 18
+    assert (REPO / "profiles" / profile / "README.md").exists()
+
+
+def test_slurm_profile_marks_every_site_value_as_a_placeholder():
+    config = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    assert config["executor"] == "slurm" and config["retries"] >= 1
+    site = [config["default-resources"]["slurm_account"]]
+    site += [config["default-resources"]["slurm_partition"]]
+    site += [r["slurm_partition"] for r in config["set-resources"].values()]
+    assert all(value.startswith("REPLACE_ME") for value in site)
+    assert set(config["set-resources"]) == {"train_model", "evaluate_landscape_tile"}
