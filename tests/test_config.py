@@ -1,4 +1,5 @@
-"""The config is validated before any job starts, and errors name the key."""
+"""The config is validated before any job starts; each error names the key, what was
+expected and what was found."""
 
 import subprocess
 import sys
@@ -25,27 +26,192 @@ def default_config() -> dict:
     return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 
 
-def test_the_default_and_test_configs_plan_the_study(tmp_path):
+def test_the_default_config_plans_the_study(tmp_path):
     result = dry_run(tmp_path, default_config())
     assert result.returncode == 0, result.stderr[-3000:]
     assert "train_model" in result.stdout
 
 
-@pytest.mark.parametrize(
-    "edit, message",
-    [
-        (lambda c: c["activations"].append("relu6"), "relu6"),
-        (lambda c: c["training"].__setitem__("epochs", 1), "epochs"),
-        (lambda c: c.__setitem__("colour", "blue"), "colour"),
-        (
-            lambda c: c["training"]["learning_rate"].pop("sigmoid"),
-            "no learning rate for activation(s) ['sigmoid']",
+def _set(*path_and_value):
+    *path, value = path_and_value
+
+    def edit(config):
+        node = config
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+
+    return edit
+
+
+def _drop(*path):
+    def edit(config):
+        node = config
+        for key in path[:-1]:
+            node = node[key]
+        del node[path[-1]]
+
+    return edit
+
+
+def _key(*path):
+    """How the schema validator names a key: On instance['a']['b']."""
+    return "".join(f"[{key!r}]" for key in path)
+
+
+# (edit, fragments that must all appear in the error: the key, what was expected, what
+# was found). Schema errors read "<found> is not ... <expected>" and "On instance[<key>]".
+BAD_CONFIGS = {
+    "resolution-too-small": (
+        _set("landscape", "resolution", 1),
+        [_key("landscape", "resolution"), "1 is less than the minimum of 3"],
+    ),
+    "resolution-a-string": (
+        _set("landscape", "resolution", "41"),
+        [_key("landscape", "resolution"), "'41' is not of type 'integer'"],
+    ),
+    "study-name-with-space": (
+        _set("study", "my study"),
+        [_key("study"), "'my study' does not match"],
+    ),
+    "unknown-dataset": (
+        _set("dataset", "name", "imagenet"),
+        [_key("dataset", "name"), "'imagenet' is not one of"],
+    ),
+    "unknown-model": (_set("model", "name", "vgg"), [_key("model", "name"), "'vgg' is not one of"]),
+    "no-activations": (_set("activations", []), [_key("activations"), "[]", "non-empty"]),
+    "repeated-activation": (
+        _set("activations", ["relu", "relu"]),
+        [_key("activations"), "non-unique elements"],
+    ),
+    "unknown-activation": (
+        _set("activations", ["relu6"]),
+        [_key("activations", 0), "'relu6' is not one of"],
+    ),
+    "repeated-seed": (_set("seeds", [42, 42]), [_key("seeds"), "non-unique elements"]),
+    "negative-seed": (_set("seeds", [-1]), [_key("seeds", 0), "-1 is less than the minimum"]),
+    "one-epoch": (
+        _set("training", "epochs", 1),
+        [_key("training", "epochs"), "1 is less than the minimum of 2"],
+    ),
+    "zero-batch": (
+        _set("training", "batch_size", 0),
+        [_key("training", "batch_size"), "0 is less than the minimum of 1"],
+    ),
+    "unknown-optimizer": (
+        _set("training", "optimizer", "rmsprop"),
+        [_key("training", "optimizer"), "'rmsprop' is not one of ['adam', 'sgd']"],
+    ),
+    "negative-learning-rate": (
+        _set("training", "learning_rate", "relu", -0.1),
+        [_key("training", "learning_rate", "relu"), "-0.1 is less than or equal to the minimum"],
+    ),
+    "activation-without-learning-rate": (
+        _drop("training", "learning_rate", "sigmoid"),
+        ["training.learning_rate", "no learning rate for activation(s) ['sigmoid']", "found"],
+    ),
+    "plateau-factor-above-one": (
+        _set("training", "plateau", {"factor": 1.5, "patience": 15}),
+        [_key("training", "plateau"), "is not valid under any of the given schemas"],
+    ),
+    "plateau-and-milestones": (
+        _set("training", "milestones", {"epochs": [10], "factor": 0.1}),
+        ["config training: choose one learning-rate schedule", "plateau", "milestones"],
+    ),
+    "unknown-augmentation": (
+        _set("training", "augmentation", "mixup"),
+        [_key("training", "augmentation"), "'mixup' is not one of"],
+    ),
+    "unknown-training-device": (
+        _set("training", "device", "tpu"),
+        [_key("training", "device"), "'tpu' is not one of"],
+    ),
+    "zero-checkpoint-interval": (
+        _set("training", "checkpoint_every", 0),
+        [_key("training", "checkpoint_every"), "0 is less than the minimum of 1"],
+    ),
+    "too-few-checkpoints-for-pca": (
+        _set("training", "checkpoint_every", 50),
+        ["directions.planes has pca", "at least 4 saved checkpoints", "saves [0, 40]"],
+    ),
+    "unknown-plane": (
+        _set("directions", "planes", ["pca", "spiral"]),
+        [_key("directions", "planes", 1), "'spiral' is not one of"],
+    ),
+    "unknown-normalization": (
+        _set("directions", "random", "normalization", "unit"),
+        [_key("directions", "random", "normalization"), "'unit' is not one of"],
+    ),
+    "two-three-point-epochs": (
+        _set("directions", "three_point", "epochs", [0, 20]),
+        [_key("directions", "three_point", "epochs"), "[0, 20] is too short"],
+    ),
+    "unsaved-three-point-epoch": (
+        lambda c: (
+            c["directions"]["planes"].append("three_point"),
+            c["directions"]["three_point"].update(epochs=[0, 20, 41]),
         ),
-    ],
-)
-def test_bad_configs_are_rejected_by_name(tmp_path, edit, message):
+        ["directions.three_point.epochs", "expected 3 saved epochs", "[41] are not saved"],
+    ),
+    "zero-tiles": (
+        _set("landscape", "tiles", 0),
+        [_key("landscape", "tiles"), "0 is less than the minimum of 1"],
+    ),
+    "more-tiles-than-points": (
+        _set("landscape", "tiles", 5000),
+        ["landscape.tiles", "at most the 1681 points", "found 5000"],
+    ),
+    "unknown-strategy": (
+        _set("landscape", "strategy", "fastest"),
+        [_key("landscape", "strategy"), "'fastest' is not one of"],
+    ),
+    "zero-memory-budget": (
+        _set("landscape", "memory_budget_mb", 0),
+        [_key("landscape", "memory_budget_mb"), "0 is less than or equal to the minimum of 0"],
+    ),
+    "unknown-metric-variable": (
+        _set("metrics", "variable", "val_loss"),
+        [_key("metrics", "variable"), "'val_loss' is not one of"],
+    ),
+    "no-basin-levels": (
+        _set("metrics", "basin_levels", []),
+        [_key("metrics", "basin_levels"), "[]", "non-empty"],
+    ),
+    "one-hutchinson-probe": (
+        _set("sharpness", "hutchinson_samples", 1),
+        [_key("sharpness", "hutchinson_samples"), "1 is less than the minimum of 2"],
+    ),
+    "unknown-top-level-key": (
+        _set("colour", "blue"),
+        ["Additional properties are not allowed ('colour' was unexpected)"],
+    ),
+    "misspelt-nested-key": (
+        _set("landscape", "resolutoin", 41),
+        [_key("landscape"), "('resolutoin' was unexpected)"],
+    ),
+    "missing-required-key": (
+        _drop("training", "epochs"),
+        [_key("training"), "'epochs' is a required property"],
+    ),
+    "unsupported-mirror-scheme": (
+        _set("dataset", "mirror", "ftp://example.org/"),
+        [_key("dataset", "mirror"), "'ftp://example.org/' is not valid under any"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CONFIGS))
+def test_a_bad_config_is_rejected_before_any_job_naming_key_expected_and_found(tmp_path, case):
+    edit, fragments = BAD_CONFIGS[case]
     config = default_config()
     edit(config)
     result = dry_run(tmp_path, config)
-    assert result.returncode != 0
-    assert message in result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, f"{case} was accepted"
+    assert "Building DAG of jobs" not in output and not (tmp_path / "results").exists()
+    missing = [fragment for fragment in fragments if fragment not in output]
+    assert not missing, f"{case}: {missing} not in:\n{output[-2000:]}"
+
+
+def test_there_are_at_least_25_distinct_bad_configs():
+    assert len(BAD_CONFIGS) >= 25

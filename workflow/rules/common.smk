@@ -47,6 +47,15 @@ if "pca" in PLANES and len(saved_epochs) < 4:
         "config directions.planes has pca, which needs at least 4 saved checkpoints; "
         f"training.epochs {epochs} with checkpoint_every {every} saves {saved_epochs}"
     )
+for plane, count in (("three_point", 3), ("interpolation", 2)):
+    chosen = config["directions"][plane]["epochs"]
+    if plane in PLANES and chosen is not None:
+        unsaved = [e for e in chosen if e not in saved_epochs]
+        if unsaved:
+            raise ValueError(
+                f"config directions.{plane}.epochs: expected {count} saved epochs "
+                f"(saved: {saved_epochs}); found {chosen}, of which {unsaved} are not saved"
+            )
 
 n_grid_points = config["landscape"]["resolution"] ** (
     1 if set(PLANES) & {"interpolation", "line"} else 2
