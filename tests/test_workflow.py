@@ -3,9 +3,12 @@
 The workflow files are copied to a temporary folder so the run starts from a clean state.
 """
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -225,3 +228,52 @@ def test_an_edited_package_module_reruns_the_rules_that_import_it(finished_study
     assert expected <= rules
     if module == "metrics.py":
         assert "train_model" not in rules and "evaluate_landscape_tile" not in rules
+
+
+def _copy_workflow(workdir: Path) -> Path:
+    workdir.mkdir(parents=True, exist_ok=True)
+    for item in ("Snakefile", "workflow", "config", "report", "profiles", "envs", "src"):
+        source = REPO / item
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, workdir / item)
+    return workdir
+
+
+def test_a_killed_run_restarted_with_rerun_incomplete_ends_identical(
+    finished_study, tmp_path_factory
+):
+    """SIGKILL Snakemake and its jobs while landscapes are being evaluated; after
+    ``--unlock``, a rerun with ``--rerun-incomplete`` completes, and every netCDF value
+    and summary table equals the uninterrupted run's (reproducibility on CPU)."""
+    workdir = _copy_workflow(tmp_path_factory.mktemp("killed"))
+    job = subprocess.Popen(
+        [SNAKEMAKE, "--configfile", "config/test.yaml", "--cores", "2"],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    results = workdir / "results" / "test"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and job.poll() is None:
+        if list(results.glob("landscape/*/seed_42/*/tile_*.nc")):
+            break
+        time.sleep(0.05)
+    assert job.poll() is None, "the run ended before it could be killed"
+    os.killpg(job.pid, signal.SIGKILL)
+    job.wait()
+    assert not (results / "metrics" / "summary.csv").exists()
+
+    assert snakemake(workdir, "--unlock").returncode == 0
+    rerun = snakemake(workdir, "--cores", "2", "--rerun-incomplete")
+    assert rerun.returncode == 0, rerun.stderr[-4000:]
+
+    reference = finished_study / "results" / "test"
+    files = sorted(p.relative_to(reference) for p in reference.rglob("*.nc"))
+    assert len(files) > 40
+    for relative in files:
+        with xr.open_dataset(reference / relative) as a, xr.open_dataset(results / relative) as b:
+            xr.testing.assert_equal(a, b)  # values and coordinates; attrs hold timestamps
+    for table in ("summary.csv", "summary_by_activation.csv"):
+        pd.testing.assert_frame_equal(
+            pd.read_csv(reference / "metrics" / table), pd.read_csv(results / "metrics" / table)
+        )

@@ -174,18 +174,21 @@ def project_onto_plane(
         x, y: ``(n,)`` coordinates; residual: ``(n,)`` relative off-plane distance
         ``‖d − x·u − y·v‖ / ‖d‖`` (0 for a zero offset).
     """
-    offsets = points.double()
-    if not torch.any(v):  # a 1-D slice: coordinates along u alone, y = 0
-        coords = torch.linalg.lstsq(u.double()[:, None], offsets.T).solution
-        coords = torch.cat([coords, torch.zeros_like(coords)])
-        basis = torch.stack([u, v], dim=1).double()
+    offsets, u, v = points.double(), u.double(), v.double()
+    # The 2×2 normal equations from element-wise products and sums, not torch.linalg.lstsq:
+    # LAPACK's least squares differed in the last bits between two runs on identical
+    # inputs, and coordinates must be reproducible bit for bit.
+    along_u, along_v = (offsets * u).sum(dim=1), (offsets * v).sum(dim=1)
+    uu, uv, vv = (u * u).sum(), (u * v).sum(), (v * v).sum()
+    if vv == 0:  # a 1-D slice: coordinates along u alone, y = 0
+        x, y = along_u / uu, torch.zeros_like(along_u)
     else:
-        basis = torch.stack([u, v], dim=1).double()  # (n_params, 2)
-        coords = torch.linalg.lstsq(basis, offsets.T).solution  # (2, n)
-    remainder = offsets - (basis @ coords).T
+        det = uu * vv - uv * uv
+        x, y = (vv * along_u - uv * along_v) / det, (uu * along_v - uv * along_u) / det
+    remainder = offsets - x[:, None] * u - y[:, None] * v
     norms = offsets.norm(dim=1)
     residual = torch.where(norms > 0, remainder.norm(dim=1) / norms.clamp_min(1e-300), 0.0)
-    return coords[0], coords[1], residual
+    return x, y, residual
 
 
 def save_directions(directions: dict, path: str | Path) -> None:
