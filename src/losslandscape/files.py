@@ -18,11 +18,19 @@ def atomic_path(path: str | Path) -> tuple[Path, Path]:
     return Path(temporary), final
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(temporary_path)``, then rename the result to ``path``."""
+    """Call ``write(temporary_path)``, then rename the result to ``path`` with the usual
+    permissions (``mkstemp`` makes files private, 0600; shared results must be readable)."""
     temporary, final = atomic_path(path)
     try:
         write(temporary)
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, final)
     finally:
         temporary.unlink(missing_ok=True)
