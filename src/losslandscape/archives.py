@@ -9,7 +9,6 @@ renamed into place. Without a network the error names the URL and where to put t
 """
 
 import gzip
-import hashlib
 import logging
 import os
 import pickle
@@ -20,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from losslandscape.files import file_digest
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +76,8 @@ ARCHIVES: dict[str, tuple[Archive, ...]] = {
 
 
 def file_md5(path: str | Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """The md5 the official mirrors publish for their archives."""
+    return file_digest(path, "md5")
 
 
 def archive_of(dataset: str, filename: str) -> Archive:

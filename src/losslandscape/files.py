@@ -3,6 +3,7 @@
 A killed job therefore never leaves a truncated file under the final name.
 """
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -34,3 +35,12 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
         os.replace(temporary, final)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def file_digest(path: str | Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file's bytes (``hashlib`` algorithm name), read in 1 MiB blocks."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -21,6 +21,7 @@ import numpy as np
 import xarray as xr
 
 from losslandscape.datamodel import GRID_VARIABLES, write_netcdf
+from losslandscape.files import file_digest
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +33,6 @@ def tile_points(n_points: int, tiles: int, tile: int) -> np.ndarray:
     if not 0 <= tile < tiles:
         raise ValueError(f"tile {tile}: expected 0 ≤ tile < {tiles}")
     return np.array_split(np.arange(n_points), tiles)[tile]
-
-
-def file_digest(path: str | Path) -> str:
-    """sha256 of a file's bytes (hex)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def tile_key(inputs: list[str | Path], settings: dict) -> str:
