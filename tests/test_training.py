@@ -12,7 +12,7 @@ from losslandscape.checkpoints import load_checkpoints, model_from_checkpoints, 
 from losslandscape.datasets import save_dataset
 from losslandscape.evaluation import evaluate
 from losslandscape.stages.train import resume_folder_for
-from losslandscape.training import HISTORY_COLUMNS, train_run
+from losslandscape.training import HISTORY_COLUMNS, crop_flip, train_run
 from tests.conftest import make_dataset
 
 
@@ -121,3 +121,41 @@ def test_a_killed_training_resumes_to_exactly_the_uninterrupted_weights(tmp_path
     rows = pd.read_csv(tmp_path / "history.csv")
     assert rows["epoch"].tolist() == list(range(41))
     assert rows["learning_rate"].tolist() == history["learning_rate"].tolist()
+
+
+def test_crop_flip_crops_padded_images_and_mirrors_some_deterministically():
+    images = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).reshape(2, 3, 8, 8)
+    first = crop_flip(images, torch.Generator().manual_seed(0), padding=2)
+    again = crop_flip(images, torch.Generator().manual_seed(0), padding=2)
+    assert first.shape == images.shape and torch.equal(first, again)
+    padded = torch.nn.functional.pad(images, (2, 2, 2, 2))
+    for index in range(2):
+        windows = [padded[index, :, dy : dy + 8, dx : dx + 8] for dy in range(5) for dx in range(5)]
+        candidates = windows + [w.flip(-1) for w in windows]
+        assert any(torch.equal(first[index], c) for c in candidates)
+    many = crop_flip(images.repeat(50, 1, 1, 1), torch.Generator().manual_seed(1), padding=2)
+    assert not all(torch.equal(many[i], many[0]) for i in range(0, 100, 2))  # offsets vary
+
+
+def test_augmentation_is_refused_for_signals(toy_dataset):
+    with pytest.raises(ValueError, match="augmentation 'crop_flip' needs images"):
+        train_run(toy_dataset, "mnist1d_cnn", "relu", 0, 2, 1e-2, augmentation="crop_flip")
+
+
+def test_training_with_augmentation_is_reproducible_and_differs_from_without():
+    gen = torch.Generator().manual_seed(0)
+    images = {
+        "name": "tiny-images",
+        "x_train": torch.randn(40, 3, 8, 8, generator=gen),
+        "y_train": torch.randint(0, 3, (40,), generator=gen),
+        "x_test": torch.randn(10, 3, 8, 8, generator=gen),
+        "y_test": torch.randint(0, 3, (10,), generator=gen),
+        "n_classes": 3,
+        "input_shape": [3, 8, 8],
+    }
+    runs = [
+        train_run(images, "small_cnn2d", "relu", 1, 2, 1e-2, batch_size=10, augmentation=a)[0]
+        for a in ("crop_flip", "crop_flip", "none")
+    ]
+    final = [run["state_dicts"][-1]["classifier.2.weight"] for run in runs]
+    assert torch.equal(final[0], final[1]) and not torch.equal(final[0], final[2])
