@@ -175,7 +175,25 @@ def test_landscape_metrics_on_a_data_model_landscape():
     assert all({"long_name", "units"} <= set(metrics[name].attrs) for name in metrics.variables)
     with pytest.raises(ValueError, match="variable 'nope' is not a \\(y, x\\) grid"):
         landscape_metrics(make_landscape(), "nope")
-    broken = make_landscape().copy(deep=True)
+    empty = make_landscape().copy(deep=True)
+    empty["train_loss"][:] = np.nan
+    with pytest.raises(ValueError, match="train_loss has no finite grid values"):
+        landscape_metrics(empty)
+
+
+def test_non_finite_grid_values_are_counted_walls_and_masked():
+    clean = landscape_metrics(make_landscape(21, 17))
+    broken = make_landscape(21, 17).copy(deep=True)
     broken["train_loss"][0, 0] = np.nan
-    with pytest.raises(ValueError, match="train_loss has 1 non-finite grid values"):
-        landscape_metrics(broken)
+    broken["train_loss"][16, 20] = np.inf
+    metrics = landscape_metrics(broken)
+    assert int(metrics.n_nonfinite) == 2 and int(clean.n_nonfinite) == 0
+    assert int(metrics.n_local_minima) == int(clean.n_local_minima) == 1
+    assert float(metrics.loss_min) == float(clean.loss_min)
+    assert float(metrics.loss_range) == pytest.approx(float(clean.loss_range), rel=0.2)
+    gradient = metrics.gradient_magnitude.values
+    assert np.isnan(gradient[:2, :2]).all() and np.isnan(gradient[-2:, -2:]).all()
+    assert np.isfinite(gradient[3:-3, 3:-3]).all()
+    for name in ("roughness", "total_variation", "laplacian_energy", "basin_area"):
+        assert np.isfinite(metrics[name].values).all(), name
+    np.testing.assert_allclose(metrics.basin_area, clean.basin_area, rtol=0.05)

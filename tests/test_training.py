@@ -66,9 +66,20 @@ def test_checkpoints_round_trip_as_plain_data(tmp_path, toy_run):
         load_checkpoints(path)
 
 
-def test_divergence_stops_with_a_clear_error(toy_dataset):
-    with pytest.raises(FloatingPointError, match=r"training relu seed 3 diverged at epoch \d+"):
-        train_run(toy_dataset, "mlp", "relu", seed=3, epochs=3, learning_rate=1e12, optimizer="sgd")
+def test_a_diverging_run_stops_early_marked_and_keeps_its_finite_checkpoints(toy_dataset, caplog):
+    checkpoints, history = train_run(
+        toy_dataset, "mlp", "relu", seed=3, epochs=5, learning_rate=1e12, optimizer="sgd"
+    )
+    diverged = checkpoints["diverged_epoch"]
+    assert 1 <= diverged < 5 and history["epoch"].iloc[-1] == diverged
+    assert history["diverged"].tolist() == [0] * diverged + [1]
+    assert not math.isfinite(history["train_loss"].iloc[-1])
+    assert checkpoints["epochs"] == list(range(diverged))
+    for state in checkpoints["state_dicts"]:
+        assert all(torch.isfinite(t).all() for t in state.values())
+    assert (
+        f"diverged at epoch {diverged}" in caplog.text and "lower the learning rate" in caplog.text
+    )
 
 
 def test_a_killed_training_resumes_to_exactly_the_uninterrupted_weights(tmp_path):

@@ -5,8 +5,10 @@ A checkpoints file is a dict::
     format_version: int     model_name: str       model_kwargs: dict (constructor args)
     activation: str         seed: int             dataset: str
     epochs: list[int]       state_dicts: list[dict[str, Tensor]]  (one per saved epoch)
+    diverged_epoch: int     (−1, or the epoch at which training diverged and stopped)
 
-Epoch 0 is the initialization; the last entry is always the final model.
+Epoch 0 is the initialization; the last entry is always the final model (for a diverged
+run, the last finite one).
 """
 
 from pathlib import Path
@@ -61,10 +63,12 @@ def model_from_checkpoints(checkpoints: dict, index: int = -1) -> nn.Module:
 
 
 def run_attrs(checkpoints: dict) -> dict:
-    """The run's identity as netCDF attributes: activation, seed, model and data set names."""
+    """The run's identity as netCDF attributes: activation, seed, model and data set names,
+    and ``diverged_epoch`` (−1: the run did not diverge)."""
     return {
         "activation": checkpoints["activation"],
         "seed": int(checkpoints["seed"]),
         "model": checkpoints["model_name"],
         "dataset": checkpoints["dataset"],
+        "diverged_epoch": int(checkpoints.get("diverged_epoch", -1)),
     }

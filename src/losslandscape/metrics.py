@@ -7,6 +7,7 @@ of levels (:mod:`basins`) and shape (:mod:`shape`), all in the grid's coordinate
 
 import numpy as np
 import xarray as xr
+from scipy.ndimage import binary_dilation
 
 from losslandscape import basins, minima, shape, smoothness
 
@@ -42,7 +43,12 @@ def landscape_metrics(
     and the shape variables, undefined on a line, are NaN.
 
     Raises:
-        ValueError: ``variable`` is not a ``(y, x)`` grid, or the grid holds NaN/inf.
+        ValueError: ``variable`` is not a ``(y, x)`` grid, or no grid value is finite.
+
+    Non-finite grid values (NaN, ±inf) are counted (``n_nonfinite``) and treated as walls
+    above every finite value: they are never minima nor inside a basin; gradients within
+    one cell of them and curvatures within two are masked (NaN in the maps, left out of
+    roughness, total variation, Laplacian energy and the shape classes).
     """
     if variable not in landscape.data_vars or landscape[variable].dims != ("y", "x"):
         grids = [n for n, v in landscape.data_vars.items() if v.dims == ("y", "x")]
@@ -50,35 +56,45 @@ def landscape_metrics(
             f"variable {variable!r} is not a (y, x) grid of this landscape; choose one of {grids}"
         )
     xs, ys = landscape["x"].values.astype(float), landscape["y"].values.astype(float)
-    loss = landscape[variable].values.astype(np.float64)
-    if not np.isfinite(loss).all():
-        bad = int((~np.isfinite(loss)).sum())
+    raw = landscape[variable].values.astype(np.float64)
+    finite = np.isfinite(raw)
+    if not finite.any():
         raise ValueError(
-            f"{variable} has {bad} non-finite grid values of {loss.size}; "
-            "metrics need finite values"
+            f"{variable} has no finite grid values ({raw.size} NaN or infinite); "
+            "no metric can be measured"
         )
+    # Non-finite points (overflowing losses far out on a plane) become walls above every
+    # finite value: never a minimum, never inside a basin. Finite differences that would
+    # read them are masked: 1 cell around for gradients, 2 for second derivatives.
+    n_nonfinite = int((~finite).sum())
+    loss_min, loss_max = float(raw[finite].min()), float(raw[finite].max())
+    loss = np.where(finite, raw, loss_max + (loss_max - loss_min) + 1.0)
+    near1 = binary_dilation(~finite, np.ones((3, 3), bool)) if n_nonfinite else ~finite
+    near2 = binary_dilation(near1, np.ones((3, 3), bool)) if n_nonfinite else ~finite
     units = landscape[variable].attrs.get("units", "1")
-    loss_range = float(np.ptp(loss))
+    loss_range = loss_max - loss_min
     scale = loss_range if loss_range > 0 else 1.0
 
-    tolerance = minima.minima_tolerance(loss, tolerance_absolute, tolerance_relative)
+    tolerance = minima.minima_tolerance(raw[finite], tolerance_absolute, tolerance_relative)
     found = minima.find_local_minima(loss, xs, ys, tolerance, edge)
     iy_min, ix_min = np.unravel_index(np.argmin(loss), loss.shape)
 
-    rough = smoothness.roughness(loss, xs, ys)
-    tv = smoothness.total_variation(loss, xs, ys)
-    area = float(smoothness.cell_areas(xs, ys).sum())
-    energy = smoothness.laplacian_energy(loss, xs, ys)
+    rough = smoothness.roughness(loss, xs, ys, finite)
+    tv = smoothness.total_variation(loss, xs, ys, ~near1)
+    area = float(smoothness.cell_areas(xs, ys)[~near1].sum())
+    energy = smoothness.laplacian_energy(loss, xs, ys, ~near2)
+    gradient = np.where(near1, np.nan, smoothness.gradient_magnitude(loss, xs, ys))
 
-    heights = basins.basin_levels(loss, list(basin_levels), basin_level_mode)
+    heights = basins.basin_levels(raw[finite], list(basin_levels), basin_level_mode)
     widths = basins.basin_widths(loss, xs, ys, heights)
 
     if len(ys) > 1:
         lambda1, lambda2 = shape.hessian_eigenvalues(loss, xs, ys, shape_sigma)
         index, curved = shape.shape_index(lambda1, lambda2), shape.curvedness(lambda1, lambda2)
-        shape_height = basins.basin_levels(loss, [shape_basin_level], basin_level_mode)[0]
-        mask = basins.basin_mask(loss, shape_height)
-        fractions = shape.shape_class_fractions(index, curved, mask)
+        index, curved = np.where(near2, np.nan, index), np.where(near2, np.nan, curved)
+        shape_height = basins.basin_levels(raw[finite], [shape_basin_level], basin_level_mode)[0]
+        mask = basins.basin_mask(loss, shape_height) & ~near2
+        fractions = shape.shape_class_fractions(np.nan_to_num(index), np.nan_to_num(curved), mask)
     else:  # a surface's shape needs two directions: undefined on a 1-D slice
         index = curved = np.full_like(loss, np.nan)
         fractions = np.full(len(shape.SHAPE_CLASSES), np.nan)
@@ -92,6 +108,12 @@ def landscape_metrics(
             "1",
         ),
         "minima_tolerance": _var((), tolerance, "depth a local minimum needs to count", units),
+        "n_nonfinite": _var(
+            (),
+            np.int64(n_nonfinite),
+            "grid points whose value is NaN or infinite (walls; their neighbourhood masked)",
+            "1",
+        ),
         "minima_x": _var(("minimum",), found["x"], "x of each local minimum's lowest point", "1"),
         "minima_y": _var(("minimum",), found["y"], "y of each local minimum's lowest point", "1"),
         "minima_loss": _var(
@@ -115,7 +137,7 @@ def landscape_metrics(
         ),
         "gradient_magnitude": _var(
             ("y", "x"),
-            smoothness.gradient_magnitude(loss, xs, ys),
+            gradient,
             f"|grad {variable}| by finite differences",
             per_coord,
         ),

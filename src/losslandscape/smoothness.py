@@ -23,16 +23,21 @@ def gradient_magnitude(loss: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.n
     return np.hypot(d_dx, d_dy)
 
 
-def roughness(loss: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> float:
+def roughness(
+    loss: np.ndarray, xs: np.ndarray, ys: np.ndarray, finite: np.ndarray | None = None
+) -> float:
     """Mean absolute difference between neighbouring values per unit of coordinate.
 
     ``mean(|L[i, j+1] − L[i, j]| / Δx  ∪  |L[i+1, j] − L[i, j]| / Δy)`` over every horizontal
     and vertical neighbour pair; for a smooth surface it tends to the mean of |∂L/∂x| and
     |∂L/∂y|. Units: loss per coordinate unit.
+    ``finite`` ``(ny, nx)`` bool keeps only pairs of two finite values.
     """
+    finite = np.ones(loss.shape, bool) if finite is None else finite
     along_x = np.abs(np.diff(loss, axis=1)) / np.diff(xs)[None, :]
     along_y = np.abs(np.diff(loss, axis=0)) / np.diff(ys)[:, None]
-    return float(np.concatenate([along_x.ravel(), along_y.ravel()]).mean())
+    keep_x, keep_y = finite[:, 1:] & finite[:, :-1], finite[1:] & finite[:-1]
+    return float(np.concatenate([along_x[keep_x], along_y[keep_y]]).mean())
 
 
 def cell_widths(axis: np.ndarray) -> np.ndarray:
@@ -49,9 +54,13 @@ def cell_areas(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     return np.outer(cell_widths(ys), cell_widths(xs))
 
 
-def total_variation(loss: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> float:
-    """``∫ |∇L| dx dy`` over the grid's rectangle (loss × coordinate units)."""
-    return float((gradient_magnitude(loss, xs, ys) * cell_areas(xs, ys)).sum())
+def total_variation(
+    loss: np.ndarray, xs: np.ndarray, ys: np.ndarray, valid: np.ndarray | None = None
+) -> float:
+    """``∫ |∇L| dx dy`` over the grid's rectangle (loss × coordinate units); over the
+    ``valid`` cells only when a mask is given."""
+    terms = gradient_magnitude(loss, xs, ys) * cell_areas(xs, ys)
+    return float(terms.sum() if valid is None else terms[valid].sum())
 
 
 def laplacian(loss: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
@@ -60,7 +69,13 @@ def laplacian(loss: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     return derivatives(d_dx, xs, ys)[1] + derivatives(d_dy, xs, ys)[0]
 
 
-def laplacian_energy(loss: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> float:
-    """Area-weighted mean of ``(∇²L)²`` (loss² per coordinate⁴): curvature energy."""
+def laplacian_energy(
+    loss: np.ndarray, xs: np.ndarray, ys: np.ndarray, valid: np.ndarray | None = None
+) -> float:
+    """Area-weighted mean of ``(∇²L)²`` (loss² per coordinate⁴): curvature energy; over the
+    ``valid`` cells only when a mask is given."""
     areas = cell_areas(xs, ys)
-    return float((laplacian(loss, xs, ys) ** 2 * areas).sum() / areas.sum())
+    valid = np.ones(loss.shape, bool) if valid is None else valid
+    if not valid.any():
+        return float("nan")
+    return float((laplacian(loss, xs, ys) ** 2 * areas)[valid].sum() / areas[valid].sum())

@@ -19,7 +19,9 @@ def run_row(metrics: xr.Dataset, history: pd.DataFrame, sharpness: xr.Dataset) -
             for label, value in zip(metrics[dim].values, var.values, strict=True):
                 row[f"{name}_{dim}_{label}"] = value.item()
     row |= {name: var.item() for name, var in sharpness.data_vars.items() if var.ndim == 0}
-    final = history.iloc[-1]
+    diverged = history[history.get("diverged", 0) == 1]
+    row["diverged_epoch"] = int(diverged["epoch"].iloc[0]) if len(diverged) else -1
+    final = history[np.isfinite(history["train_loss"])].iloc[-1]  # a diverged run's last finite
     row["epochs"] = int(final["epoch"])
     row |= {f"final_{column}": float(final[column]) for column in FINAL_COLUMNS}
     row["generalization_gap"] = row["final_test_loss"] - row["final_train_loss"]

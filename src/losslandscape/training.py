@@ -32,6 +32,7 @@ HISTORY_COLUMNS = [
     "test_accuracy",
     "learning_rate",
     "seconds",
+    "diverged",
 ]
 
 
@@ -109,10 +110,13 @@ def train_run(
         checkpoints: plain data, see :mod:`losslandscape.checkpoints`.
         history: one row per epoch (0 = initialization) with ``HISTORY_COLUMNS``; losses are
             mean cross-entropy in nats over the whole split, measured in eval mode after the
-            epoch; ``seconds`` is the wall time of the epoch's training steps.
+            epoch; ``seconds`` is the wall time of the epoch's training steps; ``diverged``
+            is 1 on the epoch whose loss was not finite.
 
-    Raises:
-        FloatingPointError: the training loss became NaN or infinite.
+    A run whose training loss becomes NaN or infinite stops there: its history's last row
+    has ``diverged`` = 1, its checkpoints end at the last finite saved epoch (the model
+    the landscapes are drawn around) and ``checkpoints["diverged_epoch"]`` is that epoch
+    (−1 for a run that did not diverge).
     """
     if augmentation not in AUGMENTATIONS:
         raise ValueError(
@@ -172,7 +176,10 @@ def train_run(
         train_loss, train_acc = evaluate(model, x_train, y_train)
         test_loss, test_acc = evaluate(model, x_test, y_test)
         lr = opt.param_groups[0]["lr"]
-        rows.append([epoch, train_loss, train_acc, test_loss, test_acc, lr, seconds])
+        finite = math.isfinite(train_loss)
+        rows.append(
+            [epoch, train_loss, train_acc, test_loss, test_acc, lr, seconds, int(not finite)]
+        )
         log.info(
             "%s seed %d epoch %d/%d: train loss %.4f acc %.3f | test loss %.4f acc %.3f | "
             "lr %.2g | %.2fs",
@@ -187,11 +194,19 @@ def train_run(
             lr,
             seconds,
         )
-        if not math.isfinite(train_loss):
-            raise FloatingPointError(
-                f"training {activation} seed {seed} diverged at epoch {epoch}: train loss "
-                f"{train_loss}; lower the learning rate for {activation!r}"
+        if not finite and epoch > 0:
+            log.warning(
+                "training %s seed %d diverged at epoch %d (train loss %s): stopped; the run "
+                "keeps its checkpoints up to epoch %d and is marked diverged; lower the "
+                "learning rate for %r",
+                activation,
+                seed,
+                epoch,
+                train_loss,
+                saved_epochs[-1],
+                activation,
             )
+            return False
         if epoch == 0 or epoch == epochs or epoch % checkpoint_every == 0:
             saved_epochs.append(epoch)
             state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
@@ -215,8 +230,9 @@ def train_run(
                     "saved_epochs": saved_epochs,
                 }
             )
+        return True
 
-    first_epoch = 1
+    first_epoch, diverged_epoch = 1, -1
     resumed = store.load_state() if store is not None else None
     if resumed is not None:
         model.load_state_dict(resumed["model"])
@@ -247,7 +263,9 @@ def train_run(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-        record(epoch, time.perf_counter() - start)
+        if not record(epoch, time.perf_counter() - start):
+            diverged_epoch = epoch
+            break
 
     checkpoints = {
         "format_version": FORMAT_VERSION,
@@ -258,5 +276,6 @@ def train_run(
         "dataset": dataset["name"],
         "epochs": saved_epochs,
         "state_dicts": state_dicts,
+        "diverged_epoch": diverged_epoch,
     }
     return checkpoints, pd.DataFrame(rows, columns=HISTORY_COLUMNS)
