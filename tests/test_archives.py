@@ -3,8 +3,11 @@
 import hashlib
 import http.server
 import pickle
+import subprocess
+import sys
 import tarfile
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -127,3 +130,25 @@ def test_a_cut_download_resumes_from_its_partial_file(tmp_path):
         server.shutdown()
     assert out.read_bytes() == payload
     assert _RangeHandler.ranges == ["bytes=40000-"]
+
+
+@pytest.mark.parametrize("name", sorted(ARCHIVES))
+def test_the_workflow_downloads_exactly_the_official_archives(name):
+    """workflow/rules/common.smk repeats the archive file names (planning must not import
+    the package); the download jobs it plans are the files of losslandscape.archives."""
+    repo = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("snakemake")), "-n", "--config"]
+        + [f"dataset={{name: {name}}}", "study=archive-plan"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    planned = {
+        line.split("output:")[1].strip()
+        for line in (result.stdout + result.stderr).splitlines()
+        if "output: resources/datasets/" in line
+    }
+    assert planned == {f"resources/datasets/{name}/{a.filename}" for a in ARCHIVES[name]}

@@ -11,7 +11,6 @@ settings) keeps a changed run from resuming stale progress.
 import hashlib
 import json
 import logging
-import shutil
 from pathlib import Path
 
 import torch
@@ -42,6 +41,7 @@ class ResumeStore:
     """Saved progress of one training run in ``folder`` (see the module docstring)."""
 
     def __init__(self, folder: str | Path, key: str):
+        # the folder is removed by the train stage once the run's outputs are written
         self.folder, self.key = Path(folder), key
 
     def _checkpoint_path(self, epoch: int) -> Path:
@@ -71,6 +71,3 @@ class ResumeStore:
             log.warning("training progress in %s is from other settings; starting afresh", path)
             return None
         return state
-
-    def clear(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)

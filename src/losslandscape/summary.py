@@ -19,7 +19,9 @@ def run_row(metrics: xr.Dataset, history: pd.DataFrame, sharpness: xr.Dataset) -
             for label, value in zip(metrics[dim].values, var.values, strict=True):
                 row[f"{name}_{dim}_{label}"] = value.item()
     row |= {name: var.item() for name, var in sharpness.data_vars.items() if var.ndim == 0}
-    diverged = history[history.get("diverged", 0) == 1]
+    # histories written before the ``diverged`` column existed have no diverged epochs
+    flags = history["diverged"] if "diverged" in history else pd.Series(0, index=history.index)
+    diverged = history[flags == 1]
     row["diverged_epoch"] = int(diverged["epoch"].iloc[0]) if len(diverged) else -1
     final = history[np.isfinite(history["train_loss"])].iloc[-1]  # a diverged run's last finite
     row["epochs"] = int(final["epoch"])

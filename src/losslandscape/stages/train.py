@@ -1,6 +1,7 @@
 """Stage train_model: one (activation, seed) run → checkpoints and history."""
 
 import logging
+import shutil
 from pathlib import Path
 
 import torch
@@ -9,7 +10,6 @@ from losslandscape.allocator import keep_freed_memory
 from losslandscape.checkpoints import save_checkpoints
 from losslandscape.datasets import load_dataset
 from losslandscape.devices import resolve_device
-from losslandscape.resume import ResumeStore
 from losslandscape.training import train_run
 
 log = logging.getLogger(__name__)
@@ -47,4 +47,4 @@ def run_train_model(
     save_checkpoints(result, checkpoints)
     Path(history).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(history, index=False)
-    ResumeStore(folder, "").clear()
+    shutil.rmtree(folder, ignore_errors=True)  # the outputs are complete: progress is spent
