@@ -153,3 +153,25 @@ def test_choose_strategy_measures_and_picks_a_candidate(toy_run, toy_dataset):
     )
     assert set(rates) == {"point", "vmap"} and best in rates
     assert all(rate > 0 for rate in rates.values())
+
+
+class _NormDropNet(_NormNet):
+    def __init__(self):
+        super().__init__()
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, inputs):
+        return self.head(self.drop(torch.relu(self.norm(self.linear(inputs)))))
+
+
+def test_recomputed_batchnorm_keeps_dropout_off_so_points_are_deterministic(toy_dataset):
+    torch.manual_seed(0)
+    model = _NormDropNet().train()  # the caller's mode must survive evaluation
+    origin, u, v = _plane(model)
+    options = EvaluationOptions(batchnorm="recompute", batchnorm_inputs=toy_dataset["x_train"])
+    point = np.array([[0.2, -0.1]])
+    first = evaluate_points(model, origin, u, v, point, _splits(toy_dataset), "point", options)
+    again = evaluate_points(model, origin, u, v, point, _splits(toy_dataset), "point", options)
+    for key in first:
+        np.testing.assert_array_equal(first[key], again[key])
+    assert model.training

@@ -77,10 +77,12 @@ def activation_bytes_per_sample(model: nn.Module, sample: torch.Tensor) -> int:
             total += output.numel() * output.element_size()
 
     handles = [m.register_forward_hook(count) for m in model.modules()]
+    was_training = model.training
     try:
         with torch.inference_mode():
             model.eval()(sample)
     finally:
+        model.train(was_training)  # the caller's model keeps its mode
         for handle in handles:
             handle.remove()
     return max(total, 1)
@@ -119,20 +121,24 @@ def model_on_flat_vector(model: nn.Module) -> tuple[nn.Module, torch.Tensor]:
 
 def recompute_batchnorm(model: nn.Module, inputs: torch.Tensor, batch_size: int) -> None:
     """Reset every BatchNorm's running statistics to the exact average over ``inputs``
-    (``momentum=None`` averages batches cumulatively), leaving ``model`` in eval mode."""
+    (``momentum=None`` averages batches cumulatively), leaving ``model`` in eval mode.
+
+    Only the BatchNorm layers are put in training mode: dropout and stochastic depth stay
+    off, so the statistics are those of the deterministic network that is evaluated."""
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not norms:
         return
     momenta = [m.momentum for m in norms]
+    model.eval()
     for module in norms:
         module.reset_running_stats()
         module.momentum = None
-    model.train()
+        module.train()
     for start in range(0, len(inputs), batch_size):
         model(inputs[start : start + batch_size])
-    model.eval()
     for module, momentum in zip(norms, momenta, strict=True):
         module.momentum = momentum
+        module.eval()
 
 
 def per_sample_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
