@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 
-@pytest.mark.parametrize("profile", ["default", "slurm", "tpu"])
+@pytest.mark.parametrize("profile", ["default", "slurm", "slurm-ci", "tpu"])
 def test_profile_plans_the_default_study(profile, tmp_path):
     result = subprocess.run(
         [SNAKEMAKE, "-n", "--quiet", "rules", "--profile", f"profiles/{profile}"]

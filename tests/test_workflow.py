@@ -4,6 +4,7 @@ The workflow files are copied to a temporary folder so the run starts from a cle
 """
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -141,12 +142,17 @@ def _rules_to_run(workdir: Path, config: dict) -> set[str]:
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    rules = set()
-    for line in (result.stdout + result.stderr).splitlines():
+    return set(_job_counts(result.stdout + result.stderr))
+
+
+def _job_counts(dry_run_output: str) -> dict[str, int]:
+    """rule → job count from the job table of ``snakemake -n --quiet rules``."""
+    counts = {}
+    for line in dry_run_output.splitlines():
         parts = line.split()
         if len(parts) == 2 and parts[1].isdigit() and parts[0] != "total":
-            rules.add(parts[0])
-    return rules
+            counts[parts[0]] = int(parts[1])
+    return counts
 
 
 AFTER_TRAINING = {
@@ -267,7 +273,11 @@ def test_a_killed_run_restarted_with_rerun_incomplete_ends_identical(
     rerun = snakemake(workdir, "--cores", "2", "--rerun-incomplete")
     assert rerun.returncode == 0, rerun.stderr[-4000:]
 
-    reference = finished_study / "results" / "test"
+    _assert_same_results(finished_study / "results" / "test", results)
+
+
+def _assert_same_results(reference: Path, results: Path) -> None:
+    """Every netCDF's values and coordinates and the summary tables are equal."""
     files = sorted(p.relative_to(reference) for p in reference.rglob("*.nc"))
     assert len(files) > 40
     for relative in files:
@@ -277,3 +287,73 @@ def test_a_killed_run_restarted_with_rerun_incomplete_ends_identical(
         pd.testing.assert_frame_equal(
             pd.read_csv(reference / "metrics" / table), pd.read_csv(results / "metrics" / table)
         )
+
+
+def _slurm_cluster_answers() -> bool:
+    if shutil.which("sinfo") is None:
+        return False
+    return subprocess.run(["sinfo", "-h"], capture_output=True, timeout=30).returncode == 0
+
+
+SLURM_REQUIRED = os.environ.get("LOSSLANDSCAPE_SLURM_REQUIRED") == "1"
+
+
+@pytest.mark.skipif(
+    not SLURM_REQUIRED and not _slurm_cluster_answers(),
+    reason="no SLURM cluster answers sinfo here; CI starts one (.ci/slurm-cluster) and runs this",
+)
+def test_the_study_on_slurm_survives_a_scancel_and_matches_the_local_run(
+    finished_study, tmp_path_factory
+):
+    """The test study through ``--profile profiles/slurm-ci`` on a real cluster: one tile
+    job is cancelled with ``scancel`` while it runs, ``retries`` resubmits only that job,
+    and every netCDF value and summary table equals the local run's."""
+    assert _slurm_cluster_answers(), "LOSSLANDSCAPE_SLURM_REQUIRED=1 but sinfo gets no answer"
+    workdir = _copy_workflow(tmp_path_factory.mktemp("slurm"))
+    log = workdir / "snakemake.log"
+    with log.open("w") as out:
+        job = subprocess.Popen(
+            [SNAKEMAKE, "--profile", "profiles/slurm-ci", "--configfile", "config/test.yaml"],
+            cwd=workdir,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        cancelled = None
+        deadline = time.monotonic() + 600
+        while cancelled is None and time.monotonic() < deadline and job.poll() is None:
+            queue = subprocess.run(
+                ["squeue", "-h", "-t", "RUNNING", "-o", "%i|%k"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()
+            for line in queue:
+                slurm_id, comment = line.split("|", 1)
+                if comment.startswith("rule_evaluate_landscape_tile"):
+                    subprocess.run(["scancel", slurm_id], check=True)
+                    cancelled = comment
+                    break
+            time.sleep(0.2)
+        try:
+            job.wait(timeout=1200)
+        finally:
+            if job.poll() is None:
+                os.killpg(job.pid, signal.SIGKILL)
+    text = log.read_text()
+    assert cancelled is not None, "no tile job was seen running:\n" + text[-3000:]
+    assert job.returncode == 0, text[-4000:]
+    assert "CANCELLED" in text, text[-4000:]
+
+    # one resubmission, of the cancelled tile only: nothing else is computed twice
+    submitted = re.findall(
+        r"submitted with SLURM jobid \d+ \(log: \S*/slurm_logs/(rule_\w+)/", text
+    )
+    tiles = [name for name in submitted if name == "rule_evaluate_landscape_tile"]
+    plan = snakemake(finished_study, "-n", "--forceall", "--quiet", "rules")
+    planned = _job_counts(plan.stdout + plan.stderr)
+    assert len(tiles) == planned["evaluate_landscape_tile"] + 1
+    local_rules = set(re.findall(r"^localrule (\w+):", text, re.MULTILINE))
+    assert "all" in local_rules
+    assert len(submitted) == sum(n for r, n in planned.items() if r not in local_rules) + 1
+    _assert_same_results(finished_study / "results" / "test", workdir / "results" / "test")
