@@ -8,9 +8,15 @@
 #   results/{study}/directions/{activation}/seed_{seed}/{plane}.pt
 #   results/{study}/landscape/{activation}/seed_{seed}/{plane}.nc
 #   results/{study}/metrics/{activation}/seed_{seed}/{plane}.nc
+#   results/{study}/landscape/{activation}/seed_{seed}/{plane}/tile_{tile}.nc (one per tile
+#       job; merge_landscape assembles them into {plane}.nc)
 #   results/{study}/metrics/summary.csv | summary_by_activation.csv
-#   results/{study}/report/training_curves.png
+#   results/{study}/statistics/by_activation.csv | comparisons.csv | correlations.csv
+#   results/{study}/statistics/study.nc | answer.rst   (answer.rst: the report's front page)
+#   results/{study}/report/training_curves.png | metric_comparison.png | metric_accuracy.png
 #   results/{study}/report/landscape/{activation}/seed_{seed}/{plane}.png
+#   results/{study}/report/analysis/{activation}/seed_{seed}/{plane}.png | {plane}.rst
+#   results/{study}/report/planes/{plane}.png
 # Logs and Snakemake benchmarks mirror it: logs/{study}/<rule>/..., logs/{study}/benchmarks/<rule>/...
 
 

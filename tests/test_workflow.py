@@ -131,6 +131,79 @@ def test_report_is_written(finished_study):
     assert len(html) > 100_000 and "Test study" in html
 
 
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+BROWSER_REQUIRED = os.environ.get("LOSSLANDSCAPE_BROWSER_REQUIRED") == "1"
+ARTIFACTS = Path(os.environ.get("LOSSLANDSCAPE_ARTIFACTS", REPO / "artifacts"))
+
+
+@pytest.mark.skipif(
+    not BROWSER_REQUIRED and _chromium() is None,
+    reason="no chromium here (Debian: apt-get install chromium); CI installs it and runs this",
+)
+def test_report_opens_in_headless_chromium_with_every_figure(finished_study):
+    """The report in a real browser: no console errors, every figure of every run decodes
+    at a readable size, every result has a caption; a screenshot of the front page is
+    saved to ``artifacts/`` (or ``$LOSSLANDSCAPE_ARTIFACTS``)."""
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    assert _chromium(), "LOSSLANDSCAPE_BROWSER_REQUIRED=1 but no chromium is installed"
+    report = finished_study / "report.html"
+    if not report.exists():
+        assert snakemake(finished_study, "--report", "report.html").returncode == 0
+    config = _test_config(finished_study)
+    runs = [(a, s) for a in config["activations"] for s in config["seeds"]]
+    planes = config["directions"]["planes"]
+    figures = {
+        f"results/test/report/{name}.png"
+        for name in (
+            "training_curves",
+            "training_curves_per_seed",
+            "metric_comparison",
+            "metric_accuracy",
+            *(f"planes/{plane}" for plane in planes),
+            *(
+                f"{kind}/{a}/seed_{s}/{plane}"
+                for kind in ("landscape", "analysis")
+                for a, s in runs
+                for plane in planes
+            ),
+        )
+    }
+    errors = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=_chromium(), args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(report.as_uri())
+        page.wait_for_selector("text=Trained models")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "report-front-page.png"), full_page=True)
+        results = page.evaluate(
+            "Object.fromEntries(Object.entries(results).map("
+            "([path, r]) => [path, [r.mime_type, r.caption.trim().length]]))"
+        )
+        assert figures <= set(results), sorted(figures - set(results))
+        assert all(length > 0 for _, length in results.values()), "a result without caption"
+        for path in sorted(figures):
+            page.evaluate(
+                "p => app.setView({content: 'img', contentPath: results[p].data_uri,"
+                " resultPath: p})",
+                path,
+            )
+            width = page.wait_for_function(
+                "p => { const i = Array.from(document.images).find("
+                "i => i.src === results[p].data_uri); "
+                "return i && i.complete && i.naturalWidth; }",
+                arg=path,
+            ).json_value()
+            assert width >= 800, f"{path} shows {width} pixels wide"
+        browser.close()
+    assert not errors, errors
+
+
 def _rules_to_run(workdir: Path, config: dict) -> set[str]:
     """The rules a dry run would execute with ``config`` (the test study, changed)."""
     (workdir / "config" / "changed.yaml").write_text(yaml.safe_dump(config))

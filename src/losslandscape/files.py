@@ -44,3 +44,20 @@ def file_digest(path: str | Path, algorithm: str = "sha256") -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def write_csv(frame, path: str | Path, **options) -> None:
+    """A pandas DataFrame → CSV at ``path`` (no index), atomically; ``options`` go to
+    ``DataFrame.to_csv`` (e.g. ``float_format``)."""
+    atomic_write(path, lambda temporary: frame.to_csv(temporary, index=False, **options))
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """``text`` → ``path`` (UTF-8), atomically."""
+    atomic_write(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
+
+
+def save_figure(figure, path: str | Path, dpi: int) -> None:
+    """A matplotlib figure → ``path`` atomically, in the format its suffix names."""
+    suffix = Path(path).suffix.lstrip(".")
+    atomic_write(path, lambda temporary: figure.savefig(temporary, format=suffix, dpi=dpi))

@@ -10,6 +10,8 @@ import numpy as np
 import xarray as xr
 from matplotlib import colors, ticker
 
+from losslandscape.files import save_figure
+
 
 def _loss_panel(ax, landscape: xr.Dataset, variable: str) -> None:
     loss = landscape[variable].values
@@ -145,5 +147,5 @@ def plot_landscape(landscape: xr.Dataset, path: str) -> None:
         title += f"; explained variance {100 * ratio[0]:.1f}% + {100 * ratio[1]:.1f}%"
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)

@@ -5,6 +5,24 @@ import pandas as pd
 import xarray as xr
 
 FINAL_COLUMNS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
+# The scalars of a run's sharpness file (rule compute_sharpness), one value per run
+SHARPNESS_COLUMNS = (
+    "subset_loss",
+    "hessian_max_eigenvalue",
+    "hessian_min_eigenvalue",
+    "hessian_trace",
+    "hessian_trace_se",
+    "epsilon_sharpness",
+)
+# Columns that describe the trained run, not one plane's landscape: the same in every row
+# of a run
+RUN_COLUMNS = (
+    *SHARPNESS_COLUMNS,
+    "diverged_epoch",
+    "epochs",
+    *(f"final_{column}" for column in FINAL_COLUMNS),
+    "generalization_gap",
+)
 
 
 def run_row(metrics: xr.Dataset, history: pd.DataFrame, sharpness: xr.Dataset) -> dict:
@@ -18,7 +36,7 @@ def run_row(metrics: xr.Dataset, history: pd.DataFrame, sharpness: xr.Dataset) -
             dim = var.dims[0]
             for label, value in zip(metrics[dim].values, var.values, strict=True):
                 row[f"{name}_{dim}_{label}"] = value.item()
-    row |= {name: var.item() for name, var in sharpness.data_vars.items() if var.ndim == 0}
+    row |= {name: sharpness[name].item() for name in SHARPNESS_COLUMNS}
     # histories written before the ``diverged`` column existed have no diverged epochs
     flags = history["diverged"] if "diverged" in history else pd.Series(0, index=history.index)
     diverged = history[flags == 1]

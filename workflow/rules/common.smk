@@ -181,8 +181,15 @@ def final_outputs():
     return [
         f"results/{STUDY}/metrics/summary.csv",
         f"results/{STUDY}/metrics/summary_by_activation.csv",
+        f"results/{STUDY}/statistics/answer.rst",
+        f"results/{STUDY}/statistics/study.nc",
+        f"results/{STUDY}/report/metric_comparison.png",
         f"results/{STUDY}/report/training_curves.png",
         *run_plane_paths(
             "results/{study}/report/landscape/{activation}/seed_{seed}/{plane}.png"
         ),
+        *run_plane_paths(
+            "results/{study}/report/analysis/{activation}/seed_{seed}/{plane}.png"
+        ),
+        *(f"results/{STUDY}/report/planes/{plane}.png" for plane in PLANES),
     ]

@@ -82,3 +82,45 @@ rule summarize_study:
         runs=run_labels(),
     script:
         "../scripts/summarize_study.py"
+
+
+rule study_statistics:
+    input:
+        summary=rules.summarize_study.output.summary,
+    output:
+        by_activation=report(
+            "results/{study}/statistics/by_activation.csv",
+            caption="../../report/statistics_by_activation.rst",
+            category="Study statistics",
+            labels={"table": "per activation, with intervals"},
+        ),
+        comparisons=report(
+            "results/{study}/statistics/comparisons.csv",
+            caption="../../report/statistics_comparisons.rst",
+            category="Study statistics",
+            labels={"table": "pairwise tests"},
+        ),
+        correlations=report(
+            "results/{study}/statistics/correlations.csv",
+            caption="../../report/statistics_correlations.rst",
+            category="Study statistics",
+            labels={"table": "correlation with accuracy"},
+        ),
+        dataset="results/{study}/statistics/study.nc",
+        answer="results/{study}/statistics/answer.rst",
+    log:
+        "logs/{study}/study_statistics/statistics.log",
+    benchmark:
+        "logs/{study}/benchmarks/study_statistics/statistics.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        code=code_of("stages.analyze"),
+        activations=config["activations"],
+        planes=PLANES,
+    script:
+        "../scripts/study_statistics.py"

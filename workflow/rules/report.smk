@@ -14,6 +14,12 @@ rule plot_training_curves:
             category="Training",
             labels={"figure": "training curves"},
         ),
+        per_seed=report(
+            "results/{study}/report/training_curves_per_seed.png",
+            caption="../../report/training_curves_per_seed.rst",
+            category="Training",
+            labels={"figure": "training curves per seed"},
+        ),
     log:
         "logs/{study}/plot_training_curves/figure.log",
     benchmark:
@@ -27,6 +33,7 @@ rule plot_training_curves:
     params:
         code=code_of("stages.figures"),
         runs=run_labels(),
+        activations=config["activations"],
     script:
         "../scripts/plot_training_curves.py"
 
@@ -56,3 +63,99 @@ rule plot_landscape:
         code=code_of("stages.figures"),
     script:
         "../scripts/plot_landscape.py"
+
+
+rule plot_study_statistics:
+    input:
+        summary=rules.summarize_study.output.summary,
+        correlations=rules.study_statistics.output.correlations,
+    output:
+        comparison=report(
+            "results/{study}/report/metric_comparison.png",
+            caption="../../report/metric_comparison.rst",
+            category="Study statistics",
+            labels={"figure": "metrics per activation"},
+        ),
+        accuracy=report(
+            "results/{study}/report/metric_accuracy.png",
+            caption="../../report/metric_accuracy.rst",
+            category="Study statistics",
+            labels={"figure": "metrics against accuracy"},
+        ),
+    log:
+        "logs/{study}/plot_study_statistics/figures.log",
+    benchmark:
+        "logs/{study}/benchmarks/plot_study_statistics/figures.tsv"
+    conda:
+        "../../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        code=code_of("stages.figures"),
+        activations=config["activations"],
+    script:
+        "../scripts/plot_study_statistics.py"
+
+
+rule plot_landscape_analysis:
+    input:
+        landscape=rules.merge_landscape.output.landscape,
+        metrics=rules.compute_metrics.output.metrics,
+    output:
+        figure=report(
+            "results/{study}/report/analysis/{activation}/seed_{seed}/{plane}.png",
+            caption="../../report/landscape_analysis.rst",
+            category="Landscape analysis",
+            subcategory="{activation}",
+            labels={"seed": "{seed}", "plane": "{plane}"},
+        ),
+        numbers="results/{study}/report/analysis/{activation}/seed_{seed}/{plane}.rst",
+    log:
+        "logs/{study}/plot_landscape_analysis/{activation}/seed_{seed}/{plane}.log",
+    benchmark:
+        "logs/{study}/benchmarks/plot_landscape_analysis/{activation}/seed_{seed}/{plane}.tsv"
+    conda:
+        "../../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        code=code_of("stages.figures"),
+    script:
+        "../scripts/plot_landscape_analysis.py"
+
+
+rule plot_plane_comparison:
+    input:
+        landscapes=lambda wildcards: run_paths(
+            "results/{study}/landscape/{activation}/seed_{seed}/{plane}.nc",
+            plane=wildcards.plane,
+        ),
+    output:
+        figure=report(
+            "results/{study}/report/planes/{plane}.png",
+            caption="../../report/plane_comparison.rst",
+            category="Landscapes",
+            subcategory="all activations",
+            labels={"plane": "{plane}"},
+        ),
+    log:
+        "logs/{study}/plot_plane_comparison/{plane}.log",
+    benchmark:
+        "logs/{study}/benchmarks/plot_plane_comparison/{plane}.tsv"
+    conda:
+        "../../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        code=code_of("stages.figures"),
+        runs=run_labels(),
+        activations=config["activations"],
+        variable=config["metrics"]["variable"],
+    script:
+        "../scripts/plot_plane_comparison.py"

@@ -1,12 +1,12 @@
 """Stages that analyse landscapes without torch: per-landscape metrics and study tables."""
 
 import logging
-from pathlib import Path
 
 import pandas as pd
 import xarray as xr
 
-from losslandscape import datamodel, summary
+from losslandscape import answer, datamodel, study_statistics, summary
+from losslandscape.files import write_csv, write_text
 from losslandscape.metrics import landscape_metrics
 from losslandscape.provenance import provenance_attrs
 
@@ -65,6 +65,33 @@ def run_summarize_study(
             history, sharp = by_run[(ds.attrs["activation"], int(ds.attrs["seed"]))]
             rows.append(summary.run_row(ds.load(), history, sharp))
     table = summary.study_summary(rows)
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out, index=False, float_format="%.6g")
-    summary.activation_summary(table).to_csv(out_by_activation, index=False, float_format="%.6g")
+    write_csv(table, out, float_format="%.6g")
+    write_csv(summary.activation_summary(table), out_by_activation, float_format="%.6g")
+
+
+def run_study_statistics(
+    summary: str, activations: list[str], planes: list[str], outputs: dict[str, str]
+) -> None:
+    """The per-run summary → statistics tables, the study netCDF and the front-page answer.
+
+    ``outputs`` names the files: ``by_activation``, ``comparisons``, ``correlations`` (CSV),
+    ``dataset`` (netCDF over plane, activation and seed) and ``answer`` (reStructuredText).
+    """
+    table = pd.read_csv(summary)
+    unknown = sorted(set(table["activation"]) - set(activations))
+    if unknown:
+        raise ValueError(f"{summary} has activations {unknown} that the config does not list")
+    stats = study_statistics.by_activation(table)
+    tests = study_statistics.comparisons(table, activations)
+    correlations = study_statistics.correlations(table)
+    for name, frame in (
+        ("by_activation", stats),
+        ("comparisons", tests),
+        ("correlations", correlations),
+    ):
+        write_csv(frame, outputs[name], float_format="%.6g")
+    attrs = provenance_attrs("study_statistics", {"summary": str(summary)})
+    datamodel.write_netcdf(study_statistics.study_dataset(table, attrs), outputs["dataset"])
+    text = answer.answer_rst(table, stats, tests, correlations, activations, planes)
+    write_text(outputs["answer"], text)
+    log.info("statistics of %d runs → %s", table.groupby(["activation", "seed"]).ngroups, outputs)

@@ -1,22 +1,86 @@
 """Stages that draw the report's figures."""
 
-from pathlib import Path
-
 from losslandscape import datamodel
 from losslandscape.stages.analyze import load_histories
 
 
-def run_plot_training_curves(histories: list[str], runs: list[tuple[str, int]], out: str) -> None:
-    """Training curves of every run → one PNG (seaborn is imported here only: 2 s)."""
+def run_plot_training_curves(
+    histories: list[str],
+    runs: list[tuple[str, int]],
+    activations: list[str],
+    out: str,
+    out_per_seed: str,
+) -> None:
+    """Training curves of every run → mean and range per activation (``out``) and one row
+    per seed (``out_per_seed``); seaborn is imported here only (2 s)."""
     from losslandscape import plot_training
 
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    plot_training.plot_training_curves(load_histories(histories, runs), out)
+    table = load_histories(histories, runs)
+    plot_training.plot_training_curves(table, activations, out)
+    plot_training.plot_training_curves_per_seed(table, activations, out_per_seed)
 
 
 def run_plot_landscape(landscape: str, out: str) -> None:
     """One landscape file → one PNG."""
     from losslandscape import plot_landscape
 
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
     plot_landscape.plot_landscape(datamodel.read_landscape(landscape), out)
+
+
+def run_plot_study_statistics(
+    summary: str, correlations: str, activations: list[str], comparison: str, accuracy: str
+) -> None:
+    """Summary and correlation tables → the metric comparison and metric–accuracy PNGs."""
+    import pandas as pd
+
+    from losslandscape import plot_statistics
+
+    table = pd.read_csv(summary)
+    plot_statistics.plot_metric_comparison(table, activations, comparison)
+    plot_statistics.plot_metric_accuracy(table, pd.read_csv(correlations), activations, accuracy)
+
+
+def run_plot_landscape_analysis(landscape: str, metrics: str, out: str, numbers: str) -> None:
+    """A landscape and its metrics → the analysis PNG, and ``numbers``: a sentence with the
+    run's own values for the figure's caption (reStructuredText)."""
+    import xarray as xr
+
+    from losslandscape import plot_analysis
+    from losslandscape.files import write_text
+
+    with xr.open_dataset(metrics) as ds:
+        values = ds.load()
+    plot_analysis.plot_analysis(datamodel.read_landscape(landscape), values, out)
+    diameters = ", ".join(
+        f"{d:.3g} at level {level:g}"
+        for level, d in zip(
+            values["level"].values, values["basin_equivalent_diameter"].values, strict=True
+        )
+    )
+    sentence = (
+        f"This run: {int(values.n_local_minima)} local minimum(s); lowest "
+        f"{values.attrs['variable'].replace('_', ' ')} {float(values.loss_min):.4g} nats at "
+        f"({float(values.loss_min_x):.3g}, {float(values.loss_min_y):.3g}); relative roughness "
+        f"{float(values.roughness_relative):.3g}; basin diameter {diameters}; shape index "
+        f"{float(values.shape_index_at_minimum):.2f} and curvedness "
+        f"{float(values.curvedness_at_minimum):.3g} at the minimum"
+        f"; {int(values.n_nonfinite)} non-finite grid points.\n"
+    )
+    write_text(numbers, sentence)
+
+
+def run_plot_plane_comparison(
+    landscapes: list[str],
+    runs: list[tuple[str, int]],
+    activations: list[str],
+    variable: str,
+    out: str,
+) -> None:
+    """Every run's landscape of one plane kind (in the order of ``runs``) → one PNG."""
+    from losslandscape import plot_comparison
+
+    loaded = {
+        (activation, int(seed)): datamodel.read_landscape(path)
+        for path, (activation, seed) in zip(landscapes, runs, strict=True)
+    }
+    plot_comparison.plot_plane_comparison(loaded, activations, variable, out)

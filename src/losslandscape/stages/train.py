@@ -10,6 +10,7 @@ from losslandscape.allocator import keep_freed_memory
 from losslandscape.checkpoints import save_checkpoints
 from losslandscape.datasets import load_dataset
 from losslandscape.devices import resolve_device
+from losslandscape.files import write_csv
 from losslandscape.training import train_run
 
 log = logging.getLogger(__name__)
@@ -46,5 +47,5 @@ def run_train_model(
     result, table = train_run(data, device=chosen, resume_folder=folder, **train_kwargs)
     save_checkpoints(result, checkpoints)
     Path(history).parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(history, index=False)
+    write_csv(table, history)
     shutil.rmtree(folder, ignore_errors=True)  # the outputs are complete: progress is spent
