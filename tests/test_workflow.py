@@ -181,12 +181,14 @@ def test_report_opens_in_headless_chromium_with_every_figure(finished_study):
         page.wait_for_selector("text=Trained models")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "report-front-page.png"), full_page=True)
-        results = page.evaluate(
-            "Object.fromEntries(Object.entries(results).map("
-            "([path, r]) => [path, [r.mime_type, r.caption.trim().length]]))"
+        captions = page.evaluate(
+            "Object.fromEntries(Object.entries(results).map(([path, r]) => [path, r.caption]))"
         )
-        assert figures <= set(results), sorted(figures - set(results))
-        assert all(length > 0 for _, length in results.values()), "a result without caption"
+        assert figures <= set(captions), sorted(figures - set(captions))
+        assert all(text.strip() for text in captions.values()), "a result without caption"
+        for path in figures:  # per-run captions quote the run's own numbers
+            if "/landscape/" in path or "/analysis/" in path:
+                assert "This run: " in captions[path] and "local minim" in captions[path], path
         for path in sorted(figures):
             page.evaluate(
                 "p => app.setView({content: 'img', contentPath: results[p].data_uri,"
@@ -371,6 +373,23 @@ def _slurm_cluster_answers() -> bool:
 SLURM_REQUIRED = os.environ.get("LOSSLANDSCAPE_SLURM_REQUIRED") == "1"
 
 
+def _slurm_state(slurm_id: str, seconds: float = 10.0) -> str:
+    """The job's state once it has left RUNNING/COMPLETING (squeue lists finished jobs for
+    the cluster's MinJobAge)."""
+    deadline = time.monotonic() + seconds
+    state = ""
+    while time.monotonic() < deadline:
+        state = subprocess.run(
+            ["squeue", "-h", "-t", "all", "-j", slurm_id, "-o", "%T"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        if state not in ("RUNNING", "COMPLETING", ""):
+            return state
+        time.sleep(0.1)
+    return state
+
+
 @pytest.mark.skipif(
     not SLURM_REQUIRED and not _slurm_cluster_answers(),
     reason="no SLURM cluster answers sinfo here; CI starts one (.ci/slurm-cluster) and runs this",
@@ -405,7 +424,9 @@ def test_the_study_on_slurm_survives_a_scancel_and_matches_the_local_run(
                 slurm_id, comment = line.split("|", 1)
                 if comment.startswith("rule_evaluate_landscape_tile"):
                     subprocess.run(["scancel", slurm_id], check=True)
-                    cancelled = comment
+                    # a job that finished in the meantime was not cancelled: try the next
+                    if _slurm_state(slurm_id) == "CANCELLED":
+                        cancelled = comment
                     break
             time.sleep(0.2)
         try:
