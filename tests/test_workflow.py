@@ -179,6 +179,9 @@ def test_report_opens_in_headless_chromium_with_every_figure(finished_study):
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.goto(report.as_uri())
         page.wait_for_selector("text=Trained models")
+        # report/stylesheet.css: a front page taller than the window keeps its top in view
+        top = page.evaluate("document.querySelector('.document').getBoundingClientRect().top")
+        assert top >= 0, f"the front page starts {-top:.0f} pixels above the window"
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "report-front-page.png"), full_page=True)
         captions = page.evaluate(
@@ -237,10 +240,16 @@ AFTER_TRAINING = {
     "compute_metrics",
     "compute_sharpness",
     "plot_landscape",
+    "plot_landscape_analysis",
+    "plot_plane_comparison",
     "plot_training_curves",
     "summarize_study",
+    "study_statistics",
+    "plot_study_statistics",
     "all",
 }
+# what follows the per-run metrics: the study tables, their statistics and figures
+STUDY_TABLES = {"summarize_study", "study_statistics", "plot_study_statistics", "all"}
 
 
 def _test_config(finished_study: Path) -> dict:
@@ -254,11 +263,12 @@ def _test_config(finished_study: Path) -> dict:
         (
             lambda c: c["landscape"].update(resolution=7),
             {"evaluate_landscape_tile", "merge_landscape", "compute_metrics"}
-            | {"plot_landscape", "summarize_study", "all"},
+            | {"plot_landscape", "plot_landscape_analysis", "plot_plane_comparison"}
+            | STUDY_TABLES,
         ),
         (
             lambda c: c["metrics"].update(basin_levels=[0.03, 0.3]),
-            {"compute_metrics", "summarize_study", "all"},
+            {"compute_metrics", "plot_landscape_analysis"} | STUDY_TABLES,
         ),
         (lambda c: c["report"].update(title="Another title"), set()),
         (lambda c: c.update(seeds=[42, 7]), {"train_model"} | AFTER_TRAINING),
@@ -287,7 +297,8 @@ def test_an_added_seed_plans_jobs_for_the_new_runs_only(finished_study):
     per_run = [line for line in outputs if "/seed_" in line]
     assert per_run and all("seed_7" in line for line in per_run)
     gathers = [line for line in outputs if "/seed_" not in line]
-    assert all("summary" in line or "training_curves" in line for line in gathers)
+    gathered = ("metrics/summary", "training_curves", "statistics/", "report/metric_", "planes/")
+    assert gathers and all(any(g in line for g in gathered) for line in gathers), gathers
 
 
 @pytest.mark.parametrize(
