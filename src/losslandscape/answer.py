@@ -36,6 +36,18 @@ def basin_column(columns) -> str:
     return levels[len(levels) // 2]
 
 
+def landscape_headlines(columns) -> list[tuple[str, str]]:
+    """:data:`LANDSCAPE_HEADLINES` with the basin diameter at the middle level's column."""
+    basin = basin_column(columns)
+    level = basin.rsplit("_", 1)[1]
+    return [
+        (basin, f"basin diameter at level {level}")
+        if column == "basin_equivalent_diameter"
+        else (column, heading)
+        for column, heading in LANDSCAPE_HEADLINES
+    ]
+
+
 def _number(value: float) -> str:
     return "–" if not math.isfinite(value) else f"{value:.3g}"
 
@@ -101,14 +113,7 @@ def answer_rst(
 ) -> str:
     """The front page's results section (reStructuredText); activations and planes in the
     config's order."""
-    basin = basin_column(summary.columns)
-    level = basin.rsplit("_", 1)[1]
-    landscape = [
-        (basin, f"basin diameter at level {level}")
-        if column == "basin_equivalent_diameter"
-        else (column, heading)
-        for column, heading in LANDSCAPE_HEADLINES
-    ]
+    landscape = landscape_headlines(summary.columns)
     seeds = summary.groupby("activation")["seed"].nunique()
     lines = [
         "**Results.** Mean over seeds with its 95 % percentile-bootstrap interval in brackets "

@@ -12,21 +12,10 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from losslandscape.answer import LANDSCAPE_HEADLINES, RUN_HEADLINES, basin_column
+from losslandscape.answer import RUN_HEADLINES, landscape_headlines
 from losslandscape.files import save_figure
 from losslandscape.palette import activation_colors
 from losslandscape.study_statistics import RUN_PLANE, long_table
-
-
-def _headlines(summary: pd.DataFrame) -> list[tuple[str, str]]:
-    basin = basin_column(summary.columns)
-    level = basin.rsplit("_", 1)[1]
-    return [
-        (basin, f"basin diameter at level {level}")
-        if column == "basin_equivalent_diameter"
-        else (column, heading)
-        for column, heading in LANDSCAPE_HEADLINES
-    ]
 
 
 def _grid(n_panels: int, columns: int, size: float = 3.2):
@@ -44,7 +33,11 @@ def plot_metric_comparison(summary: pd.DataFrame, activations: list[str], path: 
     values = long_table(summary)
     planes = list(dict.fromkeys(summary["plane"]))
     panels = [(RUN_PLANE, column, heading) for column, heading in RUN_HEADLINES]
-    panels += [(p, column, heading) for p in planes for column, heading in _headlines(summary)]
+    panels += [
+        (p, column, heading)
+        for p in planes
+        for column, heading in landscape_headlines(summary.columns)
+    ]
     colors = activation_colors(activations)
     fig, axes = _grid(len(panels), columns=4)
     for ax, (plane, column, heading) in zip(axes, panels, strict=False):
@@ -73,12 +66,16 @@ def plot_metric_accuracy(
     run, one panel per (plane, metric), Spearman's rho over all runs in the title."""
     sns.set_theme(style="whitegrid", context="paper")
     planes = list(dict.fromkeys(summary["plane"]))
-    panels = [(p, column, heading) for p in planes for column, heading in _headlines(summary)]
+    panels = [
+        (p, column, heading)
+        for p in planes
+        for column, heading in landscape_headlines(summary.columns)
+    ]
     colors = activation_colors(activations)
     rho = correlations[correlations["target"] == "final_test_accuracy"].set_index(
         ["plane", "metric"]
     )["spearman_rho"]
-    fig, axes = _grid(len(panels), columns=len(_headlines(summary)))
+    fig, axes = _grid(len(panels), columns=len(landscape_headlines(summary.columns)))
     for ax, (plane, column, heading) in zip(axes, panels, strict=False):
         sns.scatterplot(
             data=summary[summary["plane"] == plane],
