@@ -159,7 +159,7 @@ BAD_CONFIGS = {
     ),
     "more-tiles-than-points": (
         _set("landscape", "tiles", 5000),
-        ["landscape.tiles", "at most the 1681 points", "found 5000"],
+        ["landscape.tiles", "at most the 961 points", "found 5000"],
     ),
     "unknown-strategy": (
         _set("landscape", "strategy", "fastest"),

@@ -240,7 +240,6 @@ AFTER_TRAINING = {
     "compute_metrics",
     "compute_sharpness",
     "plot_landscape",
-    "plot_landscape_analysis",
     "plot_plane_comparison",
     "plot_training_curves",
     "summarize_study",
@@ -263,12 +262,12 @@ def _test_config(finished_study: Path) -> dict:
         (
             lambda c: c["landscape"].update(resolution=7),
             {"evaluate_landscape_tile", "merge_landscape", "compute_metrics"}
-            | {"plot_landscape", "plot_landscape_analysis", "plot_plane_comparison"}
+            | {"plot_landscape", "plot_plane_comparison"}
             | STUDY_TABLES,
         ),
         (
             lambda c: c["metrics"].update(basin_levels=[0.03, 0.3]),
-            {"compute_metrics", "plot_landscape_analysis"} | STUDY_TABLES,
+            {"compute_metrics", "plot_landscape"} | STUDY_TABLES,
         ),
         (lambda c: c["report"].update(title="Another title"), set()),
         (lambda c: c.update(seeds=[42, 7]), {"train_model"} | AFTER_TRAINING),

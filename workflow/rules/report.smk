@@ -38,9 +38,12 @@ rule plot_training_curves:
         "../scripts/plot_training_curves.py"
 
 
+# One job per run and plane draws both its figures: a second job each would start Python,
+# matplotlib and xarray again (about 3 s) for 18 landscapes in the default study.
 rule plot_landscape:
     input:
         landscape=rules.merge_landscape.output.landscape,
+        metrics=rules.compute_metrics.output.metrics,
     output:
         figure=report(
             "results/{study}/report/landscape/{activation}/seed_{seed}/{plane}.png",
@@ -49,6 +52,14 @@ rule plot_landscape:
             subcategory="{activation}",
             labels={"seed": "{seed}", "plane": "{plane}"},
         ),
+        analysis=report(
+            "results/{study}/report/analysis/{activation}/seed_{seed}/{plane}.png",
+            caption="../../report/landscape_analysis.rst",
+            category="Landscape analysis",
+            subcategory="{activation}",
+            labels={"seed": "{seed}", "plane": "{plane}"},
+        ),
+        numbers="results/{study}/report/analysis/{activation}/seed_{seed}/{plane}.rst",
     log:
         "logs/{study}/plot_landscape/{activation}/seed_{seed}/{plane}.log",
     benchmark:
@@ -97,35 +108,6 @@ rule plot_study_statistics:
         activations=config["activations"],
     script:
         "../scripts/plot_study_statistics.py"
-
-
-rule plot_landscape_analysis:
-    input:
-        landscape=rules.merge_landscape.output.landscape,
-        metrics=rules.compute_metrics.output.metrics,
-    output:
-        figure=report(
-            "results/{study}/report/analysis/{activation}/seed_{seed}/{plane}.png",
-            caption="../../report/landscape_analysis.rst",
-            category="Landscape analysis",
-            subcategory="{activation}",
-            labels={"seed": "{seed}", "plane": "{plane}"},
-        ),
-        numbers="results/{study}/report/analysis/{activation}/seed_{seed}/{plane}.rst",
-    log:
-        "logs/{study}/plot_landscape_analysis/{activation}/seed_{seed}/{plane}.log",
-    benchmark:
-        "logs/{study}/benchmarks/plot_landscape_analysis/{activation}/seed_{seed}/{plane}.tsv"
-    conda:
-        "../../envs/report.yaml"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    params:
-        code=code_of("stages.figures"),
-    script:
-        "../scripts/plot_landscape_analysis.py"
 
 
 rule plot_plane_comparison:

@@ -47,7 +47,7 @@ COMPILE_WORTH_SECONDS = 300.0
 class LandscapeSettings:
     """The ``landscape`` section of the config (config/README.md documents each key)."""
 
-    resolution: int = 41
+    resolution: int = 31
     extent: float = 1.0
     margin: float = 0.25
     batch_size: int = 1000
