@@ -1,14 +1,14 @@
 """The profiles plan the default study on a machine with neither SLURM nor a TPU."""
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.dry_run import SNAKEMAKE, job_counts
+
 REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 
 @pytest.mark.parametrize("profile", ["default", "slurm", "slurm-ci", "tpu"])
@@ -22,11 +22,7 @@ def test_profile_plans_the_default_study(profile, tmp_path):
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    counts = {
-        parts[0]: int(parts[1])
-        for parts in (line.split() for line in (result.stdout + result.stderr).splitlines())
-        if len(parts) == 2 and parts[1].isdigit()
-    }
+    counts = job_counts(result.stdout + result.stderr)
     assert counts["train_model"] == 9 and counts["merge_landscape"] == 18
     assert (REPO / "profiles" / profile / "README.md").exists()
 

@@ -3,7 +3,6 @@ shortened on a fabricated CIFAR-100 archive in the official layout."""
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,20 +12,11 @@ import yaml
 from losslandscape.archives import file_md5
 from losslandscape.checkpoints import load_checkpoints, model_from_checkpoints
 from losslandscape.datamodel import read_landscape
+from tests.dry_run import SNAKEMAKE, job_counts
 from tests.fabricated import make_cifar100
 
 REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 STUDIES = sorted((REPO / "config" / "studies").glob("*.yaml"))
-
-
-def _job_counts(output: str) -> dict[str, int]:
-    counts = {}
-    for line in output.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit():
-            counts.setdefault(parts[0], int(parts[1]))
-    return counts
 
 
 @pytest.mark.parametrize("study", STUDIES, ids=lambda p: p.stem)
@@ -39,7 +29,7 @@ def test_each_ready_study_plans_nine_runs_and_everything_after(study):
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    counts = _job_counts(result.stdout + result.stderr)
+    counts = job_counts(result.stdout + result.stderr)
     config = yaml.safe_load(study.read_text())
     runs = len(config["activations"]) * len(config["seeds"])
     planes = len(config["directions"]["planes"])

@@ -8,7 +8,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,9 +19,9 @@ import yaml
 
 from losslandscape.datamodel import read_landscape
 from losslandscape.directions import PLANES, SLICES
+from tests.dry_run import SNAKEMAKE, job_counts
 
 REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 pytestmark = pytest.mark.workflow
 
 
@@ -220,17 +219,7 @@ def _rules_to_run(workdir: Path, config: dict) -> set[str]:
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    return set(_job_counts(result.stdout + result.stderr))
-
-
-def _job_counts(dry_run_output: str) -> dict[str, int]:
-    """rule → job count from the job table of ``snakemake -n --quiet rules``."""
-    counts = {}
-    for line in dry_run_output.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit() and parts[0] != "total":
-            counts[parts[0]] = int(parts[1])
-    return counts
+    return set(job_counts(result.stdout + result.stderr))
 
 
 AFTER_TRAINING = {
@@ -455,7 +444,7 @@ def test_the_study_on_slurm_survives_a_scancel_and_matches_the_local_run(
     )
     tiles = [name for name in submitted if name == "rule_evaluate_landscape_tile"]
     plan = snakemake(finished_study, "-n", "--forceall", "--quiet", "rules")
-    planned = _job_counts(plan.stdout + plan.stderr)
+    planned = job_counts(plan.stdout + plan.stderr)
     assert len(tiles) == planned["evaluate_landscape_tile"] + 1
     local_rules = set(re.findall(r"^localrule (\w+):", text, re.MULTILINE))
     assert "all" in local_rules
