@@ -6,20 +6,24 @@ filter-normalized plane and prints
 
 - points/s of (a) the reference loop (Li et al.: copy the point's weights into the model,
   DataLoader of batch 128) at the better of 1 and ``--threads`` torch threads, and (b) each
-  strategy of
-  ``losslandscape.engine``: ``point``, ``vmap`` and ``compile`` with one thread, ``pool``
-  with ``--threads`` one-thread workers; the best strategy's ratio to the reference;
-- the float32 matmul rate of this machine with ``--threads`` threads, measured in the same
-  run, and the fraction of it the best strategy reaches (FLOPs per grid point counted with
-  ``torch.utils.flop_counter``, forward over both splits);
+  strategy of ``losslandscape.engine``: ``point``, ``vmap`` and ``compile`` with one thread,
+  ``pool`` with ``--threads`` one-thread workers; the best strategy's ratio to the reference;
+- the float32 matmul rate of this machine with ``--threads`` threads, and the fraction of it
+  the best strategy reaches (FLOPs per grid point counted with ``torch.utils.flop_counter``,
+  forward over both splits);
+
+Every rate is the best of ``--rounds`` rounds, and each round times the matmul, the
+reference and every strategy in turn: this machine's speed drifts by ±30 % within minutes,
+and interleaving lets the drift reach all of them alike.
 - the largest relative difference of each strategy from the reference loop on the points
   both evaluated (must be ≤ 1e-5);
 - for the default model, the projected time of a 500×500 grid over its training set.
 
-Run: python benchmarks/grid_throughput.py [--threads N] [--models cnn mlp cnn2d]
+Run: python benchmarks/grid_throughput.py [--threads N] [--rounds R] [--models cnn mlp cnn2d]
 """
 
 import argparse
+import contextlib
 import os
 import time
 
@@ -39,8 +43,9 @@ from losslandscape.seeding import generator_for
 TOLERANCE = 1e-5
 
 
-def matmul_gflops(size: int = 2048, repeats: int = 10) -> float:
-    """Measured float32 ``torch.mm`` rate (GFLOP/s) with the current thread setting."""
+def matmul_gflops(threads: int, size: int = 2048, repeats: int = 10) -> float:
+    """Measured float32 ``torch.mm`` rate (GFLOP/s) with ``threads`` threads."""
+    torch.set_num_threads(threads)
     a, b = torch.randn(size, size), torch.randn(size, size)
     torch.mm(a, b)
     started = time.perf_counter()
@@ -99,24 +104,19 @@ def reference_rate(plane, splits, threads: int) -> tuple[float, dict]:
     return best, values
 
 
-def strategy_rate(plane, splits, strategy: str, threads: int, points: int) -> tuple[float, dict]:
-    """Points/s of one strategy after a warm-up (compile, worker start-up), and its values
-    on the reference's 2×2 grid."""
-    workers = threads if strategy == "pool" else 1
+def timed_rate(evaluate, coords: np.ndarray) -> float:
+    """Points/s of one call of ``evaluate`` on ``coords``, with one thread in this process
+    (``pool`` workers set their own)."""
     torch.set_num_threads(1)
-    coords = np.resize(
-        np.random.default_rng(0).uniform(-0.5, 0.5, (points, 2)), (points * workers, 2)
-    )
-    check = grid_coordinates(np.linspace(-0.5, 0.5, 2), np.linspace(-0.5, 0.5, 2))
-    with open_evaluator(*plane, splits, strategy, EvaluationOptions(workers=workers)) as evaluate:
-        values = evaluate(check)
-        started = time.perf_counter()
-        evaluate(coords)
-        return len(coords) / (time.perf_counter() - started), values
+    started = time.perf_counter()
+    evaluate(coords)
+    return len(coords) / (time.perf_counter() - started)
 
 
-def benchmark(name: str, splits: dict, threads: int, points: int) -> dict:
-    """Reference and per-strategy points/s, FLOPs per point and disagreements."""
+def benchmark(name: str, splits: dict, threads: int, points: int, rounds: int) -> dict:
+    """Best-of-``rounds`` points/s of the reference and of every strategy, timed in turn
+    within each round so that this machine's drifting speed reaches all of them alike;
+    FLOPs per point; each strategy's largest difference from the reference."""
     inputs = splits["train"][0]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
@@ -125,23 +125,48 @@ def benchmark(name: str, splits: dict, threads: int, points: int) -> dict:
     weights = {n: p.detach().clone() for n, p in model.named_parameters()}
     u, v, _ = random_directions(weights, seed=0)
     plane = (model, layout.flatten(weights), layout.flatten(u), layout.flatten(v))
-    result = {"rates": {}, "differences": {}}
-    result["reference"], reference = reference_rate(plane, splits, threads)
-    for strategy in STRATEGIES:
-        try:
-            rate, values = strategy_rate(plane, splits, strategy, threads, points)
-        except Exception as error:  # e.g. compile without a C++ compiler: report, go on
-            print(f"  {strategy}: not available ({type(error).__name__}: {error})")
-            continue
-        result["rates"][strategy] = rate
-        result["differences"][strategy] = max_relative_difference(
+    check = grid_coordinates(np.linspace(-0.5, 0.5, 2), np.linspace(-0.5, 0.5, 2))
+    coords = np.random.default_rng(0).uniform(-0.5, 0.5, (points * threads, 2))
+    result = {"reference": 0.0, "rates": {}, "differences": {}}
+    with contextlib.ExitStack() as stack:
+        evaluators = {}
+        for strategy in STRATEGIES:
+            workers = threads if strategy == "pool" else 1
+            torch.set_num_threads(1)
+            try:  # the first call warms up: compile, worker start-up
+                evaluate = stack.enter_context(
+                    open_evaluator(*plane, splits, strategy, EvaluationOptions(workers=workers))
+                )
+                values = evaluate(check)
+            except Exception as error:  # e.g. compile without a C++ compiler: report, go on
+                print(f"  {strategy}: not available ({type(error).__name__}: {error})")
+                continue
+            evaluators[strategy] = (evaluate, coords[: points * workers])
+            result["rates"][strategy] = 0.0
+            result["differences"][strategy] = values
+        for _ in range(rounds):
+            result["peak"] = max(result.get("peak", 0.0), matmul_gflops(threads))
+            rate, reference = reference_rate(plane, splits, threads)
+            result["reference"] = max(result["reference"], rate)
+            for strategy, (evaluate, timed) in evaluators.items():
+                rate = timed_rate(evaluate, timed)
+                result["rates"][strategy] = max(result["rates"][strategy], rate)
+    result["differences"] = {
+        strategy: max_relative_difference(
             {k: a.reshape(2, 2) for k, a in values.items()}, reference
         )
+        for strategy, values in result["differences"].items()
+    }
     torch.set_num_threads(1)
     result["flops"] = flops_per_point(model, splits)
     result["best"] = max(result["rates"], key=result["rates"].get)
     if name == "mnist1d_cnn":  # the 500×500 target is over the training set alone
-        rate, _ = strategy_rate(plane, {"train": splits["train"]}, result["best"], threads, points)
+        workers = threads if result["best"] == "pool" else 1
+        options = EvaluationOptions(workers=workers)
+        train = {"train": splits["train"]}
+        with open_evaluator(*plane, train, result["best"], options) as evaluate:
+            evaluate(check)
+            rate = max(timed_rate(evaluate, coords[: points * workers]) for _ in range(rounds))
         result["grid_500_minutes"] = 500 * 500 / rate / 60
     return result
 
@@ -151,33 +176,35 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=os.cpu_count(), help="cores to use (default: all)"
     )
-    parser.add_argument("--points", type=int, default=40, help="timed points per strategy")
+    parser.add_argument("--points", type=int, default=20, help="timed points per round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; each rate is its best round")
     parser.add_argument("--models", nargs="+", default=["cnn", "mlp", "cnn2d"])
     args = parser.parse_args()
     keep_freed_memory()
-    torch.set_num_threads(args.threads)
-    peak = matmul_gflops()
-    print(f"{args.threads} cores; float32 matmul {peak:.1f} GFLOP/s with {args.threads} threads")
-    print("reference: Li et al. loop, batch 128, best of 1 and all threads;")
-    print("point/vmap/compile: 1 thread;", end=" ")
-    print(f"pool: {args.threads} one-thread workers. Rates in grid points per second.\n")
+    print(f"{args.threads} cores; reference: Li et al. loop, batch 128, better of 1 and all")
+    print(f"threads; point/vmap/compile: 1 thread; pool: {args.threads} one-thread workers.")
+    print(f"Rates in grid points per second, each the best of {args.rounds} interleaved rounds;")
+    print(f"'of peak' against the best float32 matmul rate with {args.threads} threads in them.\n")
     columns = ("reference", *STRATEGIES)
     print(f"{'model':58}" + "".join(f"{c:>10}" for c in columns) + "  best/ref  of peak")
     worst = 0.0
     everything = cases()
     for key in args.models:
         label, name, splits, share = everything[key]
-        r = benchmark(name, splits, args.threads, max(2, round(share * args.points)))
+        r = benchmark(name, splits, args.threads, max(2, round(share * args.points)), args.rounds)
         rates = [r["reference"], *(r["rates"].get(s, float("nan")) for s in STRATEGIES)]
         best_rate = r["rates"][r["best"]]
-        fraction = best_rate * r["flops"] / (peak * 1e9)
+        fraction = best_rate * r["flops"] / (r["peak"] * 1e9)
         print(
             f"{label:58}"
             + "".join(f"{rate:10.1f}" for rate in rates)
             + f"  {best_rate / r['reference']:7.1f}x  {100 * fraction:6.1f}%"
         )
         differences = ", ".join(f"{s} {d:.1e}" for s, d in r["differences"].items())
-        print(f"{'':4}{r['flops'] / 1e6:.1f} MFLOP per point; max rel diff {differences}")
+        print(
+            f"{'':4}{r['flops'] / 1e6:.1f} MFLOP per point; matmul {r['peak']:.1f} GFLOP/s; "
+            f"max rel diff {differences}"
+        )
         if "grid_500_minutes" in r:
             print(
                 f"{'':4}500x500 grid over the training set with {r['best']}: "

@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from losslandscape.allocator import keep_freed_memory
+from losslandscape.channels_last import as_channels_last, convert_convolutions
 from losslandscape.parameters import ParameterLayout
 
 log = logging.getLogger(__name__)
@@ -212,6 +213,8 @@ class PointEvaluator(Evaluator):
 
     def __init__(self, model, origin, u, v, splits, options, compiled: bool = False):
         self.twin, self.flat = model_on_flat_vector(model)
+        # channels-last convolutions are faster on CPU only (see losslandscape.channels_last)
+        self.channels_last = origin.device.type == "cpu" and convert_convolutions(self.twin)
         # dynamic=False: a split's last, shorter batch gets its own graph instead of
         # slower shape-generic code for every batch
         self.forward = torch.compile(self.twin, dynamic=False) if compiled else self.twin
@@ -230,7 +233,10 @@ class PointEvaluator(Evaluator):
                 recompute_batchnorm(self.twin, self.options.batchnorm_inputs, batch)
             for split, (inputs, labels) in self.splits.items():
                 for start in range(0, len(inputs), batch):
-                    logits = self.forward(inputs[start : start + batch])
+                    chunk = inputs[start : start + batch]
+                    if self.channels_last:
+                        chunk = as_channels_last(chunk)
+                    logits = self.forward(chunk)
                     accumulators[split].add(index, logits, labels[start : start + batch])
         return _finish(accumulators, self.splits)
 

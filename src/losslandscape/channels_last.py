@@ -1,0 +1,76 @@
+"""Channels-last convolutions for grid evaluation on CPU.
+
+oneDNN, PyTorch's CPU convolution library, runs the study's thin convolutions much faster
+when activations lie in memory as (batch, …positions, channels) instead of PyTorch's
+default (batch, channels, …positions). Measured on one core of this project's machine,
+batch 1000: the mnist1d CNN's Conv1d 25→25 k3 takes 0.55–0.64 ms instead of 1.1–1.2 ms,
+and the CIFAR-shaped ``small_cnn2d`` runs 2.2–2.4× faster as a whole.
+
+PyTorch keeps a memory format for 4-D tensors only (``torch.channels_last``), so a
+``Conv1d`` is run as a ``Conv2d`` over ``(batch, channels, 1, length)``; its output, squeezed
+back to 3-D, keeps the channels-last strides, and the element-wise activations after it
+keep them too. Values are those of the plain convolution to float32 rounding.
+"""
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+def _channels_last_strides(shape: torch.Size) -> tuple[int, ...]:
+    _, channels, height, width = shape
+    return (height * width * channels, 1, width * channels, channels)
+
+
+def as_channels_last(inputs: torch.Tensor) -> torch.Tensor:
+    """``inputs`` ``(batch, channels, height, width)`` laid out channels-last; other ranks
+    are returned as they are.
+
+    The strides are compared exactly instead of asking ``is_contiguous``: with one channel
+    a default-layout tensor also counts as channels-last contiguous, yet oneDNN reads its
+    strides as the default layout and writes its output in that layout too."""
+    if inputs.dim() != 4 or inputs.stride() == _channels_last_strides(inputs.shape):
+        return inputs
+    laid_out = torch.empty(
+        inputs.shape,
+        dtype=inputs.dtype,
+        device=inputs.device,
+        memory_format=torch.channels_last,
+    )
+    return laid_out.copy_(inputs)
+
+
+class ChannelsLastConv1d(nn.Conv1d):
+    """``nn.Conv1d`` computed as a channels-last ``Conv2d`` over ``(batch, channels, 1,
+    length)``. Input ``(batch, channels, length)`` in any layout; output ``(batch,
+    out_channels, length')`` with channels-last strides ``(length'·out_channels, 1,
+    out_channels)``."""
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        padding = self.padding if isinstance(self.padding, str) else (0, self.padding[0])
+        out = F.conv2d(
+            as_channels_last(inputs.unsqueeze(2)),
+            self.weight.unsqueeze(2),
+            self.bias,
+            (1, self.stride[0]),
+            padding,
+            (1, self.dilation[0]),
+            self.groups,
+        )
+        return out.squeeze(2)
+
+
+def convert_convolutions(model: nn.Module) -> bool:
+    """Make every zero-padded ``nn.Conv1d`` of ``model`` a :class:`ChannelsLastConv1d`, in
+    place, and say whether ``model`` has convolutions at all (then its 4-D inputs should be
+    passed through :func:`as_channels_last`).
+
+    The class of each module is swapped rather than the module replaced: parameters keep
+    their identity (the engine's model copy has them as views into one flat vector) and
+    their names."""
+    has_convolutions = False
+    for module in model.modules():
+        if type(module) is nn.Conv1d and module.padding_mode == "zeros":
+            module.__class__ = ChannelsLastConv1d
+        has_convolutions |= isinstance(module, nn.modules.conv._ConvNd)
+    return has_convolutions
