@@ -29,6 +29,7 @@ from torch import nn
 
 from losslandscape.allocator import keep_freed_memory
 from losslandscape.channels_last import as_channels_last, convert_convolutions
+from losslandscape.inplace_activations import make_activations_inplace
 from losslandscape.parameters import ParameterLayout
 
 log = logging.getLogger(__name__)
@@ -215,6 +216,7 @@ class PointEvaluator(Evaluator):
         self.twin, self.flat = model_on_flat_vector(model)
         # channels-last convolutions are faster on CPU only (see losslandscape.channels_last)
         self.channels_last = origin.device.type == "cpu" and convert_convolutions(self.twin)
+        make_activations_inplace(self.twin)  # the twin only ever runs under inference_mode
         # dynamic=False: a split's last, shorter batch gets its own graph instead of
         # slower shape-generic code for every batch
         self.forward = torch.compile(self.twin, dynamic=False) if compiled else self.twin
