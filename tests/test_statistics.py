@@ -148,3 +148,27 @@ def test_front_page_answer_renders_and_states_the_result(diverged):
         assert "Diverged runs: sigmoid seed 2 (epoch 7)" in html
     else:
         assert "Diverged runs:</strong> none" in html
+
+
+def test_statistics_figures_show_planes_in_config_order(monkeypatch, tmp_path):
+    """The figures list planes as the config and the front page do, not as the summary
+    table happens to be sorted (alphabetically)."""
+    from losslandscape import plot_statistics
+
+    titles = []
+
+    def keep_titles(fig, path, **_kwargs):
+        titles.append([ax.get_title() for ax in fig.axes if ax.get_visible()])
+
+    monkeypatch.setattr(plot_statistics, "save_figure", keep_titles)
+    summary = synthetic_summary()
+    activations, planes = ["sigmoid", "relu", "leaky_relu"], ["random", "pca"]
+    plot_statistics.plot_metric_comparison(summary, activations, planes, tmp_path / "c.png")
+    correlations = study_statistics.correlations(summary)
+    plot_statistics.plot_metric_accuracy(
+        summary, correlations, activations, planes, tmp_path / "a.png"
+    )
+    comparison, accuracy = titles
+    landscape_titles = [t for t in comparison if "plane)" in t]
+    assert "(random plane)" in landscape_titles[0] and "(pca plane)" in landscape_titles[-1]
+    assert accuracy[0].startswith("random:") and accuracy[-1].startswith("pca:")

@@ -26,12 +26,14 @@ def _grid(n_panels: int, columns: int, size: float = 3.2):
     return fig, axes.ravel()
 
 
-def plot_metric_comparison(summary: pd.DataFrame, activations: list[str], path: str) -> None:
+def plot_metric_comparison(
+    summary: pd.DataFrame, activations: list[str], planes: list[str], path: str
+) -> None:
     """Box and individual runs (dots) per activation for every headline metric: the run
-    metrics first, then the landscape metrics of each plane. Figure ``(n_panels,)``."""
+    metrics first, then the landscape metrics of each plane in the order of ``planes``.
+    Figure ``(n_panels,)``."""
     sns.set_theme(style="whitegrid", context="paper")
     values = long_table(summary)
-    planes = list(dict.fromkeys(summary["plane"]))
     panels = [(RUN_PLANE, column, heading) for column, heading in RUN_HEADLINES]
     panels += [
         (p, column, heading)
@@ -60,12 +62,16 @@ def plot_metric_comparison(summary: pd.DataFrame, activations: list[str], path: 
 
 
 def plot_metric_accuracy(
-    summary: pd.DataFrame, correlations: pd.DataFrame, activations: list[str], path: str
+    summary: pd.DataFrame,
+    correlations: pd.DataFrame,
+    activations: list[str],
+    planes: list[str],
+    path: str,
 ) -> None:
     """Each landscape headline metric (x) against final test accuracy (y), one dot per
-    run, one panel per (plane, metric), Spearman's rho over all runs in the title."""
+    run, one panel per (plane, metric) with ``planes`` in their order, Spearman's rho over
+    all runs in the title."""
     sns.set_theme(style="whitegrid", context="paper")
-    planes = list(dict.fromkeys(summary["plane"]))
     panels = [
         (p, column, heading)
         for p in planes

@@ -106,6 +106,7 @@ rule plot_study_statistics:
     params:
         code=code_of("stages.figures"),
         activations=config["activations"],
+        planes=PLANES,
     script:
         "../scripts/plot_study_statistics.py"
 

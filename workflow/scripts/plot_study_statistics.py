@@ -8,6 +8,7 @@ with log_to_file(snakemake.log[0]):
         summary=snakemake.input.summary,
         correlations=snakemake.input.correlations,
         activations=list(snakemake.params.activations),
+        planes=list(snakemake.params.planes),
         comparison=snakemake.output.comparison,
         accuracy=snakemake.output.accuracy,
     )

@@ -28,16 +28,24 @@ def run_plot_landscape(landscape: str, out: str) -> None:
 
 
 def run_plot_study_statistics(
-    summary: str, correlations: str, activations: list[str], comparison: str, accuracy: str
+    summary: str,
+    correlations: str,
+    activations: list[str],
+    planes: list[str],
+    comparison: str,
+    accuracy: str,
 ) -> None:
-    """Summary and correlation tables → the metric comparison and metric–accuracy PNGs."""
+    """Summary and correlation tables → the metric comparison and metric–accuracy PNGs,
+    activations and planes in config order (the front page's order)."""
     import pandas as pd
 
     from losslandscape import plot_statistics
 
     table = pd.read_csv(summary)
-    plot_statistics.plot_metric_comparison(table, activations, comparison)
-    plot_statistics.plot_metric_accuracy(table, pd.read_csv(correlations), activations, accuracy)
+    plot_statistics.plot_metric_comparison(table, activations, planes, comparison)
+    plot_statistics.plot_metric_accuracy(
+        table, pd.read_csv(correlations), activations, planes, accuracy
+    )
 
 
 def run_plot_landscape_analysis(landscape: str, metrics: str, out: str, numbers: str) -> None:
