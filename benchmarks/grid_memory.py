@@ -35,7 +35,13 @@ CASES = {
 
 
 OVERHEAD_MIB = 64  # fixed evaluation overhead allowed beyond the budget
-GRID_NOISE_MIB = 8  # allocator noise allowed between grid sizes
+
+
+def grid_noise_mib(budget_mb: float) -> float:
+    """Allocator noise allowed between grid sizes: the peak of identical runs spreads with
+    the batch (small_cnn2d at a 256 MiB budget: 133–157 MiB at 64 points, 137–205 at 16),
+    while a per-point leak would grow with the 4–64× more points."""
+    return 8 + 0.1 * budget_mb
 
 
 def peak_mib() -> float:
@@ -98,7 +104,7 @@ def main() -> None:
                         f"{case} at {budget:.0f} MiB and {points} points grew {growth:.0f} MiB"
                     )
             # the bound must not depend on the grid size
-            if growths and max(growths) > growths[0] + GRID_NOISE_MIB:
+            if growths and max(growths) > growths[0] + grid_noise_mib(budget):
                 failures.append(f"{case} at {budget} MiB grows with the grid: {growths}")
     if failures:
         raise SystemExit("memory bound broken: " + "; ".join(failures))
