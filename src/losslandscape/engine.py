@@ -8,6 +8,9 @@ once for every split, and agree with the plain reference loop
 
 - ``point``: one point at a time through a model copy whose parameters are views into one
   flat vector, so moving to a point is one in-place ``origin + x·u + y·v``; big batches.
+  The copy runs its convolutions channels-last on CPU and its activations in place where
+  no other layer sees their input (:mod:`losslandscape.channels_last`,
+  :mod:`losslandscape.inplace_activations`).
 - ``vmap``: ``torch.func.functional_call`` under ``torch.vmap`` over a stack of points.
 - ``compile``: ``point`` with the forward pass ``torch.compile``d.
 - ``pool``: ``point`` in worker processes with one thread each, the points shared out.
@@ -214,7 +217,8 @@ class PointEvaluator(Evaluator):
 
     def __init__(self, model, origin, u, v, splits, options, compiled: bool = False):
         self.twin, self.flat = model_on_flat_vector(model)
-        # channels-last convolutions are faster on CPU only (see losslandscape.channels_last)
+        # channels-last convolutions: measured faster on CPU (losslandscape.channels_last);
+        # never measured on a GPU, so GPUs keep PyTorch's default layout
         self.channels_last = origin.device.type == "cpu" and convert_convolutions(self.twin)
         make_activations_inplace(self.twin)  # the twin only ever runs under inference_mode
         # dynamic=False: a split's last, shorter batch gets its own graph instead of
