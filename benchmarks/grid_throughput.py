@@ -9,16 +9,15 @@ filter-normalized plane and prints
   strategy of ``losslandscape.engine``: ``point``, ``vmap`` and ``compile`` with one thread,
   ``pool`` with ``--threads`` one-thread workers; the best strategy's ratio to the reference;
 - the float32 matmul rate of this machine with ``--threads`` threads (the faster of MKL's and
-  oneDNN's), and the fraction of it
-  the best strategy reaches (FLOPs per grid point counted with ``torch.utils.flop_counter``,
-  forward over both splits);
+  oneDNN's), and the fraction of it the best strategy reaches (FLOPs per grid point counted
+  with ``torch.utils.flop_counter``, forward over both splits);
+- the largest relative difference of each strategy from the reference loop on the points
+  both evaluated (must be ≤ 1e-5);
+- for the default model, the projected time of a 500×500 grid over its training set.
 
 Every rate is the best of ``--rounds`` rounds, and each round times the matmul, the
 reference and every strategy in turn: this machine's speed drifts by ±30 % within minutes,
 and interleaving lets the drift reach all of them alike.
-- the largest relative difference of each strategy from the reference loop on the points
-  both evaluated (must be ≤ 1e-5);
-- for the default model, the projected time of a 500×500 grid over its training set.
 
 Run: python benchmarks/grid_throughput.py [--threads N] [--rounds R] [--models cnn mlp cnn2d]
 """

@@ -12,11 +12,10 @@ from losslandscape.channels_last import (
     as_channels_last,
     convert_convolutions,
 )
-from losslandscape.directions import random_directions
 from losslandscape.engine import STRATEGIES, EvaluationOptions
 from losslandscape.landscape import evaluate_grid, evaluate_grid_reference
 from losslandscape.models import build_model
-from losslandscape.parameters import ParameterLayout
+from tests.planes import random_plane
 
 CONV1D_SETTINGS = [
     {"in_channels": 1, "out_channels": 25, "kernel_size": 5, "stride": 2, "padding": 1},
@@ -71,10 +70,7 @@ def test_strategies_match_the_reference_on_a_2d_network_with_batchnorm(strategy)
     must still be the reference loop's."""
     torch.manual_seed(0)
     model = build_model("resnet20", "relu", in_channels=3, n_classes=10).eval()
-    weights = {n: p.detach().clone() for n, p in model.named_parameters()}
-    u, v, _ = random_directions(weights, seed=1)
-    layout = ParameterLayout.of(model)
-    plane = (model, layout.flatten(weights), layout.flatten(u), layout.flatten(v))
+    plane = (model, *random_plane(model, seed=1))
     images = torch.randn(12, 3, 32, 32)
     splits = {"train": (images, torch.randint(0, 10, (12,)))}
     axis = np.array([-0.3, 0.4])

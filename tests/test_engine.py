@@ -7,7 +7,6 @@ from torch import nn
 from torch.nn import functional as F
 
 from losslandscape.checkpoints import model_from_checkpoints
-from losslandscape.directions import random_directions
 from losslandscape.engine import (
     STRATEGIES,
     EvaluationOptions,
@@ -17,13 +16,7 @@ from losslandscape.engine import (
 )
 from losslandscape.landscape import evaluate_grid, evaluate_grid_reference
 from losslandscape.parameters import ParameterLayout
-
-
-def _plane(model, seed=0):
-    layout = ParameterLayout.of(model)
-    weights = {n: p.detach().clone() for n, p in model.named_parameters()}
-    u, v, _ = random_directions(weights, seed=seed)
-    return layout.flatten(weights), layout.flatten(u), layout.flatten(v)
+from tests.planes import random_plane
 
 
 def _splits(dataset):
@@ -40,7 +33,7 @@ def _compiler_missing(error: Exception) -> bool:
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_every_strategy_equals_the_reference_loop_on_a_random_plane(strategy, toy_run, toy_dataset):
     model = model_from_checkpoints(toy_run[0])
-    origin, u, v = _plane(model, seed=3)
+    origin, u, v = random_plane(model, seed=3)
     rng = np.random.default_rng(1)
     xs, ys = np.sort(rng.uniform(-1, 1, 3)), np.sort(rng.uniform(-1, 1, 2))
     options = EvaluationOptions(batch_size=64, points_per_pass=4, workers=2)
@@ -57,7 +50,7 @@ def test_every_strategy_equals_the_reference_loop_on_a_random_plane(strategy, to
 
 def test_loss_standard_error_is_that_of_the_per_sample_losses(toy_run, toy_dataset):
     model = model_from_checkpoints(toy_run[0])
-    origin, u, v = _plane(model)
+    origin, u, v = random_plane(model)
     values = evaluate_points(model, origin, u, v, np.array([[0.0, 0.0]]), _splits(toy_dataset))
     with torch.no_grad():
         losses = F.cross_entropy(
@@ -70,7 +63,7 @@ def test_loss_standard_error_is_that_of_the_per_sample_losses(toy_run, toy_datas
 
 def test_recomputing_batchnorm_changes_nothing_without_batchnorm(toy_run, toy_dataset):
     model = model_from_checkpoints(toy_run[0])
-    origin, u, v = _plane(model)
+    origin, u, v = random_plane(model)
     coords = np.array([[0.3, -0.2], [0.0, 0.0]])
     keep = evaluate_points(model, origin, u, v, coords, _splits(toy_dataset))
     options = EvaluationOptions(batchnorm="recompute", batchnorm_inputs=toy_dataset["x_train"])
@@ -95,7 +88,7 @@ class _NormNet(nn.Module):
 def test_recomputed_batchnorm_uses_the_subsets_statistics_at_each_point(toy_dataset):
     torch.manual_seed(0)
     model = _NormNet().eval()  # running stats still the initial 0 and 1
-    origin, u, v = _plane(model)
+    origin, u, v = random_plane(model)
     subset = toy_dataset["x_train"][:100]
     options = EvaluationOptions(batchnorm="recompute", batchnorm_inputs=subset, batch_size=500)
     point = np.array([[0.5, 0.25]])
@@ -124,7 +117,7 @@ def test_batches_shrink_to_the_memory_budget_without_changing_results(toy_run, t
     assert budget_batch_size(model, sample, 1000, budget_mb=2048) == 1000
     with pytest.raises(ValueError, match="memory budget .* too small"):
         budget_batch_size(model, sample, 1000, budget_mb=1e-6)
-    origin, u, v = _plane(model)
+    origin, u, v = random_plane(model)
     coords = np.array([[0.1, 0.2]])
     small = evaluate_points(
         model,
@@ -143,13 +136,15 @@ def test_batches_shrink_to_the_memory_budget_without_changing_results(toy_run, t
 def test_unknown_strategy_is_named(toy_run, toy_dataset):
     model = model_from_checkpoints(toy_run[0])
     with pytest.raises(ValueError, match="strategy 'fastest' is unknown; choose auto or one of"):
-        evaluate_points(model, *_plane(model), np.zeros((1, 2)), _splits(toy_dataset), "fastest")
+        evaluate_points(
+            model, *random_plane(model), np.zeros((1, 2)), _splits(toy_dataset), "fastest"
+        )
 
 
 def test_choose_strategy_measures_and_picks_a_candidate(toy_run, toy_dataset):
     model = model_from_checkpoints(toy_run[0])
     best, rates = choose_strategy(
-        model, *_plane(model), _splits(toy_dataset), EvaluationOptions(), ("point", "vmap")
+        model, *random_plane(model), _splits(toy_dataset), EvaluationOptions(), ("point", "vmap")
     )
     assert set(rates) == {"point", "vmap"} and best in rates
     assert all(rate > 0 for rate in rates.values())
@@ -167,7 +162,7 @@ class _NormDropNet(_NormNet):
 def test_recomputed_batchnorm_keeps_dropout_off_so_points_are_deterministic(toy_dataset):
     torch.manual_seed(0)
     model = _NormDropNet().train()  # the caller's mode must survive evaluation
-    origin, u, v = _plane(model)
+    origin, u, v = random_plane(model)
     options = EvaluationOptions(batchnorm="recompute", batchnorm_inputs=toy_dataset["x_train"])
     point = np.array([[0.2, -0.1]])
     first = evaluate_points(model, origin, u, v, point, _splits(toy_dataset), "point", options)

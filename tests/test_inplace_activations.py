@@ -7,11 +7,10 @@ import pytest
 import torch
 from torch import nn
 
-from losslandscape.directions import random_directions
 from losslandscape.inplace_activations import make_activations_inplace
 from losslandscape.landscape import evaluate_grid, evaluate_grid_reference
 from losslandscape.models import build_model
-from losslandscape.parameters import ParameterLayout
+from tests.planes import random_plane
 
 
 def test_only_activations_after_fresh_outputs_inside_sequentials_change():
@@ -59,10 +58,7 @@ def test_point_strategy_with_inplace_activations_matches_the_reference(name, act
     else:
         kwargs["in_channels"] = shape[0]
     model = build_model(name, activation, **kwargs).eval()
-    weights = {n: p.detach().clone() for n, p in model.named_parameters()}
-    u, v, _ = random_directions(weights, seed=2)
-    layout = ParameterLayout.of(model)
-    plane = (model, layout.flatten(weights), layout.flatten(u), layout.flatten(v))
+    plane = (model, *random_plane(model, seed=2))
     splits = {"test": (torch.randn(6, *shape), torch.randint(0, 10, (6,)))}
     axis = np.array([-0.2, 0.3])
     ours = evaluate_grid(*plane, axis, axis, splits, "point")

@@ -26,6 +26,12 @@ def _grid(n_panels: int, columns: int, size: float = 3.2):
     return fig, axes.ravel()
 
 
+def _landscape_panels(summary: pd.DataFrame, planes: list[str]) -> list[tuple[str, str, str]]:
+    """(plane, column, heading) of every landscape headline metric, planes in their order."""
+    headlines = landscape_headlines(summary.columns)
+    return [(plane, column, heading) for plane in planes for column, heading in headlines]
+
+
 def plot_metric_comparison(
     summary: pd.DataFrame, activations: list[str], planes: list[str], path: str
 ) -> None:
@@ -35,11 +41,7 @@ def plot_metric_comparison(
     sns.set_theme(style="whitegrid", context="paper")
     values = long_table(summary)
     panels = [(RUN_PLANE, column, heading) for column, heading in RUN_HEADLINES]
-    panels += [
-        (p, column, heading)
-        for p in planes
-        for column, heading in landscape_headlines(summary.columns)
-    ]
+    panels += _landscape_panels(summary, planes)
     colors = activation_colors(activations)
     fig, axes = _grid(len(panels), columns=4)
     for ax, (plane, column, heading) in zip(axes, panels, strict=False):
@@ -72,11 +74,7 @@ def plot_metric_accuracy(
     run, one panel per (plane, metric) with ``planes`` in their order, Spearman's rho over
     all runs in the title."""
     sns.set_theme(style="whitegrid", context="paper")
-    panels = [
-        (p, column, heading)
-        for p in planes
-        for column, heading in landscape_headlines(summary.columns)
-    ]
+    panels = _landscape_panels(summary, planes)
     colors = activation_colors(activations)
     rho = correlations[correlations["target"] == "final_test_accuracy"].set_index(
         ["plane", "metric"]
