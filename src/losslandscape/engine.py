@@ -8,9 +8,11 @@ once for every split, and agree with the plain reference loop
 
 - ``point``: one point at a time through a model copy whose parameters are views into one
   flat vector, so moving to a point is one in-place ``origin + x·u + y·v``; big batches.
-  The copy runs its convolutions channels-last on CPU and its activations in place where
-  no other layer sees their input (:mod:`losslandscape.channels_last`,
-  :mod:`losslandscape.inplace_activations`).
+  The copy runs its activations in place where no other layer sees their input
+  (:mod:`losslandscape.inplace_activations`); on CPU, its convolutions channels-last
+  (:mod:`losslandscape.channels_last`), its thin first convolution from patches of the
+  data computed once, and its flatten → Linear head with no copy
+  (:mod:`losslandscape.inference_plan`).
 - ``vmap``: ``torch.func.functional_call`` under ``torch.vmap`` over a stack of points.
 - ``compile``: ``point`` with the forward pass ``torch.compile``d.
 - ``pool``: ``point`` in worker processes with one thread each, the points shared out.
@@ -32,6 +34,7 @@ from torch import nn
 
 from losslandscape.allocator import keep_freed_memory
 from losslandscape.channels_last import as_channels_last, convert_convolutions
+from losslandscape.inference_plan import InferencePlan, plan_inference
 from losslandscape.inplace_activations import make_activations_inplace
 from losslandscape.parameters import ParameterLayout
 
@@ -56,7 +59,9 @@ class EvaluationOptions:
     batchnorm_inputs: ``(n, …)`` fixed training samples for ``recompute``.
     points_per_pass: points stacked in one ``vmap`` pass.
     workers: processes of the ``pool`` strategy.
-    memory_budget_mb: bound on activation memory (MiB) of one forward pass.
+    memory_budget_mb: bound on activation memory (MiB) of one forward pass; data prepared
+        once for all points (``point``: first-layer patches, channels-last copies) is kept
+        when it takes at most half of it.
     """
 
     batch_size: int = 1000
@@ -194,6 +199,39 @@ def _flat_points(origin, u, v, coords: np.ndarray) -> torch.Tensor:
     return origin + xs[:, None] * u + ys[:, None] * v
 
 
+def _unchanged(inputs: torch.Tensor) -> torch.Tensor:
+    return inputs
+
+
+class _Raw:
+    """A batch kept as it is, to be prepared each time it is used (its prepared form
+    would not fit the memory budget)."""
+
+    def __init__(self, inputs: torch.Tensor):
+        self.inputs = inputs
+
+
+def _prepared(batch, prepare) -> torch.Tensor:
+    return prepare(batch.inputs) if isinstance(batch, _Raw) else batch
+
+
+@torch.inference_mode()
+def _prepared_batches(prepare, inputs, labels, options: EvaluationOptions) -> list:
+    """``[(prepared inputs or _Raw, labels)]`` per batch of ``options.batch_size``.
+
+    Prepared data (first-layer patches, channels-last copies) is computed once for all
+    points when it takes at most half the memory budget, and at each use otherwise."""
+    size = options.batch_size
+    pieces = [(inputs[s : s + size], labels[s : s + size]) for s in range(0, len(inputs), size)]
+    if prepare is _unchanged:
+        return pieces
+    first = prepare(pieces[0][0])
+    total_bytes = first.numel() * first.element_size() * len(inputs) / len(pieces[0][0])
+    if total_bytes > options.memory_budget_mb * 2**20 / 2:
+        return [(_Raw(batch), batch_labels) for batch, batch_labels in pieces]
+    return [(first, pieces[0][1])] + [(prepare(batch), y) for batch, y in pieces[1:]]
+
+
 class Evaluator:
     """Evaluates batches of points for one model, plane and data; reusable across calls
     (a compiled graph or a worker pool is built once). Use as a context manager."""
@@ -217,33 +255,45 @@ class PointEvaluator(Evaluator):
 
     def __init__(self, model, origin, u, v, splits, options, compiled: bool = False):
         self.twin, self.flat = model_on_flat_vector(model)
-        # channels-last convolutions: measured faster on CPU (losslandscape.channels_last);
-        # never measured on a GPU, so GPUs keep PyTorch's default layout
-        self.channels_last = origin.device.type == "cpu" and convert_convolutions(self.twin)
         make_activations_inplace(self.twin)  # the twin only ever runs under inference_mode
-        # dynamic=False: a split's last, shorter batch gets its own graph instead of
-        # slower shape-generic code for every batch
-        self.forward = torch.compile(self.twin, dynamic=False) if compiled else self.twin
+        sample = next(iter(splits.values()))[0][:1]
+        # channels-last convolutions and the graph rewrites were measured on CPU only
+        # (losslandscape.channels_last, losslandscape.inference_plan); GPUs keep
+        # PyTorch's default layout and the model's own forward pass
+        channels_last = origin.device.type == "cpu" and convert_convolutions(self.twin)
+        if compiled:
+            # dynamic=False: a split's last, shorter batch gets its own graph instead of
+            # slower shape-generic code for every batch
+            compiled_twin = torch.compile(self.twin, dynamic=False)
+            self.plan = InferencePlan(
+                compiled_twin, as_channels_last if channels_last else _unchanged
+            )
+        elif channels_last:
+            self.plan = plan_inference(self.twin, sample)
+        else:
+            self.plan = InferencePlan(self.twin, _unchanged)
         self.plane, self.splits, self.options = (origin, u, v), splits, options
+        self.batches = {
+            split: _prepared_batches(self.plan.prepare, inputs, labels, options)
+            for split, (inputs, labels) in splits.items()
+        }
         self.recompute = options.batchnorm == "recompute" and has_batchnorm(self.twin)
 
     @torch.inference_mode()
     def __call__(self, coords: np.ndarray) -> Results:
         origin, u, v = self.plane
-        batch = self.options.batch_size
         accumulators = {s: _Accumulator(len(coords), origin.device) for s in self.splits}
         for index, (x, y) in enumerate(coords):
             torch.add(origin, u, alpha=float(x), out=self.flat)
             self.flat.add_(v, alpha=float(y))
             if self.recompute:
-                recompute_batchnorm(self.twin, self.options.batchnorm_inputs, batch)
-            for split, (inputs, labels) in self.splits.items():
-                for start in range(0, len(inputs), batch):
-                    chunk = inputs[start : start + batch]
-                    if self.channels_last:
-                        chunk = as_channels_last(chunk)
-                    logits = self.forward(chunk)
-                    accumulators[split].add(index, logits, labels[start : start + batch])
+                recompute_batchnorm(
+                    self.twin, self.options.batchnorm_inputs, self.options.batch_size
+                )
+            for split, batches in self.batches.items():
+                for inputs, labels in batches:
+                    logits = self.plan.forward(_prepared(inputs, self.plan.prepare))
+                    accumulators[split].add(index, logits, labels)
         return _finish(accumulators, self.splits)
 
 
