@@ -9,7 +9,9 @@ graph, each applied only where its pattern is present:
   the mnist1d CNN's 1→25 k5) is a poor fit for oneDNN's convolution kernels: on one core,
   batch 1000, it takes 0.35 ms for 4.8 MFLOP. Its input patches (im2col) depend on the data
   only, so :meth:`InferencePlan.prepare` builds them once per batch and the layer becomes
-  one oneDNN matrix product, 0.15 ms.
+  one oneDNN matrix product, 0.12–0.17 ms. The activation after it (ReLU, leaky ReLU,
+  sigmoid, tanh, SiLU, GELU) is applied by oneDNN as the product is written, saving a pass
+  over the layer's output (6 % of a point's time, median of 6 interleaved rounds).
 - **Channels-last flatten → Linear.** Flattening a channels-last activation copies it into
   channel-major order (0.12–0.14 ms for the mnist1d CNN's 25×5 features); flattening it in
   memory order instead is free when the Linear's weight columns are permuted to match
@@ -51,6 +53,26 @@ def linear(inputs: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
     return F.linear(inputs, weight, bias)
 
 
+def _fusable(activation: nn.Module) -> tuple[str, list, str] | None:
+    """oneDNN's post-op (name, scalars, algorithm) computing ``activation``, if it has one
+    (the names ``torch.compile`` passes to ``_linear_pointwise``)."""
+    if _ONEDNN_LINEAR is None:
+        return None
+    if isinstance(activation, nn.ReLU):
+        return ("relu", [], "")
+    if isinstance(activation, nn.LeakyReLU):
+        return ("leaky_relu", [activation.negative_slope], "")
+    if isinstance(activation, nn.Sigmoid):
+        return ("sigmoid", [], "")
+    if isinstance(activation, nn.Tanh):
+        return ("tanh", [], "")
+    if isinstance(activation, nn.SiLU):
+        return ("swish", [], "")
+    if isinstance(activation, nn.GELU):
+        return ("gelu", [], activation.approximate)
+    return None
+
+
 _ONEDNN_LINEAR = (
     getattr(torch.ops.mkldnn, "_linear_pointwise", None)
     if torch.backends.mkldnn.is_available()
@@ -74,17 +96,23 @@ def conv1d_patches(conv: nn.Conv1d, inputs: torch.Tensor) -> torch.Tensor:
 
 class PatchConv1d(nn.Module):
     """A ``Conv1d`` computed from its precomputed input patches (:func:`conv1d_patches`) as
-    one matrix product. Input ``(batch, length', in_channels·kernel)``; output ``(batch,
-    out_channels, length')`` with channels-last strides, as :class:`ChannelsLastConv1d`'s.
-    Holds the convolution itself, so its parameters stay those of the model."""
+    one matrix product, and the activation after it where oneDNN can apply it to the
+    product's output as it is written (``fused``, from :func:`_fusable`). Input ``(batch,
+    length', in_channels·kernel)``; output ``(batch, out_channels, length')`` with
+    channels-last strides, as :class:`ChannelsLastConv1d`'s. Holds the convolution itself,
+    so its parameters stay those of the model."""
 
-    def __init__(self, conv: nn.Conv1d):
+    def __init__(self, conv: nn.Conv1d, fused: tuple[str, list, str] | None = None):
         super().__init__()
-        self.conv = conv
+        self.conv, self.fused = conv, fused
 
     def forward(self, patches: torch.Tensor) -> torch.Tensor:
         weight = self.conv.weight.view(self.conv.out_channels, -1)
-        return linear(patches, weight, self.conv.bias).transpose(1, 2)
+        if self.fused is None:
+            out = linear(patches, weight, self.conv.bias)
+        else:
+            out = _ONEDNN_LINEAR(patches, weight, self.conv.bias, *self.fused)
+        return out.transpose(1, 2)
 
 
 class FlattenLinear(nn.Module):
@@ -156,12 +184,18 @@ def plan_inference(model: nn.Module, sample: torch.Tensor) -> InferencePlan:
     if first is not None:
         node, conv = first
         prepare = _patch_preparer(model, conv)
-        modules[f"{node.target}_patches"] = PatchConv1d(conv)
+        (user,) = node.users if len(node.users) == 1 else (None,)
+        fused = _fusable(modules[user.target]) if user and user.op == "call_module" else None
+        modules[f"{node.target}_patches"] = PatchConv1d(conv, fused)
         with graph.inserting_before(node):
             patched = graph.call_module(f"{node.target}_patches", (_placeholder(graph),))
         node.replace_all_uses_with(patched)
         graph.erase_node(node)
         rewrites.append(f"patches for {node.target}")
+        if fused is not None:
+            user.replace_all_uses_with(patched)
+            graph.erase_node(user)
+            rewrites.append(f"{user.target} fused into it")
     for node in list(graph.nodes):
         head = _flattened_linear(node, modules)
         if head is not None:
