@@ -202,8 +202,8 @@ def plan_inference(model: nn.Module, sample: torch.Tensor) -> InferencePlan:
             target = f"{head.target}_flattened"
             modules[target] = FlattenLinear(modules[head.target])
             with graph.inserting_before(head):
-                fused = graph.call_module(target, (node.args[0],))
-            head.replace_all_uses_with(fused)
+                flattened = graph.call_module(target, (node.args[0],))
+            head.replace_all_uses_with(flattened)
             graph.erase_node(head)
             graph.erase_node(node)
             rewrites.append(f"flatten into {head.target}")
