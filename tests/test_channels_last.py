@@ -8,9 +8,11 @@ import torch
 from torch import nn
 
 from losslandscape.channels_last import (
+    SIGNAL_ROWS,
     ChannelsLastConv1d,
     as_channels_last,
     convert_convolutions,
+    signal_rows,
 )
 from losslandscape.engine import STRATEGIES, EvaluationOptions
 from losslandscape.landscape import evaluate_grid, evaluate_grid_reference
@@ -25,13 +27,16 @@ CONV1D_SETTINGS = [
 ]
 
 
+@pytest.mark.parametrize("batch", [7, 53, 120], ids=lambda b: f"batch{b}")
 @pytest.mark.parametrize("settings", CONV1D_SETTINGS, ids=str)
-def test_channels_last_conv1d_equals_conv1d_with_channels_last_strides(settings):
+def test_channels_last_conv1d_equals_conv1d_with_channels_last_strides(settings, batch):
+    """Batches stacked as 1 image of 7 rows, 53 images of 1 row (53 is prime) and 3 images
+    of 40 rows (:func:`signal_rows`) all match nn.Conv1d."""
     torch.manual_seed(0)
     plain = nn.Conv1d(**settings)
     fast = copy.deepcopy(plain)
     fast.__class__ = ChannelsLastConv1d
-    inputs = torch.randn(7, settings["in_channels"], 19)
+    inputs = torch.randn(batch, settings["in_channels"], 19)
     with torch.inference_mode():
         expected, got = plain(inputs), fast(inputs)
         torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
@@ -42,6 +47,14 @@ def test_channels_last_conv1d_equals_conv1d_with_channels_last_strides(settings)
             torch.testing.assert_close(
                 fast(got.relu()), plain(expected.relu()), rtol=1e-5, atol=1e-6
             )
+
+
+def test_signal_rows_is_the_largest_divisor_up_to_the_limit():
+    assert signal_rows(1000) == 50
+    assert signal_rows(120) == 40
+    assert signal_rows(53) == 1
+    assert signal_rows(7) == 7
+    assert all(b % signal_rows(b) == 0 and signal_rows(b) <= SIGNAL_ROWS for b in range(1, 300))
 
 
 @pytest.mark.parametrize("channels", [1, 3])
