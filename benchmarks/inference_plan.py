@@ -24,7 +24,7 @@ import torch
 from losslandscape.allocator import keep_freed_memory
 from losslandscape.channels_last import as_channels_last, convert_convolutions
 from losslandscape.datasets import prepare_dataset
-from losslandscape.engine import model_on_flat_vector, per_sample_cross_entropy
+from losslandscape.engine import cross_entropy_and_prediction, model_on_flat_vector
 from losslandscape.inference_plan import plan_inference
 from losslandscape.inplace_activations import make_activations_inplace
 from losslandscape.models import build_model
@@ -40,10 +40,9 @@ def point_rate(forward, batches, flat: torch.Tensor, points: int) -> float:
     for _ in range(points):
         flat.add_(1e-3)  # another point, as the engine's in-place move
         for inputs, labels in batches:
-            logits = forward(inputs)
-            losses = per_sample_cross_entropy(logits, labels).double()
-            correct = (logits.argmax(-1) == labels).sum()
-            sums += torch.stack([losses.sum(), losses.square().sum(), correct])
+            losses, predicted = cross_entropy_and_prediction(forward(inputs), labels)
+            losses = losses.double()
+            sums += torch.stack([losses.sum(), losses.square().sum(), (predicted == labels).sum()])
     return points / (time.perf_counter() - started)
 
 
