@@ -188,7 +188,7 @@ def main() -> None:
         "--threads", type=int, default=os.cpu_count(), help="cores to use (default: all)"
     )
     parser.add_argument("--points", type=int, default=20, help="timed points per round")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds; each rate is its best round")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds; each rate is its best round")
     parser.add_argument("--models", nargs="+", default=["cnn", "mlp", "cnn2d"])
     args = parser.parse_args()
     keep_freed_memory()

@@ -1,4 +1,5 @@
-"""The engine's graph rewrites against the plain model, on random inputs and weights."""
+"""The engine's graph rewrite (a Conv1d stack with the batch innermost) against the plain
+model, on random inputs and weights."""
 
 import copy
 
@@ -7,20 +8,11 @@ import torch
 from torch import nn
 
 from losslandscape.channels_last import convert_convolutions
-from losslandscape.inference_plan import (
-    FlattenLinear,
-    PatchConv1d,
-    conv1d_patches,
-    plan_inference,
-)
+from losslandscape.inference_plan import plan_inference
 from losslandscape.inplace_activations import make_activations_inplace
 from losslandscape.models import build_model
 
-PATCH_SETTINGS = [
-    {"in_channels": 1, "out_channels": 25, "kernel_size": 5, "stride": 2, "padding": 1},
-    {"in_channels": 3, "out_channels": 4, "kernel_size": 3, "padding": 2, "dilation": 2},
-    {"in_channels": 2, "out_channels": 5, "kernel_size": 4, "stride": 3, "bias": False},
-]
+MNIST1D_STACK = ("batch innermost: features.0, features.2, features.4 → classifier",)
 
 
 def _engine_copy(model: nn.Module) -> nn.Module:
@@ -31,78 +23,74 @@ def _engine_copy(model: nn.Module) -> nn.Module:
     return twin
 
 
-def _planned_output(model: nn.Module, inputs: torch.Tensor):
-    plan = plan_inference(_engine_copy(model), inputs[:1])
+def _assert_planned_equals_model(plan, model, inputs):
     with torch.inference_mode():
-        return plan, plan.forward(plan.prepare(inputs))
+        got, expected = plan.forward(plan.prepare(inputs)), model(inputs)
+    # float32 sums in another order: differences scale with the logits' size
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6 * expected.abs().max())
 
 
-@pytest.mark.parametrize("settings", PATCH_SETTINGS, ids=str)
-def test_patch_convolution_equals_conv1d(settings):
-    torch.manual_seed(0)
-    conv = nn.Conv1d(**settings)
-    inputs = torch.randn(6, settings["in_channels"], 23)
-    with torch.inference_mode():
-        expected = conv(inputs)
-        got = PatchConv1d(conv)(conv1d_patches(conv, inputs))
-    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
-    _, channels, length = got.shape
-    assert got.stride() == (
-        length * channels,
-        1,
-        channels,
-    )  # channels-last, as the layers after expect
+def _moved_far(model: nn.Module) -> nn.Module:
+    """The model's weights moved far from initialisation, as grid points are."""
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(torch.randn_like(parameter))
+    return model.eval()
 
 
 @pytest.mark.parametrize(
-    "layout", [torch.contiguous_format, torch.channels_last], ids=["default", "channels_last"]
+    "activation", ["relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "silu"]
 )
-def test_flatten_linear_equals_linear_of_flatten_in_either_layout(layout):
-    torch.manual_seed(0)
-    head = nn.Linear(6 * 3 * 4, 7)
-    hidden = torch.randn(5, 6, 3, 4).contiguous(memory_format=layout)
-    with torch.inference_mode():
-        torch.testing.assert_close(
-            FlattenLinear(head)(hidden), head(hidden.flatten(1)), rtol=1e-5, atol=1e-6
-        )
-        signals = torch.randn(5, 6, 12).transpose(1, 2).contiguous().transpose(1, 2)  # 3-D
-        torch.testing.assert_close(
-            FlattenLinear(head)(signals), head(signals.flatten(1)), rtol=1e-5, atol=1e-6
-        )
-
-
-@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh", "leaky_relu", "gelu", "elu"])
 def test_planned_mnist1d_cnn_equals_the_model(activation):
     torch.manual_seed(1)
-    model = build_model("mnist1d_cnn", activation, input_length=40, n_classes=10).eval()
-    for parameter in model.parameters():  # far from initialisation, as grid points are
-        parameter.data.add_(torch.randn_like(parameter))
+    model = _moved_far(build_model("mnist1d_cnn", activation, input_length=40, n_classes=10))
     inputs = torch.randn(33, 40)
-    plan, got = _planned_output(model, inputs)
-    fused = ("features.1 fused into it",) if activation != "elu" else ()  # oneDNN has no ELU
-    assert plan.rewrites == ("patches for features.0", *fused, "flatten into classifier")
-    with torch.inference_mode():
-        expected = model(inputs)
-    # float32 sums in another order: differences scale with the logits' size
-    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6 * expected.abs().max())
+    plan = plan_inference(_engine_copy(model), inputs[:1])
+    assert plan.rewrites == MNIST1D_STACK
+    _assert_planned_equals_model(plan, model, inputs)
+
+
+class _Stack(nn.Module):
+    """Convolutions of every geometry the stack takes: 3 input channels, kernels 3/4/1,
+    strides 1/3/1, paddings 0/2/0, a convolution with no bias, two with no activation
+    between them, and a head with no bias."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv1d(3, 4, 3),
+            nn.ReLU(),
+            nn.Conv1d(4, 6, 4, stride=3, padding=2, bias=False),
+            nn.Conv1d(6, 5, 1),
+            nn.Tanh(),
+        )
+        self.head = nn.Linear(5 * 6, 4, bias=False)  # 19 → 17 → 6 → 6 positions
+
+    def forward(self, x):
+        return self.head(torch.flatten(self.features(x), 1))
+
+
+def test_stack_of_any_geometry_equals_the_model_for_changing_batch_sizes():
+    torch.manual_seed(2)
+    model = _moved_far(_Stack())
+    plan = plan_inference(_engine_copy(model), torch.randn(1, 3, 19))
+    assert plan.rewrites == ("batch innermost: features.0, features.2, features.3 → head",)
+    for batch in (7, 5, 7):  # workspaces are kept per batch size; their padding stays zero
+        _assert_planned_equals_model(plan, model, torch.randn(batch, 3, 19))
 
 
 def test_plan_keeps_the_models_parameters():
     model = build_model("mnist1d_cnn", "relu", input_length=40, n_classes=10)
     twin = _engine_copy(model)
     plan = plan_inference(twin, torch.randn(1, 40))
-    ours = {id(p) for p in plan.forward.parameters()}
-    assert ours == {id(p) for p in twin.parameters()}
+    assert {id(p) for p in plan.forward.parameters()} == {id(p) for p in twin.parameters()}
     with torch.no_grad():
         twin.classifier.bias.add_(1.0)  # the engine moves the twin; the plan must follow
-    inputs = torch.randn(4, 40)
-    with torch.inference_mode():
-        torch.testing.assert_close(plan.forward(plan.prepare(inputs)), twin(inputs))
+        twin.features[2].weight.mul_(2.0)
+    _assert_planned_equals_model(plan, twin, torch.randn(4, 40))
 
 
-class _WideFirstLayer(nn.Module):
-    """A first convolution too thick for patches (8 channels × 5 taps)."""
-
+class _FunctionalActivation(nn.Module):
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv1d(8, 4, 5)
@@ -113,8 +101,6 @@ class _WideFirstLayer(nn.Module):
 
 
 class _InputReusedLater(nn.Module):
-    """The input reaches the output past the first convolution: no patches."""
-
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv1d(1, 2, 3, padding=1)
@@ -139,18 +125,43 @@ class _Branching(nn.Module):
         return self.head(self.conv(x.unsqueeze(1)).flatten(1))
 
 
+class _Pooled(nn.Module):
+    def __init__(self, dilation: int = 1):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv1d(1, 2, 3, dilation=dilation), nn.ReLU(), nn.MaxPool1d(2)
+        )
+        self.head = nn.Linear(2 * (4 if dilation == 1 else 3), 3)
+
+    def forward(self, x):
+        return self.head(self.features(x.unsqueeze(1)).flatten(1))
+
+
+class _Dilated(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(1, 2, 3, dilation=2)
+        self.head = nn.Linear(2 * 6, 3)
+
+    def forward(self, x):
+        return self.head(self.conv(x.unsqueeze(1)).flatten(1))
+
+
 @pytest.mark.parametrize(
-    "model, inputs, rewrites",
+    "model, inputs",
     [
-        (_WideFirstLayer(), torch.randn(6, 8, 16), ("flatten into head",)),
-        (_InputReusedLater(), torch.randn(6, 10), ("flatten into head",)),
-        (_Branching(), torch.randn(6, 10), ()),
+        (_FunctionalActivation(), torch.randn(6, 8, 16)),
+        (_InputReusedLater(), torch.randn(6, 10)),
+        (_Branching(), torch.randn(6, 10)),
+        (_Pooled(), torch.randn(6, 10)),
+        (_Dilated(), torch.randn(6, 10)),
     ],
-    ids=["wide-first-layer", "input-reused", "untraceable"],
+    ids=["functional-activation", "input-reused", "untraceable", "pooled", "dilated"],
 )
-def test_rewrites_apply_only_where_their_pattern_holds(model, inputs, rewrites):
-    torch.manual_seed(2)
-    plan, got = _planned_output(model.eval(), inputs)
-    assert plan.rewrites == rewrites
-    with torch.inference_mode():
-        torch.testing.assert_close(got, model(inputs), rtol=1e-5, atol=1e-6)
+def test_models_that_are_not_such_a_stack_keep_their_forward_pass(model, inputs):
+    torch.manual_seed(3)
+    twin = _engine_copy(model)
+    plan = plan_inference(twin, inputs[:1])
+    assert plan.rewrites == ()
+    assert plan.forward is twin
+    _assert_planned_equals_model(plan, model.eval(), inputs)
