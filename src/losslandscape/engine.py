@@ -10,9 +10,9 @@ once for every split, and agree with the plain reference loop
   flat vector, so moving to a point is one in-place ``origin + x·u + y·v``; big batches.
   The copy runs its activations in place where no other layer sees their input
   (:mod:`losslandscape.inplace_activations`); on CPU, its convolutions channels-last
-  (:mod:`losslandscape.channels_last`), its thin first convolution from patches of the
-  data computed once, and its flatten → Linear head with no copy
-  (:mod:`losslandscape.inference_plan`).
+  (:mod:`losslandscape.channels_last`), and a plain Conv1d stack such as the mnist1d CNN
+  is computed with the batch innermost, its data laid out once for all points
+  (:mod:`losslandscape.inference_plan`, :mod:`losslandscape.batch_last`).
 - ``vmap``: ``torch.func.functional_call`` under ``torch.vmap`` over a stack of points.
 - ``compile``: ``point`` with the forward pass ``torch.compile``d.
 - ``pool``: ``point`` in worker processes with one thread each, the points shared out.
@@ -60,7 +60,7 @@ class EvaluationOptions:
     points_per_pass: points stacked in one ``vmap`` pass.
     workers: processes of the ``pool`` strategy.
     memory_budget_mb: bound on activation memory (MiB) of one forward pass; data prepared
-        once for all points (``point``: first-layer patches, channels-last copies) is kept
+        once for all points (``point``: batch-innermost or channels-last copies) is kept
         when it takes at most half of it.
     """
 
@@ -228,7 +228,7 @@ def _prepared(batch, prepare) -> torch.Tensor:
 def _prepared_batches(prepare, inputs, labels, options: EvaluationOptions) -> list:
     """``[(prepared inputs or _Raw, labels)]`` per batch of ``options.batch_size``.
 
-    Prepared data (first-layer patches, channels-last copies) is computed once for all
+    Prepared data (batch-innermost or channels-last copies) is computed once for all
     points when it takes at most half the memory budget, and at each use otherwise."""
     size = options.batch_size
     pieces = [(inputs[s : s + size], labels[s : s + size]) for s in range(0, len(inputs), size)]
