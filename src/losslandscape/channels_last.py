@@ -16,8 +16,6 @@ activations after it keep them too. Values are those of the plain convolution to
 rounding (the mnist1d CNN's logits came out equal to the bit with 1 and with 50 rows).
 """
 
-import functools
-
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -51,11 +49,11 @@ def as_channels_last(inputs: torch.Tensor) -> torch.Tensor:
 SIGNAL_ROWS = 50
 
 
-@functools.lru_cache(maxsize=64)
 def signal_rows(batch: int) -> int:
     """The largest divisor of ``batch`` up to :data:`SIGNAL_ROWS`: how many signals a
-    :class:`ChannelsLastConv1d` stacks into the rows of one image."""
-    return max(d for d in range(1, min(batch, SIGNAL_ROWS) + 1) if batch % d == 0)
+    :class:`ChannelsLastConv1d` stacks into the rows of one image. (Not cached: a cache
+    wrapper makes ``torch.compile`` warn, and the first try divides the usual batches.)"""
+    return next(d for d in range(min(batch, SIGNAL_ROWS), 0, -1) if batch % d == 0)
 
 
 class ChannelsLastConv1d(nn.Conv1d):
