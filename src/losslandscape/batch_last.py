@@ -11,10 +11,12 @@ fill every lane, and each layer writes straight into the interior of the next la
 zero-padded buffer. The linear head is one more product, its weight's columns permuted to
 (position, channel) order.
 
-Measured for a grid point of the default CNN (one core, batch 1000, 6 alternating rounds
-of 30 points): 1.27× the points per second of the channels-last engine, the convolutions
-25→25 taking 0.48 instead of 0.53 ms and 0.24 instead of 0.33 ms. Values equal the plain
-model's to float32 rounding (``tests/test_inference_plan.py``).
+Measured for the default CNN's pass over its data (one core, batch 1000,
+``benchmarks/inference_plan.py``): 1.40–1.43× the points per second of the channels-last
+pass with ReLU, 1.33–1.35× with sigmoid, 1.16–1.17× with ELU (whose activation weighs
+more); the 25→25 convolutions take 0.48–0.50 instead of 0.53–0.60 ms and 0.24–0.26 instead
+of 0.33–0.37 ms. Values equal the plain model's to float32 rounding
+(``tests/test_inference_plan.py``).
 """
 
 from dataclasses import dataclass
@@ -30,8 +32,7 @@ class _Layer:
 
     conv: nn.Conv1d
     activation: nn.Module | None
-    length_in: int  # positions of its input, unpadded
-    length_out: int
+    length_out: int  # output positions
 
 
 class BatchLastConv1dNet(nn.Module):
@@ -51,7 +52,7 @@ class BatchLastConv1dNet(nn.Module):
         for conv, activation in zip(convs, activations, strict=True):
             (kernel,), (stride,), (padding,) = conv.kernel_size, conv.stride, conv.padding
             out = (length + 2 * padding - kernel) // stride + 1
-            self.layers.append(_Layer(conv, activation, length, out))
+            self.layers.append(_Layer(conv, activation, out))
             length = out
         self._workspaces: dict[tuple, list[torch.Tensor]] = {}
 
