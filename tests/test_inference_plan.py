@@ -126,12 +126,10 @@ class _Branching(nn.Module):
 
 
 class _Pooled(nn.Module):
-    def __init__(self, dilation: int = 1):
+    def __init__(self):
         super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv1d(1, 2, 3, dilation=dilation), nn.ReLU(), nn.MaxPool1d(2)
-        )
-        self.head = nn.Linear(2 * (4 if dilation == 1 else 3), 3)
+        self.features = nn.Sequential(nn.Conv1d(1, 2, 3), nn.ReLU(), nn.MaxPool1d(2))
+        self.head = nn.Linear(2 * 4, 3)
 
     def forward(self, x):
         return self.head(self.features(x.unsqueeze(1)).flatten(1))
