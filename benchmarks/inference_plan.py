@@ -4,9 +4,10 @@ For the default mnist1d CNN with each study activation, on one thread, it times 
 point's forward passes over the training and test sets (4,000 + 1,000 signals, batch
 1,000, logits reduced to loss and accuracy as the engine does) through
 
-- ``plain``: the engine's model copy before planning (channels-last convolutions, in-place
-  activations), fed the data as it is;
-- ``planned``: the same copy after :func:`plan_inference`, fed its prepared batches;
+- ``plain``: the engine's model copy unplanned (channels-last convolutions, in-place
+  activations), fed the data channels-last;
+- ``planned``: the copy the engine runs (:func:`evaluation_copy`: planned, its weights
+  stored as the plan reads them), fed its prepared batches;
 
 alternating the two for ``--rounds`` rounds (this machine's speed drifts by ±30 % within
 minutes), and prints points per second of each (best round), the median of the per-round
@@ -22,11 +23,8 @@ import numpy as np
 import torch
 
 from losslandscape.allocator import keep_freed_memory
-from losslandscape.channels_last import as_channels_last, convert_convolutions
 from losslandscape.datasets import prepare_dataset
-from losslandscape.engine import cross_entropy_and_prediction, model_on_flat_vector
-from losslandscape.inference_plan import plan_inference
-from losslandscape.inplace_activations import make_activations_inplace
+from losslandscape.engine import cross_entropy_and_prediction, evaluation_copy
 from losslandscape.models import build_model
 
 BATCH = 1000
@@ -49,16 +47,15 @@ def point_rate(forward, batches, flat: torch.Tensor, points: int) -> float:
 def compare(activation: str, data: dict, rounds: int, points: int) -> tuple:
     torch.manual_seed(0)
     model = build_model("mnist1d_cnn", activation, input_length=40, n_classes=10).eval()
-    twin, flat = model_on_flat_vector(model)
-    convert_convolutions(twin)
-    make_activations_inplace(twin)
-    plan = plan_inference(twin, data["x_train"][:1])
+    sample = data["x_train"][:1]
+    twin, twin_flat, unplanned, _ = evaluation_copy(model, sample, rewrite=False)
+    _, flat, plan, _ = evaluation_copy(model, sample)
     raw, prepared = [], []
     for split in ("train", "test"):
         inputs, labels = data[f"x_{split}"], data[f"y_{split}"]
         for start in range(0, len(inputs), BATCH):
             batch = inputs[start : start + BATCH]
-            raw.append((as_channels_last(batch), labels[start : start + BATCH]))
+            raw.append((unplanned.prepare(batch), labels[start : start + BATCH]))
             prepared.append((plan.prepare(batch), labels[start : start + BATCH]))
     with torch.inference_mode():
         difference = max(
@@ -67,7 +64,7 @@ def compare(activation: str, data: dict, rounds: int, points: int) -> tuple:
         )
         plain, planned = [], []
         for _ in range(rounds):
-            plain.append(point_rate(twin, raw, flat, points))
+            plain.append(point_rate(twin, raw, twin_flat, points))
             planned.append(point_rate(plan.forward, prepared, flat, points))
     ratio = float(np.median(np.array(planned) / np.array(plain)))
     return max(plain), max(planned), ratio, difference, plan.rewrites

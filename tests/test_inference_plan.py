@@ -8,9 +8,11 @@ import torch
 from torch import nn
 
 from losslandscape.channels_last import convert_convolutions
+from losslandscape.engine import evaluation_copy
 from losslandscape.inference_plan import plan_inference
 from losslandscape.inplace_activations import make_activations_inplace
 from losslandscape.models import build_model
+from losslandscape.parameters import ParameterLayout
 
 MNIST1D_STACK = ("batch innermost: features.0, features.2, features.4 → classifier",)
 
@@ -75,7 +77,9 @@ def test_stack_of_any_geometry_equals_the_model_for_changing_batch_sizes():
     model = _moved_far(_Stack())
     plan = plan_inference(_engine_copy(model), torch.randn(1, 3, 19))
     assert plan.rewrites == ("batch innermost: features.0, features.2, features.3 → head",)
-    for batch in (7, 5, 7):  # workspaces are kept per batch size; their padding stays zero
+    # workspaces are kept per batch size, their padding stays zero; a batch of one has
+    # dimensions of size 1, whose strides a contiguous tensor may report as anything
+    for batch in (7, 1, 5, 7):
         _assert_planned_equals_model(plan, model, torch.randn(batch, 3, 19))
 
 
@@ -163,3 +167,24 @@ def test_models_that_are_not_such_a_stack_keep_their_forward_pass(model, inputs)
     assert plan.rewrites == ()
     assert plan.forward is twin
     _assert_planned_equals_model(plan, model.eval(), inputs)
+
+
+def test_engine_copy_stores_conv_weights_as_the_plan_reads_them_and_follows_its_flat_vector():
+    torch.manual_seed(5)
+    model = _moved_far(build_model("mnist1d_cnn", "elu", input_length=40, n_classes=10))
+    inputs = torch.randn(9, 40)
+    twin, flat, plan, index = evaluation_copy(model, inputs[:1])
+    assert set(plan.storage_orders) == {f"features.{i}.weight" for i in (0, 2, 4)}
+    assert twin.features[2].weight.permute(0, 2, 1).is_contiguous()  # memory (out, k, in)
+    _assert_planned_equals_model(plan, model, inputs)
+    steps = next(iter(plan.forward._steps.values()))[0]
+    assert all(step.weight is not None for step in steps)  # views made once, no copies
+    # another point, written in the flat vector's order, is the point the plan evaluates
+    layout = ParameterLayout.of(model)
+    point = layout.flatten(dict(model.named_parameters())).detach() + torch.randn(flat.shape)
+    flat.copy_(point[index])
+    moved = copy.deepcopy(model)
+    with torch.no_grad():
+        for name, value in layout.unflatten(point).items():
+            moved.get_parameter(name).copy_(value)
+    _assert_planned_equals_model(plan, moved, inputs)

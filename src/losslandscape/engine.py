@@ -36,7 +36,7 @@ from losslandscape.allocator import keep_freed_memory
 from losslandscape.channels_last import as_channels_last, convert_convolutions
 from losslandscape.inference_plan import InferencePlan, plan_inference
 from losslandscape.inplace_activations import make_activations_inplace
-from losslandscape.parameters import ParameterLayout
+from losslandscape.parameters import ParameterLayout, store_permuted
 
 log = logging.getLogger(__name__)
 
@@ -258,29 +258,46 @@ class Evaluator:
         self.close()
 
 
+def evaluation_copy(
+    model: nn.Module, sample: torch.Tensor, rewrite: bool = True
+) -> tuple[nn.Module, torch.Tensor, InferencePlan, torch.Tensor | None]:
+    """The model copy a :class:`PointEvaluator` runs, for data like ``sample`` ``(1, …)``.
+
+    Returns the copy (its parameters views of one flat vector, its activations in place),
+    that flat vector ``(n_params,)``, the :class:`InferencePlan` that runs it, and the
+    index that moves a vector in :class:`ParameterLayout` order into the flat vector's
+    order (``None`` where the orders are the same). On CPU the copy's convolutions run
+    channels-last and, with ``rewrite``, its forward pass is planned
+    (:func:`plan_inference`), the weights stored as the plan reads them."""
+    twin, flat = model_on_flat_vector(model)
+    make_activations_inplace(twin)  # the copy only ever runs under inference_mode
+    # channels-last convolutions and the graph rewrites were measured on CPU only
+    # (losslandscape.channels_last, losslandscape.inference_plan); GPUs keep PyTorch's
+    # default layout and the model's own forward pass
+    channels_last = sample.device.type == "cpu" and convert_convolutions(twin)
+    if channels_last and rewrite:
+        plan = plan_inference(twin, sample)
+    else:
+        plan = InferencePlan(twin, as_channels_last if channels_last else _unchanged)
+    index = None
+    if plan.storage_orders:
+        index = store_permuted(twin, flat, plan.storage_orders)
+    return twin, flat, plan, index
+
+
 class PointEvaluator(Evaluator):
     """``point`` (and, with ``compiled``, ``compile``): one point at a time through a model
-    copy whose parameters are views of one flat vector."""
+    copy whose parameters are views of one flat vector (:func:`evaluation_copy`)."""
 
     def __init__(self, model, origin, u, v, splits, options, compiled: bool = False):
-        self.twin, self.flat = model_on_flat_vector(model)
-        make_activations_inplace(self.twin)  # the twin only ever runs under inference_mode
         sample = next(iter(splits.values()))[0][:1]
-        # channels-last convolutions and the graph rewrites were measured on CPU only
-        # (losslandscape.channels_last, losslandscape.inference_plan); GPUs keep
-        # PyTorch's default layout and the model's own forward pass
-        channels_last = origin.device.type == "cpu" and convert_convolutions(self.twin)
+        self.twin, self.flat, self.plan, index = evaluation_copy(model, sample, not compiled)
         if compiled:
             # dynamic=False: a split's last, shorter batch gets its own graph instead of
             # slower shape-generic code for every batch
-            compiled_twin = torch.compile(self.twin, dynamic=False)
-            self.plan = InferencePlan(
-                compiled_twin, as_channels_last if channels_last else _unchanged
-            )
-        elif channels_last:
-            self.plan = plan_inference(self.twin, sample)
-        else:
-            self.plan = InferencePlan(self.twin, _unchanged)
+            self.plan = replace(self.plan, forward=torch.compile(self.twin, dynamic=False))
+        if index is not None:
+            origin, u, v = origin[index], u[index], v[index]
         self.plane, self.splits, self.options = (origin, u, v), splits, options
         self.batches = {
             split: _prepared_batches(self.plan.prepare, inputs, labels, options)

@@ -17,12 +17,12 @@ batch innermost gains more (``benchmarks/inference_plan.py``) and replaced them.
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import fx, nn
 
-from losslandscape.batch_last import BatchLastConv1dNet
+from losslandscape.batch_last import WEIGHT_STORAGE_ORDER, BatchLastConv1dNet
 from losslandscape.channels_last import as_channels_last
 
 log = logging.getLogger(__name__)
@@ -35,11 +35,15 @@ class InferencePlan:
     ``prepare`` maps a batch of data ``(batch, …)`` to what ``forward`` takes; it depends on
     the data only, so the engine calls it once per batch and reuses the result at every
     point. ``forward`` returns the model's logits ``(batch, classes)``. ``rewrites`` names
-    what was changed (for logs and tests)."""
+    what was changed (for logs and tests). ``storage_orders`` maps parameter names to the
+    order of dimensions in which ``forward`` would have them stored (for
+    :func:`losslandscape.parameters.store_permuted`); ``forward`` is correct either way,
+    faster so."""
 
     forward: Callable[[torch.Tensor], torch.Tensor]
     prepare: Callable[[torch.Tensor], torch.Tensor]
     rewrites: tuple[str, ...] = ()
+    storage_orders: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 class _LeavesTracer(fx.Tracer):
@@ -66,9 +70,11 @@ def plan_inference(model: nn.Module, sample: torch.Tensor) -> InferencePlan:
     stack = _batch_last_stack(graph, dict(model.named_modules()), model, sample)
     if stack is None:
         return plain
-    net, prepare, rewrite = stack
+    net, prepare, names, head = stack
+    rewrite = f"batch innermost: {', '.join(names)} → {head}"
     log.info("inference plan: %s", rewrite)
-    return InferencePlan(net, prepare, (rewrite,))
+    orders = {f"{name}.weight": WEIGHT_STORAGE_ORDER for name in names}
+    return InferencePlan(net, prepare, (rewrite,), orders)
 
 
 def _depends_on_data_only(node: fx.Node) -> set[fx.Node]:
@@ -144,9 +150,9 @@ def _only_user(node: fx.Node) -> fx.Node | None:
 
 
 def _batch_last_stack(graph, modules, model, sample):
-    """A :class:`BatchLastConv1dNet` and its data preparation when the whole model is
-    input shape operations → (Conv1d → element-wise activation?)+ → flatten → Linear;
-    ``None`` otherwise."""
+    """A :class:`BatchLastConv1dNet`, its data preparation, the convolutions' and the
+    head's names when the whole model is input shape operations → (Conv1d → element-wise
+    activation?)+ → flatten → Linear; ``None`` otherwise."""
     placeholders = [n for n in graph.nodes if n.op == "placeholder"]
     first = next((n for n in graph.nodes if n.op == "call_module"), None)
     if len(placeholders) != 1 or first is None or len(first.args) != 1:
@@ -188,7 +194,7 @@ def _batch_last_stack(graph, modules, model, sample):
         return net.prepare(_input_of(model, convs[0], inputs))
 
     names = [n for n, m in modules.items() if any(m is c for c in convs)]
-    return net, prepare, f"batch innermost: {', '.join(names)} → {head.target}"
+    return net, prepare, names, head.target
 
 
 def _flattened_linear(node: fx.Node, modules: dict[str, nn.Module]) -> fx.Node | None:

@@ -49,3 +49,32 @@ class ParameterLayout:
             name: piece.view(shape)
             for name, piece, shape in zip(self.names, pieces, self.shapes, strict=True)
         }
+
+
+def store_permuted(
+    model: nn.Module, flat: torch.Tensor, orders: dict[str, tuple[int, ...]]
+) -> torch.Tensor:
+    """Store each parameter named in ``orders`` with its dimensions in memory in that order.
+
+    ``model``'s parameters are views of ``flat`` ``(n_params,)`` in layout order (as the
+    engine's model copy has them). ``flat`` is rearranged in place and every parameter
+    re-pointed at its piece, with its own shape: a parameter ``(out, in, k)`` stored in
+    order ``(0, 2, 1)`` becomes a strided view of memory laid out ``(out, k, in)``.
+    Returns ``index`` ``(n_params,)``: the new ``flat`` is the old ``flat[index]``, and a
+    vector in layout order (a point, a direction) is moved into it the same way."""
+    layout = ParameterLayout.of(model)
+    unknown = sorted(set(orders) - set(layout.names))
+    if unknown:
+        raise ValueError(f"parameters {unknown} are not in the model; it has {list(layout.names)}")
+    index = torch.arange(layout.n_params, device=flat.device)
+    pieces = dict(zip(layout.names, torch.split(index, layout.sizes), strict=True))
+    for name, order in orders.items():
+        piece = pieces[name]
+        piece.copy_(piece.view(layout.shapes[layout.names.index(name)]).permute(order).flatten())
+    flat.copy_(flat[index])
+    values = dict(zip(layout.names, torch.split(flat, layout.sizes), strict=True))
+    for name, parameter in model.named_parameters():
+        order = orders.get(name, tuple(range(parameter.dim())))
+        stored = values[name].view([parameter.shape[d] for d in order])
+        parameter.data = stored.permute([order.index(d) for d in range(len(order))])
+    return index
