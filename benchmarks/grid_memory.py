@@ -39,9 +39,11 @@ OVERHEAD_MIB = 64  # fixed evaluation overhead allowed beyond the budget
 
 def grid_noise_mib(budget_mb: float) -> float:
     """Allocator noise allowed between grid sizes: the peak of identical runs spreads with
-    the batch (small_cnn2d at a 256 MiB budget: 133–157 MiB at 64 points, 137–205 at 16),
-    while a per-point leak would grow with the 4–64× more points."""
-    return 8 + 0.1 * budget_mb
+    the batch (small_cnn2d at a 256 MiB budget: 133–172 MiB at 64 points, 125–205 at 16,
+    over two days; one run gave 125 at 16 and 172 at 64, 47 apart), while a per-point leak
+    would grow with the 4–64× more points (the mnist1d CNN's 16 → 1024 points, within
+    2 MiB of each other, are the sensitive check)."""
+    return 8 + 0.2 * budget_mb
 
 
 def peak_mib() -> float:
