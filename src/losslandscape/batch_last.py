@@ -14,17 +14,16 @@ weight.
 
 The weight's columns must be in (tap, channel) order, as the windows' rows are. Where the
 weight is stored in that order (:data:`WEIGHT_STORAGE_ORDER`, which the engine arranges
-for its model copy), the matrix is a view and every view a forward pass uses is made
-once per batch size; elsewhere the weight is reordered on every pass. A call is then a
-handful of products and activations: on one core its fixed cost fell from 0.10 to
-0.05 ms, 7 % of a pass over 1000 samples.
+for its model copy), the matrix is a view, and every view a pass uses is made once per
+batch size: a call is then a handful of products and activations, whose fixed cost on one
+core fell from 0.10–0.15 to 0.054–0.057 ms (1.07–1.12× the points per second, alternating
+with the per-call views in one process). Elsewhere the weight is reordered on every pass.
 
 Measured for the default CNN's pass over its data (one core, batch 1000,
-``benchmarks/inference_plan.py``): 1.40–1.43× the points per second of the channels-last
-pass with ReLU, 1.33–1.35× with sigmoid, 1.16–1.17× with ELU (whose activation weighs
-more); the 25→25 convolutions take 0.48–0.50 instead of 0.53–0.60 ms and 0.24–0.26 instead
-of 0.33–0.37 ms. Values equal the plain model's to float32 rounding
-(``tests/test_inference_plan.py``).
+``benchmarks/inference_plan.py``): 1.44× the points per second of the channels-last pass
+with ReLU, 1.55× with Leaky ReLU, 1.43× with sigmoid, 1.27× with ELU (whose activation
+weighs more); the 25→25 convolutions' products take 0.51 and 0.27 ms (69–74 GFLOP/s).
+Values equal the plain model's to float32 rounding (``tests/test_inference_plan.py``).
 """
 
 from collections.abc import Callable

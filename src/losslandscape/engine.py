@@ -11,7 +11,8 @@ once for every split, and agree with the plain reference loop
   The copy runs its activations in place where no other layer sees their input
   (:mod:`losslandscape.inplace_activations`); on CPU, its convolutions channels-last
   (:mod:`losslandscape.channels_last`), and a plain Conv1d stack such as the mnist1d CNN
-  is computed with the batch innermost, its data laid out once for all points
+  is computed with the batch innermost, its data laid out once for all points and its
+  weights stored in the order the products read them
   (:mod:`losslandscape.inference_plan`, :mod:`losslandscape.batch_last`).
 - ``vmap``: ``torch.func.functional_call`` under ``torch.vmap`` over a stack of points.
 - ``compile``: ``point`` with the forward pass ``torch.compile``d.
