@@ -129,24 +129,25 @@ class _Branching(nn.Module):
         return self.head(self.conv(x.unsqueeze(1)).flatten(1))
 
 
-class _Pooled(nn.Module):
-    def __init__(self):
+class _FeaturesThenHead(nn.Module):
+    """``features`` over signals ``(batch, length)`` as one channel, flattened into a
+    3-class head of ``flat`` inputs."""
+
+    def __init__(self, features: nn.Module, flat: int):
         super().__init__()
-        self.features = nn.Sequential(nn.Conv1d(1, 2, 3), nn.ReLU(), nn.MaxPool1d(2))
-        self.head = nn.Linear(2 * 4, 3)
+        self.features = features
+        self.head = nn.Linear(flat, 3)
 
     def forward(self, x):
         return self.head(self.features(x.unsqueeze(1)).flatten(1))
 
 
-class _Dilated(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv1d(1, 2, 3, dilation=2)
-        self.head = nn.Linear(2 * 6, 3)
+def _pooled() -> nn.Module:
+    return _FeaturesThenHead(nn.Sequential(nn.Conv1d(1, 2, 3), nn.ReLU(), nn.MaxPool1d(2)), 2 * 4)
 
-    def forward(self, x):
-        return self.head(self.conv(x.unsqueeze(1)).flatten(1))
+
+def _dilated() -> nn.Module:
+    return _FeaturesThenHead(nn.Conv1d(1, 2, 3, dilation=2), 2 * 6)
 
 
 @pytest.mark.parametrize(
@@ -155,8 +156,8 @@ class _Dilated(nn.Module):
         (_FunctionalActivation(), torch.randn(6, 8, 16)),
         (_InputReusedLater(), torch.randn(6, 10)),
         (_Branching(), torch.randn(6, 10)),
-        (_Pooled(), torch.randn(6, 10)),
-        (_Dilated(), torch.randn(6, 10)),
+        (_pooled(), torch.randn(6, 10)),
+        (_dilated(), torch.randn(6, 10)),
     ],
     ids=["functional-activation", "input-reused", "untraceable", "pooled", "dilated"],
 )
