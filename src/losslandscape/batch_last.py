@@ -33,6 +33,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from losslandscape import native_kernel
+
 # a Conv1d weight (out, in, k) stored as (out, k, in): its product matrix is then a view
 WEIGHT_STORAGE_ORDER = (0, 2, 1)
 
@@ -75,6 +77,61 @@ class _Step:
     activate: Callable[[torch.Tensor], torch.Tensor] | None
 
 
+@dataclass(frozen=True)
+class _NativeStep:
+    """One layer's call of the C kernel for one pitch: its buffers, the kernel's geometry
+    arguments and the activation it fuses or leaves to torch."""
+
+    layer: _Layer
+    weight: torch.Tensor | None  # the (out, k·in) view; None where a copy is made per pass
+    bias: int | None  # address of the bias, None for no bias
+    target: torch.Tensor  # the interior the layer writes (its activation's argument)
+    buffer: torch.Tensor  # the next layer's zero-padded input (or the head's)
+    geometry: tuple[int, ...]  # positions, K, out, pitch, source/target position, target channel
+    kind: int  # native_kernel.IDENTITY, RELU or LEAKY_RELU
+    slope: float
+    activate: Callable[[torch.Tensor], torch.Tensor] | None  # applied by torch afterwards
+
+
+def _fused(activation: nn.Module | None) -> tuple[int, float]:
+    """The kernel's activation code and slope for ``activation``; IDENTITY where torch
+    applies it (exact types only: a subclass may compute something else)."""
+    if type(activation) is nn.ReLU:
+        return native_kernel.RELU, 0.0
+    if type(activation) is nn.LeakyReLU:
+        return native_kernel.LEAKY_RELU, float(activation.negative_slope)
+    return native_kernel.IDENTITY, 0.0
+
+
+def _pitch(batch: int) -> int:
+    return -(-batch // native_kernel.LANES) * native_kernel.LANES
+
+
+def _is_pitched(tensor: torch.Tensor) -> bool:
+    """Whether ``tensor`` ``(length, channels, batch)`` is the first ``batch`` lanes of a
+    zero-offset ``(length, channels, pitch)`` buffer, as :meth:`BatchLastConv1dNet.prepare`
+    lays inputs out for the kernel."""
+    if tensor.dim() != 3 or tensor.stride(2) != 1 or tensor.storage_offset() != 0:
+        return False
+    length, channels, batch = tensor.shape
+    pitch = tensor.stride(1)
+    return (
+        pitch % native_kernel.LANES == 0
+        and pitch >= batch
+        and tensor.stride(0) == channels * pitch
+        and tensor.untyped_storage().nbytes() >= length * channels * pitch * tensor.element_size()
+    )
+
+
+def _pitched(tensor: torch.Tensor) -> torch.Tensor:
+    """``tensor`` ``(length, channels, batch)`` copied into the first lanes of a zero
+    ``(length, channels, pitch)`` buffer, pitch the batch rounded up to whole vectors."""
+    length, channels, batch = tensor.shape
+    buffer = tensor.new_zeros(length, channels, _pitch(batch))
+    buffer[..., :batch] = tensor
+    return buffer[..., :batch]
+
+
 class BatchLastConv1dNet(nn.Module):
     """``convs[i]`` each followed by ``activations[i]`` (element-wise, or ``None``), then
     ``head(flatten(1))``, for inputs laid out by :meth:`prepare`.
@@ -85,8 +142,12 @@ class BatchLastConv1dNet(nn.Module):
     modules, so its parameters are the model's. Forward hooks of the activations do not
     run: their ``forward`` is called directly, to spare a call's overhead."""
 
-    def __init__(self, convs, activations, head: nn.Linear, length: int):
+    def __init__(self, convs, activations, head: nn.Linear, length: int, native=None):
         super().__init__()
+        # the C kernel for float32 on CPU (native None: where it builds; False: never)
+        self.kernel = native_kernel.batch_last_kernel() if native is not False else None
+        if native and self.kernel is None:
+            raise RuntimeError("native kernel requested but not built here (see the log)")
         self.convs = nn.ModuleList(convs)
         self.head = head
         self.layers = []
@@ -102,9 +163,18 @@ class BatchLastConv1dNet(nn.Module):
         self._parameters_list = list(self.parameters())
 
     def prepare(self, inputs: torch.Tensor) -> torch.Tensor:
-        """``inputs`` ``(batch, in_channels, length)`` as :meth:`forward` takes them."""
+        """``inputs`` ``(batch, in_channels, length)`` as :meth:`forward` takes them: for
+        the kernel, the first lanes of a buffer whose rows are whole vectors long."""
         (padding,) = self.layers[0].conv.padding
-        return F.pad(inputs, (padding, padding)).permute(2, 1, 0).contiguous()
+        padded = F.pad(inputs, (padding, padding)).permute(2, 1, 0)
+        return _pitched(padded) if self._uses_kernel(padded) else padded.contiguous()
+
+    def _uses_kernel(self, tensor: torch.Tensor) -> bool:
+        return (
+            self.kernel is not None
+            and tensor.dtype == torch.float32
+            and tensor.device.type == "cpu"
+        )
 
     def _signature(self, padded: torch.Tensor) -> tuple:
         """What the cached views depend on: batch size, dtype, device, and where each
@@ -145,7 +215,102 @@ class BatchLastConv1dNet(nn.Module):
         head_bias = self.head.bias[:, None] if self.head.bias is not None else None
         return steps, source.view(-1, batch), head_bias
 
+    def _build_native_steps(self, pitch: int, like: torch.Tensor) -> list[_NativeStep]:
+        """Each layer's :class:`_NativeStep` for rows ``pitch`` floats long; buffers as in
+        :meth:`_build_steps`, the padding lanes of every row computed and never read
+        across (each lane is one sample)."""
+        steps, channels_in = [], self.layers[0].conv.in_channels
+        for index, layer in enumerate(self.layers):
+            conv, length = layer.conv, layer.length_out
+            (kernel,), (stride,) = conv.kernel_size, conv.stride
+            out = conv.out_channels
+            if index + 1 < len(self.layers):  # (length, out, pitch), zero-padded
+                (padding,) = self.layers[index + 1].conv.padding
+                buffer = like.new_zeros(self.layers[index + 1].length_in, out, pitch)
+                target = buffer[padding : padding + length]
+                target_position, target_channel = out * pitch, pitch
+            else:  # (out, length, pitch): the head's flatten order
+                buffer = target = like.new_zeros(out, length, pitch)
+                target_position, target_channel = pitch, length * pitch
+            matrix = layer.weight_matrix()
+            is_view = matrix.data_ptr() == conv.weight.data_ptr() and matrix.is_contiguous()
+            kind, slope = _fused(layer.activation)
+            unfused = layer.activation is not None and kind == native_kernel.IDENTITY
+            steps.append(
+                _NativeStep(
+                    layer,
+                    matrix if is_view else None,
+                    conv.bias.data_ptr() if conv.bias is not None else None,
+                    target,
+                    buffer,
+                    (
+                        length,
+                        kernel * channels_in,
+                        out,
+                        pitch,
+                        stride * channels_in * pitch,
+                        target_position,
+                        target_channel,
+                    ),
+                    kind,
+                    slope,
+                    layer.activation.forward if unfused else None,
+                )
+            )
+            channels_in = out
+        return steps
+
+    def _forward_native(self, padded: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward` with the C kernel: one call per layer and one for the head."""
+        batch = padded.shape[-1]
+        if not _is_pitched(padded):  # not laid out by prepare
+            padded = _pitched(padded)
+        pitch = padded.stride(1)
+        key = ("native", pitch, *self._signature(padded)[1:])
+        if key not in self._steps:
+            self._steps[key] = self._build_native_steps(pitch, padded)
+        source = padded
+        for step in self._steps[key]:
+            weight = step.weight
+            if weight is None:
+                weight = step.layer.weight_matrix().contiguous()
+            self.kernel(
+                source.data_ptr(),
+                weight.data_ptr(),
+                step.bias,
+                step.target.data_ptr(),
+                *step.geometry,
+                step.kind,
+                step.slope,
+            )
+            if step.activate is not None:
+                activated = step.activate(step.target)
+                if activated.data_ptr() != step.target.data_ptr():  # not an in-place module
+                    step.target.copy_(activated)
+            source = step.buffer
+        weight = self.head.weight.contiguous()  # kept alive through the call, as bias
+        bias = self.head.bias.contiguous() if self.head.bias is not None else None
+        logits = padded.new_empty(self.head.out_features, pitch)
+        self.kernel(
+            source.data_ptr(),
+            weight.data_ptr(),
+            bias.data_ptr() if bias is not None else None,
+            logits.data_ptr(),
+            1,
+            self.head.in_features,
+            self.head.out_features,
+            pitch,
+            0,
+            0,
+            pitch,
+            native_kernel.IDENTITY,
+            0.0,
+        )
+        return logits[:, :batch].t()
+
     def forward(self, padded: torch.Tensor) -> torch.Tensor:
+        if self._uses_kernel(padded):
+            return self._forward_native(padded)
         batch = padded.shape[-1]
         key = self._signature(padded)
         if key not in self._steps:  # kept per batch size: a split's last batch is shorter
