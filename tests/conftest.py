@@ -1,9 +1,13 @@
-"""Shared fixtures: a small synthetic data set and a short training run on it."""
+"""Shared fixtures: a small synthetic data set, a short training run on it, and the
+engine's C kernel."""
+
+import os
 
 import pytest
 import torch
 
 from losslandscape.datasets import tensor_checksum
+from losslandscape.native_kernel import batch_last_kernel
 from losslandscape.training import train_run
 
 
@@ -51,3 +55,15 @@ def restore_torch_threads():
     threads = torch.get_num_threads()
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def c_kernel():
+    """The engine's C kernel (``losslandscape.native_kernel``); its tests skip where it does
+    not build, except under ``LOSSLANDSCAPE_NATIVE_REQUIRED=1`` (CI), where they fail."""
+    kernel = batch_last_kernel()
+    if kernel is None:
+        if os.environ.get("LOSSLANDSCAPE_NATIVE_REQUIRED") == "1":
+            pytest.fail("LOSSLANDSCAPE_NATIVE_REQUIRED=1 but the C kernel was not built")
+        pytest.skip("the C kernel is not built here (LOSSLANDSCAPE_NATIVE=0, or no C compiler)")
+    return kernel

@@ -14,7 +14,18 @@ from losslandscape.inplace_activations import make_activations_inplace
 from losslandscape.models import build_model
 from losslandscape.parameters import ParameterLayout
 
-MNIST1D_STACK = ("batch innermost: features.0, features.2, features.4 → classifier",)
+
+@pytest.fixture(params=[False, True], ids=["torch-gemm", "c-kernel"])
+def native(request) -> bool:
+    """Each batch-innermost test runs with torch's GEMM and with the C kernel."""
+    if request.param:
+        request.getfixturevalue("c_kernel")  # skips, or fails in CI, where it is not built
+    return request.param
+
+
+def _rewrite(native: bool, convs: str, head: str) -> tuple[str]:
+    products = "C kernel" if native else "torch GEMM"
+    return (f"batch innermost ({products}): {convs} → {head}",)
 
 
 def _engine_copy(model: nn.Module) -> nn.Module:
@@ -43,19 +54,20 @@ def _moved_far(model: nn.Module) -> nn.Module:
 @pytest.mark.parametrize(
     "activation", ["relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "silu"]
 )
-def test_planned_mnist1d_cnn_equals_the_model(activation):
+def test_planned_mnist1d_cnn_equals_the_model(activation, native):
     torch.manual_seed(1)
     model = _moved_far(build_model("mnist1d_cnn", activation, input_length=40, n_classes=10))
     inputs = torch.randn(33, 40)
-    plan = plan_inference(_engine_copy(model), inputs[:1])
-    assert plan.rewrites == MNIST1D_STACK
+    plan = plan_inference(_engine_copy(model), inputs[:1], native)
+    assert plan.rewrites == _rewrite(native, "features.0, features.2, features.4", "classifier")
     _assert_planned_equals_model(plan, model, inputs)
 
 
 class _Stack(nn.Module):
     """Convolutions of every geometry the stack takes: 3 input channels, kernels 3/4/1,
     strides 1/3/1, paddings 0/2/0, a convolution with no bias, two with no activation
-    between them, and a head with no bias."""
+    between them, a head with no bias, and 7 output channels (the C kernel holds 5 at a
+    time, so a remainder too)."""
 
     def __init__(self):
         super().__init__()
@@ -63,30 +75,48 @@ class _Stack(nn.Module):
             nn.Conv1d(3, 4, 3),
             nn.ReLU(),
             nn.Conv1d(4, 6, 4, stride=3, padding=2, bias=False),
-            nn.Conv1d(6, 5, 1),
-            nn.Tanh(),
+            nn.Conv1d(6, 7, 1),
+            nn.LeakyReLU(0.3),
         )
-        self.head = nn.Linear(5 * 6, 4, bias=False)  # 19 → 17 → 6 → 6 positions
+        self.head = nn.Linear(7 * 6, 4, bias=False)  # 19 → 17 → 6 → 6 positions
 
     def forward(self, x):
         return self.head(torch.flatten(self.features(x), 1))
 
 
-def test_stack_of_any_geometry_equals_the_model_for_changing_batch_sizes():
+def test_stack_of_any_geometry_equals_the_model_for_changing_batch_sizes(native):
     torch.manual_seed(2)
     model = _moved_far(_Stack())
-    plan = plan_inference(_engine_copy(model), torch.randn(1, 3, 19))
-    assert plan.rewrites == ("batch innermost: features.0, features.2, features.3 → head",)
+    plan = plan_inference(_engine_copy(model), torch.randn(1, 3, 19), native)
+    assert plan.rewrites == _rewrite(native, "features.0, features.2, features.3", "head")
     # workspaces are kept per batch size, their padding stays zero; a batch of one has
-    # dimensions of size 1, whose strides a contiguous tensor may report as anything
-    for batch in (7, 1, 5, 7):
+    # dimensions of size 1, whose strides a contiguous tensor may report as anything; the
+    # kernel's rows are whole vectors of 16 lanes, of 64 at a time: 80 and 81 take every
+    # kind of block
+    for batch in (7, 1, 5, 7, 80, 81, 16):
         _assert_planned_equals_model(plan, model, torch.randn(batch, 3, 19))
 
 
-def test_plan_keeps_the_models_parameters():
+def test_kernel_stack_takes_inputs_not_laid_out_by_prepare_and_returns_fresh_logits(native):
+    torch.manual_seed(6)
+    model = _moved_far(_Stack())
+    plan = plan_inference(_engine_copy(model), torch.randn(1, 3, 19), native)
+    first, second = torch.randn(20, 3, 19), torch.randn(20, 3, 19)
+    with torch.inference_mode():
+        # the plain (length, channels, batch) layout, contiguous: rows not whole vectors
+        contiguous = plan.prepare(first).contiguous()
+        got_first = plan.forward(contiguous)
+        kept = got_first.clone()
+        plan.forward(plan.prepare(second))
+        torch.testing.assert_close(got_first, kept, rtol=0, atol=0)  # not overwritten
+        expected = model(first)
+    torch.testing.assert_close(got_first, expected, rtol=1e-5, atol=1e-6 * expected.abs().max())
+
+
+def test_plan_keeps_the_models_parameters(native):
     model = build_model("mnist1d_cnn", "relu", input_length=40, n_classes=10)
     twin = _engine_copy(model)
-    plan = plan_inference(twin, torch.randn(1, 40))
+    plan = plan_inference(twin, torch.randn(1, 40), native)
     assert {id(p) for p in plan.forward.parameters()} == {id(p) for p in twin.parameters()}
     with torch.no_grad():
         twin.classifier.bias.add_(1.0)  # the engine moves the twin; the plan must follow
@@ -170,15 +200,18 @@ def test_models_that_are_not_such_a_stack_keep_their_forward_pass(model, inputs)
     _assert_planned_equals_model(plan, model.eval(), inputs)
 
 
-def test_engine_copy_stores_conv_weights_as_the_plan_reads_them_and_follows_its_flat_vector():
+def test_engine_copy_stores_conv_weights_as_the_plan_reads_them_and_follows_its_flat_vector(
+    native,
+):
     torch.manual_seed(5)
     model = _moved_far(build_model("mnist1d_cnn", "elu", input_length=40, n_classes=10))
     inputs = torch.randn(9, 40)
-    twin, flat, plan, index = evaluation_copy(model, inputs[:1])
+    twin, flat, plan, index = evaluation_copy(model, inputs[:1], native=native)
     assert set(plan.storage_orders) == {f"features.{i}.weight" for i in (0, 2, 4)}
     assert twin.features[2].weight.permute(0, 2, 1).is_contiguous()  # memory (out, k, in)
     _assert_planned_equals_model(plan, model, inputs)
-    steps = next(iter(plan.forward._steps.values()))[0]
+    steps = next(iter(plan.forward._steps.values()))
+    steps = steps if native else steps[0]
     assert all(step.weight is not None for step in steps)  # views made once, no copies
     # another point, written in the flat vector's order, is the point the plan evaluates
     layout = ParameterLayout.of(model)

@@ -260,7 +260,7 @@ class Evaluator:
 
 
 def evaluation_copy(
-    model: nn.Module, sample: torch.Tensor, rewrite: bool = True
+    model: nn.Module, sample: torch.Tensor, rewrite: bool = True, native: bool | None = None
 ) -> tuple[nn.Module, torch.Tensor, InferencePlan, torch.Tensor | None]:
     """The model copy a :class:`PointEvaluator` runs, for data like ``sample`` ``(1, …)``.
 
@@ -269,7 +269,8 @@ def evaluation_copy(
     index that moves a vector in :class:`ParameterLayout` order into the flat vector's
     order (``None`` where the orders are the same). On CPU the copy's convolutions run
     channels-last and, with ``rewrite``, its forward pass is planned
-    (:func:`plan_inference`), the weights stored as the plan reads them."""
+    (:func:`plan_inference`, ``native`` as there), the weights stored as the plan reads
+    them."""
     twin, flat = model_on_flat_vector(model)
     make_activations_inplace(twin)  # the copy only ever runs under inference_mode
     # channels-last convolutions and the graph rewrites were measured on CPU only
@@ -277,7 +278,7 @@ def evaluation_copy(
     # default layout and the model's own forward pass
     channels_last = sample.device.type == "cpu" and convert_convolutions(twin)
     if channels_last and rewrite:
-        plan = plan_inference(twin, sample)
+        plan = plan_inference(twin, sample, native)
     else:
         plan = InferencePlan(twin, as_channels_last if channels_last else _unchanged)
     index = None

@@ -56,22 +56,26 @@ class _LeavesTracer(fx.Tracer):
         )
 
 
-def plan_inference(model: nn.Module, sample: torch.Tensor) -> InferencePlan:
+def plan_inference(
+    model: nn.Module, sample: torch.Tensor, native: bool | None = None
+) -> InferencePlan:
     """An :class:`InferencePlan` for ``model`` (the engine's copy, in eval mode, its
     convolutions already channels-last) on data like ``sample`` ``(batch, …)``. Models
     that ``torch.fx`` cannot trace, or that are not such a stack, keep their forward pass
-    with channels-last inputs."""
+    with channels-last inputs. ``native``: whether the batch-innermost stack uses the C
+    kernel (:mod:`losslandscape.native_kernel`; ``None``: where it builds)."""
     plain = InferencePlan(model, as_channels_last)
     try:
         graph = _LeavesTracer().trace(model)
     except Exception as error:  # data-dependent control flow and the like: run as it is
         log.info("model not traced (%s: %s); no graph rewrite", type(error).__name__, error)
         return plain
-    stack = _batch_last_stack(graph, dict(model.named_modules()), model, sample)
+    stack = _batch_last_stack(graph, dict(model.named_modules()), model, sample, native)
     if stack is None:
         return plain
     net, prepare, names, head = stack
-    rewrite = f"batch innermost: {', '.join(names)} → {head}"
+    products = "C kernel" if net.kernel is not None else "torch GEMM"
+    rewrite = f"batch innermost ({products}): {', '.join(names)} → {head}"
     log.info("inference plan: %s", rewrite)
     orders = {f"{name}.weight": WEIGHT_STORAGE_ORDER for name in names}
     return InferencePlan(net, prepare, (rewrite,), orders)
@@ -149,7 +153,7 @@ def _only_user(node: fx.Node) -> fx.Node | None:
     return next(iter(node.users)) if len(node.users) == 1 else None
 
 
-def _batch_last_stack(graph, modules, model, sample):
+def _batch_last_stack(graph, modules, model, sample, native):
     """A :class:`BatchLastConv1dNet`, its data preparation, the convolutions' and the
     head's names when the whole model is input shape operations → (Conv1d → element-wise
     activation?)+ → flatten → Linear; ``None`` otherwise."""
@@ -188,7 +192,7 @@ def _batch_last_stack(graph, modules, model, sample):
     if first_input.dim() != 3:  # (batch, channels, length) only
         return None
     length = first_input.shape[-1]
-    net = BatchLastConv1dNet(convs, activations, modules[head.target], length)
+    net = BatchLastConv1dNet(convs, activations, modules[head.target], length, native)
 
     def prepare(inputs: torch.Tensor) -> torch.Tensor:
         return net.prepare(_input_of(model, convs[0], inputs))

@@ -1,0 +1,111 @@
+"""The C kernel of the batch-innermost stack: its products against torch on random inputs,
+and how it is built, cached and declined."""
+
+import logging
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from losslandscape import native_kernel
+from losslandscape.native_kernel import IDENTITY, LEAKY_RELU, RELU, batch_last_kernel
+
+
+@pytest.fixture
+def fresh_build(monkeypatch, tmp_path):
+    """``batch_last_kernel`` built anew, into an empty cache; the process's own kernel is
+    looked up again afterwards."""
+    monkeypatch.setenv("LOSSLANDSCAPE_CACHE", str(tmp_path))
+    monkeypatch.delenv("LOSSLANDSCAPE_NATIVE", raising=False)
+    batch_last_kernel.cache_clear()
+    yield tmp_path
+    batch_last_kernel.cache_clear()
+
+
+def _reference(source, weight, bias, positions, step, kind, slope):
+    """``(positions, out, pitch)``: position j is ``weight @ rows [j·step, j·step + K)``
+    of ``source`` ``(rows, pitch)``, plus bias, then the activation."""
+    rows = weight.shape[1]
+    out = torch.stack([weight @ source[j * step : j * step + rows] for j in range(positions)])
+    if bias is not None:
+        out += bias[:, None]
+    if kind == RELU:
+        return F.relu(out)
+    if kind == LEAKY_RELU:
+        return F.leaky_relu(out, slope)
+    return out
+
+
+@pytest.mark.parametrize("kind, slope", [(IDENTITY, 0.0), (RELU, 0.0), (LEAKY_RELU, 0.2)])
+@pytest.mark.parametrize("with_bias", [True, False])
+@pytest.mark.parametrize(
+    "positions, rows, out, step, pitch",
+    # pitches of 16, 64 and 80 lanes: one-vector blocks, four-vector blocks and both;
+    # 25 output channels (five blocks of 5), 7 (one block and two single rows), 3
+    [(10, 75, 25, 50, 1008), (4, 6, 7, 3, 80), (1, 125, 3, 0, 16), (3, 5, 25, 2, 64)],
+)
+def test_kernel_equals_torch_on_random_inputs(
+    c_kernel, kind, slope, with_bias, positions, rows, out, step, pitch
+):
+    torch.manual_seed(positions * 1000 + rows)
+    source = torch.randn((positions - 1) * step + rows, pitch)
+    weight = torch.randn(out, rows)
+    bias = torch.randn(out) if with_bias else None
+    # written into every other channel of a larger buffer: the target's strides are free
+    target = torch.full((positions, 2 * out, pitch), float("nan"))
+    view = target[:, ::2]
+    c_kernel(
+        source.data_ptr(),
+        weight.data_ptr(),
+        bias.data_ptr() if bias is not None else None,
+        view.data_ptr(),
+        positions,
+        rows,
+        out,
+        pitch,
+        step * pitch,
+        view.stride(0),
+        view.stride(1),
+        kind,
+        slope,
+    )
+    expected = _reference(source, weight, bias, positions, step, kind, slope)
+    torch.testing.assert_close(view, expected, rtol=1e-5, atol=1e-5)
+    assert target[:, 1::2].isnan().all()  # nothing written between the target's rows
+
+
+def test_kernel_is_compiled_once_into_the_cache_and_then_reused(c_kernel, fresh_build):
+    assert batch_last_kernel() is not None
+    (library,) = fresh_build.glob("batch_last_kernel-*.so")
+    built = library.stat().st_mtime_ns
+    batch_last_kernel.cache_clear()
+    assert batch_last_kernel() is not None
+    assert library.stat().st_mtime_ns == built
+    assert [p.name for p in fresh_build.iterdir()] == [library.name]  # no partial files
+
+
+def test_kernel_off_by_environment(fresh_build, monkeypatch):
+    monkeypatch.setenv("LOSSLANDSCAPE_NATIVE", "0")
+    assert batch_last_kernel() is None
+    assert not any(fresh_build.iterdir())
+
+
+def test_no_compiler_means_torch_gemm(fresh_build, monkeypatch, caplog):
+    monkeypatch.setenv("CC", "no-such-compiler-here")
+    with caplog.at_level(logging.INFO, logger=native_kernel.__name__):
+        assert batch_last_kernel() is None
+    assert "no C compiler" in caplog.text
+
+
+def test_failed_compile_is_logged_and_leaves_no_file(fresh_build, monkeypatch, caplog, tmp_path):
+    broken = tmp_path / "broken-cc"
+    broken.write_text(  # answers --version, fails to compile
+        '#!/bin/sh\n[ "$1" = --version ] && echo "broken 1.0" && exit 0\n'
+        "echo 'cc: cannot compile here' >&2\nexit 1\n"
+    )
+    broken.chmod(0o755)
+    monkeypatch.setenv("CC", str(broken))
+    with caplog.at_level(logging.WARNING, logger=native_kernel.__name__):
+        assert batch_last_kernel() is None
+    assert "cannot compile here" in caplog.text
+    assert [p.name for p in fresh_build.iterdir()] == ["broken-cc"]
