@@ -6,12 +6,16 @@ point's forward passes over the training and test sets (4,000 + 1,000 signals, b
 
 - ``plain``: the engine's model copy unplanned (channels-last convolutions, in-place
   activations), fed the data channels-last;
-- ``planned``: the copy the engine runs (:func:`evaluation_copy`: planned, its weights
-  stored as the plan reads them), fed its prepared batches;
+- ``gemm``: the copy the engine runs (:func:`evaluation_copy`: planned, its weights
+  stored as the plan reads them), fed its prepared batches, its products torch's batched
+  GEMM;
+- ``kernel``: the same with the C kernel (``losslandscape.native_kernel``), as the engine
+  runs it where the kernel builds;
 
-alternating the two for ``--rounds`` rounds (this machine's speed drifts by ±30 % within
-minutes), and prints points per second of each (best round), the median of the per-round
-ratios, and the largest difference between their logits.
+alternating the three for ``--rounds`` rounds (this machine's speed drifts by ±30 % within
+minutes), and prints points per second of each (best round), the medians of the
+per-round ratios gemm/plain, kernel/plain and kernel/gemm, and the largest relative
+difference of the planned logits from the plain model's.
 
 Run: python benchmarks/inference_plan.py [--rounds R] [--points P]
 """
@@ -44,30 +48,45 @@ def point_rate(forward, batches, flat: torch.Tensor, points: int) -> float:
     return points / (time.perf_counter() - started)
 
 
-def compare(activation: str, data: dict, rounds: int, points: int) -> tuple:
-    torch.manual_seed(0)
-    model = build_model("mnist1d_cnn", activation, input_length=40, n_classes=10).eval()
-    sample = data["x_train"][:1]
-    twin, twin_flat, unplanned, _ = evaluation_copy(model, sample, rewrite=False)
-    _, flat, plan, _ = evaluation_copy(model, sample)
-    raw, prepared = [], []
+def _batches(prepare, data: dict) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    out = []
     for split in ("train", "test"):
         inputs, labels = data[f"x_{split}"], data[f"y_{split}"]
         for start in range(0, len(inputs), BATCH):
-            batch = inputs[start : start + BATCH]
-            raw.append((unplanned.prepare(batch), labels[start : start + BATCH]))
-            prepared.append((plan.prepare(batch), labels[start : start + BATCH]))
+            out.append((prepare(inputs[start : start + BATCH]), labels[start : start + BATCH]))
+    return out
+
+
+def compare(activation: str, data: dict, rounds: int, points: int) -> tuple:
+    """Best points/s of plain, gemm and kernel, the medians of the per-round ratios
+    gemm/plain, kernel/plain and kernel/gemm, the largest relative difference of the
+    planned logits from the plain model's, and the kernel plan's rewrites."""
+    torch.manual_seed(0)
+    model = build_model("mnist1d_cnn", activation, input_length=40, n_classes=10).eval()
+    sample = data["x_train"][:1]
+    runs = {}  # name → (forward, batches, flat vector)
+    variants = (("plain", False, False), ("gemm", True, False), ("kernel", True, True))
+    for name, rewrite, native in variants:
+        _, flat, plan, _ = evaluation_copy(model, sample, rewrite=rewrite, native=native)
+        runs[name] = (plan.forward, _batches(plan.prepare, data), flat)
+    rewrites = plan.rewrites  # the kernel's
     with torch.inference_mode():
+        plain_forward, plain_batches, _ = runs["plain"]
         difference = max(
-            float((plan.forward(p) - twin(r)).abs().max() / twin(r).abs().max())
-            for (r, _), (p, _) in zip(raw, prepared, strict=True)
+            float((forward(p) - plain_forward(r)).abs().max() / plain_forward(r).abs().max())
+            for forward, batches, _ in (runs["gemm"], runs["kernel"])
+            for (r, _), (p, _) in zip(plain_batches, batches, strict=True)
         )
-        plain, planned = [], []
+        rates = {name: [] for name in runs}
         for _ in range(rounds):
-            plain.append(point_rate(twin, raw, twin_flat, points))
-            planned.append(point_rate(plan.forward, prepared, flat, points))
-    ratio = float(np.median(np.array(planned) / np.array(plain)))
-    return max(plain), max(planned), ratio, difference, plan.rewrites
+            for name, run in runs.items():
+                rates[name].append(point_rate(*run, points))
+    rates = {name: np.array(values) for name, values in rates.items()}
+    ratios = [
+        float(np.median(rates[a] / rates[b]))
+        for a, b in (("gemm", "plain"), ("kernel", "plain"), ("kernel", "gemm"))
+    ]
+    return {name: values.max() for name, values in rates.items()}, ratios, difference, rewrites
 
 
 def main() -> None:
@@ -82,16 +101,18 @@ def main() -> None:
     torch.set_num_threads(1)
     data = prepare_dataset("mnist1d")
     print("mnist1d CNN, 4000+1000 signals, batch 1000, 1 thread; points/s, best of")
-    print(f"{args.rounds} alternating rounds; ratio: median of the rounds' planned/plain\n")
-    print(f"{'activation':12}{'plain':>8}{'planned':>9}{'ratio':>7}{'max rel diff':>14}  rewrites")
+    print(f"{args.rounds} alternating rounds; ratios: medians of the rounds' ratios\n")
+    header = ["plain", "gemm", "kernel", "gemm/plain", "kernel/plain", "kernel/gemm"]
+    print(f"{'activation':12}" + "".join(f"{h:>13}" for h in header) + f"{'max rel diff':>14}")
     for activation in args.activations:
-        plain, planned, ratio, difference, rewrites = compare(
-            activation, data, args.rounds, args.points
-        )
+        rates, ratios, difference, rewrites = compare(activation, data, args.rounds, args.points)
         print(
-            f"{activation:12}{plain:8.1f}{planned:9.1f}{ratio:6.2f}x{difference:14.1e}  "
-            + "; ".join(rewrites)
+            f"{activation:12}"
+            + "".join(f"{rates[name]:13.1f}" for name in ("plain", "gemm", "kernel"))
+            + "".join(f"{ratio:12.2f}x" for ratio in ratios)
+            + f"{difference:14.1e}"
         )
+    print(f"\nkernel plan: {'; '.join(rewrites)}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import torch
 from torch.nn import functional as F
 
 from losslandscape import native_kernel
-from losslandscape.native_kernel import IDENTITY, LEAKY_RELU, RELU, batch_last_kernel
+from losslandscape.native_kernel import IDENTITY, LEAKY_RELU, RELU, SIGMOID, batch_last_kernel
 
 
 @pytest.fixture
@@ -33,10 +33,14 @@ def _reference(source, weight, bias, positions, step, kind, slope):
         return F.relu(out)
     if kind == LEAKY_RELU:
         return F.leaky_relu(out, slope)
+    if kind == SIGMOID:
+        return torch.sigmoid(out)
     return out
 
 
-@pytest.mark.parametrize("kind, slope", [(IDENTITY, 0.0), (RELU, 0.0), (LEAKY_RELU, 0.2)])
+@pytest.mark.parametrize(
+    "kind, slope", [(IDENTITY, 0.0), (RELU, 0.0), (LEAKY_RELU, 0.2), (SIGMOID, 0.0)]
+)
 @pytest.mark.parametrize("with_bias", [True, False])
 @pytest.mark.parametrize(
     "positions, rows, out, step, pitch",
@@ -109,3 +113,23 @@ def test_failed_compile_is_logged_and_leaves_no_file(fresh_build, monkeypatch, c
         assert batch_last_kernel() is None
     assert "cannot compile here" in caplog.text
     assert [p.name for p in fresh_build.iterdir()] == ["broken-cc"]
+
+
+def test_kernel_sigmoid_over_the_whole_float_range(c_kernel):
+    """The kernel's own exp: within float32 rounding of torch's sigmoid where the result
+    is a normal float, about 0 below, 1 above, and NaN for NaN (a diverged point must show)."""
+    torch.manual_seed(7)
+    special = [float("nan"), float("inf"), -float("inf"), 0.0, -0.0, 88.5, -88.5, 1e-30]
+    values = torch.cat([torch.randn(4096) * 10, torch.linspace(-120, 120, 4088)])
+    values = torch.cat([values, torch.tensor(special)])  # 8192: a whole number of vectors
+    got = torch.empty_like(values)
+    one = torch.ones(1, 1)  # a 1 × 1 product: the activation of the values themselves
+    n = len(values)
+    c_kernel(
+        values.data_ptr(), one.data_ptr(), None, got.data_ptr(), 1, 1, 1, n, 0, 0, n, SIGMOID, 0
+    )
+    expected = torch.sigmoid(values.double())
+    normal = values > -87
+    torch.testing.assert_close(got[normal].double(), expected[normal], rtol=3e-7, atol=0)
+    assert (got[values <= -87] < 1e-37).all()
+    assert got[-len(special)].isnan() and got[~values.isnan()].isfinite().all()

@@ -34,6 +34,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from losslandscape import native_kernel
+from losslandscape.inplace_activations import INPLACE_CLASSES
 
 # a Conv1d weight (out, in, k) stored as (out, k, in): its product matrix is then a view
 WEIGHT_STORAGE_ORDER = (0, 2, 1)
@@ -88,7 +89,7 @@ class _NativeStep:
     target: torch.Tensor  # the interior the layer writes (its activation's argument)
     buffer: torch.Tensor  # the next layer's zero-padded input (or the head's)
     geometry: tuple[int, ...]  # positions, K, out, pitch, source/target position, target channel
-    kind: int  # native_kernel.IDENTITY, RELU or LEAKY_RELU
+    kind: int  # native_kernel.IDENTITY, RELU, LEAKY_RELU or SIGMOID
     slope: float
     activate: Callable[[torch.Tensor], torch.Tensor] | None  # applied by torch afterwards
 
@@ -100,6 +101,8 @@ def _fused(activation: nn.Module | None) -> tuple[int, float]:
         return native_kernel.RELU, 0.0
     if type(activation) is nn.LeakyReLU:
         return native_kernel.LEAKY_RELU, float(activation.negative_slope)
+    if type(activation) in (nn.Sigmoid, INPLACE_CLASSES[nn.Sigmoid]):
+        return native_kernel.SIGMOID, 0.0
     return native_kernel.IDENTITY, 0.0
 
 

@@ -28,7 +28,7 @@ class _InplaceTanh(nn.Tanh):
 
 # layers whose output is always a tensor of their own
 _FRESH_OUTPUT = (nn.modules.conv._ConvNd, nn.Linear, nn.modules.batchnorm._BatchNorm)
-_INPLACE_CLASSES = {nn.Sigmoid: _InplaceSigmoid, nn.Tanh: _InplaceTanh}
+INPLACE_CLASSES = {nn.Sigmoid: _InplaceSigmoid, nn.Tanh: _InplaceTanh}
 
 
 def make_activations_inplace(model: nn.Module) -> int:
@@ -47,8 +47,8 @@ def make_activations_inplace(model: nn.Module) -> int:
         for previous, module in zip(entries, entries[1:], strict=False):
             if not isinstance(previous, _FRESH_OUTPUT):
                 continue
-            if type(module) in _INPLACE_CLASSES:
-                module.__class__ = _INPLACE_CLASSES[type(module)]
+            if type(module) in INPLACE_CLASSES:
+                module.__class__ = INPLACE_CLASSES[type(module)]
                 changed += 1
             elif type(module).__module__ == nn.modules.activation.__name__ and not getattr(
                 module, "inplace", True

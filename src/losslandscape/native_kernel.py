@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 SOURCE = Path(__file__).with_name("batch_last_kernel.c")
 FLAGS = ("-O3", "-march=native", "-shared", "-fPIC")
 # the C ``kind`` argument of conv_batch_last
-IDENTITY, RELU, LEAKY_RELU = 0, 1, 2
+IDENTITY, RELU, LEAKY_RELU, SIGMOID = 0, 1, 2, 3
 LANES = 16  # the kernel's vector width in floats: every pitch is a multiple of it
 
 
