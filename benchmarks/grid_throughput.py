@@ -22,6 +22,7 @@ reference and every strategy in turn: this machine's speed drifts by ±30 % with
 and interleaving lets the drift reach all of them alike.
 
 Run: python benchmarks/grid_throughput.py [--threads N] [--rounds R] [--models cnn mlp cnn2d]
+[--activation relu]
 """
 
 import argparse
@@ -127,14 +128,17 @@ def timed_rate(evaluate, coords: np.ndarray) -> float:
     return len(coords) / (time.perf_counter() - started)
 
 
-def benchmark(name: str, splits: dict, threads: int, points: int, rounds: int) -> dict:
+def benchmark(
+    name: str, activation: str, splits: dict, threads: int, points: int, rounds: int
+) -> dict:
     """Best-of-``rounds`` points/s of the reference and of every strategy, timed in turn
     within each round so that this machine's drifting speed reaches all of them alike;
     FLOPs per point; each strategy's largest difference from the reference."""
     inputs = splits["train"][0]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        model = build_model(name, "relu", **data_kwargs(name, list(inputs.shape[1:]), 10)).eval()
+        kwargs = data_kwargs(name, list(inputs.shape[1:]), 10)
+        model = build_model(name, activation, **kwargs).eval()
     layout = ParameterLayout.of(model)
     weights = {n: p.detach().clone() for n, p in model.named_parameters()}
     u, v, _ = random_directions(weights, seed=0)
@@ -196,9 +200,13 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=20, help="timed points per round")
     parser.add_argument("--rounds", type=int, default=5, help="rounds; each rate is its best round")
     parser.add_argument("--models", nargs="+", default=["cnn", "mlp", "cnn2d"])
+    parser.add_argument("--activation", default="relu", help="every model's activation")
     args = parser.parse_args()
     keep_freed_memory()
-    print(f"{args.threads} cores; reference: Li et al. loop, batch 128, better of 1 and all")
+    print(
+        f"Activation {args.activation}. {args.threads} cores; reference: Li et al. loop, "
+        "batch 128, better of 1 and all"
+    )
     print(f"threads; point/vmap/compile: 1 thread; pool: {args.threads} one-thread workers.")
     print(f"Rates in grid points per second, each the best of {args.rounds} interleaved rounds;")
     print(f"'of peak' against the best float32 matmul rate (MKL or oneDNN) with {args.threads}")
@@ -209,7 +217,8 @@ def main() -> None:
     everything = cases()
     for key in args.models:
         label, name, splits, share = everything[key]
-        r = benchmark(name, splits, args.threads, max(2, round(share * args.points)), args.rounds)
+        points = max(2, round(share * args.points))
+        r = benchmark(name, args.activation, splits, args.threads, points, args.rounds)
         rates = [r["reference"], *(r["rates"].get(s, float("nan")) for s in STRATEGIES)]
         best_rate = r["rates"][r["best"]]
         fraction = best_rate * r["flops"] / (r["peak"] * 1e9)

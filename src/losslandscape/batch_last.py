@@ -5,25 +5,32 @@ them, every product is a matrix with 25 columns, which fills two 16-lane AVX-512
 registers with 7 lanes idle. With the batch innermost instead, activations
 ``(length, channels, batch)``, output position ``j`` of a convolution with kernel ``k``
 and stride ``s`` is one product ``weight (out, k·in) @ rows [j·s·in, (j·s + k)·in)`` of
-the zero-padded input seen as ``(length·in, batch)``: the windows of all positions are
-one strided view, the products one batched GEMM (``torch.baddbmm``) whose 1000-wide rows
-fill every lane, and each layer writes straight into the interior of the next layer's
-zero-padded buffer. The last layer writes ``(channels, length, batch)``, the order in
-which ``flatten`` hands the head its inputs, so the head is one product with its own
-weight.
+the zero-padded input seen as ``(length·in, batch)``, whose 1000-wide rows fill every
+lane, and each layer writes straight into the interior of the next layer's zero-padded
+buffer. The last layer writes ``(channels, length, batch)``, the order in which
+``flatten`` hands the head its inputs, so the head is one product with its own weight.
+
+The products run in one of two ways, with the same buffers and results:
+
+- the C kernel (:mod:`losslandscape.native_kernel`, ``batch_last_kernel.c``) for float32
+  where it builds: one call per layer, the bias and a ReLU, Leaky ReLU or sigmoid fused
+  (other activations follow in torch). Its rows are whole vectors: the batch is padded to
+  a multiple of 16 lanes (the pitch), and the padding lanes are computed and never read.
+- torch's batched GEMM (``torch.baddbmm`` over a strided view of all windows), the
+  reference and the fallback.
 
 The weight's columns must be in (tap, channel) order, as the windows' rows are. Where the
 weight is stored in that order (:data:`WEIGHT_STORAGE_ORDER`, which the engine arranges
-for its model copy), the matrix is a view, and every view a pass uses is made once per
-batch size: a call is then a handful of products and activations, whose fixed cost on one
-core fell from 0.10–0.15 to 0.054–0.057 ms (1.07–1.12× the points per second, alternating
-with the per-call views in one process). Elsewhere the weight is reordered on every pass.
+for its model copy), the matrix is a view, and every view and buffer a pass uses is made
+once per batch size (pitch); elsewhere the weight is reordered on every pass.
 
-Measured for the default CNN's pass over its data (one core, batch 1000,
-``benchmarks/inference_plan.py``): 1.44× the points per second of the channels-last pass
-with ReLU, 1.55× with Leaky ReLU, 1.43× with sigmoid, 1.27× with ELU (whose activation
-weighs more); the 25→25 convolutions' products take 0.51 and 0.27 ms (69–74 GFLOP/s).
-Values equal the plain model's to float32 rounding (``tests/test_inference_plan.py``).
+Measured for the default CNN's pass over its data with its loss (one core, batch 1000,
+``benchmarks/inference_plan.py``, the three alternating in one process): the C kernel
+gives 1.46× the points per second of torch's GEMM with ReLU, 1.57× with Leaky ReLU, 1.42×
+with sigmoid, 1.14× with ELU (applied by torch), and 2.0–2.3× the channels-last pass for
+the first three; its 25→25 products run at 87–108 GFLOP/s, torch's at 55–74. Values equal
+the plain model's to float32 rounding (``tests/test_inference_plan.py``,
+``tests/test_native_kernel.py``).
 """
 
 from collections.abc import Callable
@@ -140,8 +147,11 @@ class BatchLastConv1dNet(nn.Module):
     ``head(flatten(1))``, for inputs laid out by :meth:`prepare`.
 
     Input of :meth:`forward`: ``(length + 2·padding₀, in_channels, batch)``, the first
-    convolution's input zero-padded and batch innermost. Output: logits ``(batch,
-    classes)``, a transposed view of a ``(classes, batch)`` product. Holds the model's own
+    convolution's input zero-padded and batch innermost (for the C kernel, as
+    :meth:`prepare` lays it out: the first lanes of rows a whole number of vectors long;
+    another layout is copied into that). Output: logits ``(batch, classes)``, a transposed
+    view of a ``(classes, batch)`` product. ``native``: use the C kernel for float32 inputs
+    (``None``: where it builds; ``True``: fail where it does not). Holds the model's own
     modules, so its parameters are the model's. Forward hooks of the activations do not
     run: their ``forward`` is called directly, to spare a call's overhead."""
 
@@ -150,7 +160,10 @@ class BatchLastConv1dNet(nn.Module):
         # the C kernel for float32 on CPU (native None: where it builds; False: never)
         self.kernel = native_kernel.batch_last_kernel() if native is not False else None
         if native and self.kernel is None:
-            raise RuntimeError("native kernel requested but not built here (see the log)")
+            raise RuntimeError(
+                "native=True, but the C kernel could not be built here "
+                "(the log of losslandscape.native_kernel says why)"
+            )
         self.convs = nn.ModuleList(convs)
         self.head = head
         self.layers = []
@@ -160,7 +173,8 @@ class BatchLastConv1dNet(nn.Module):
             out = (length - kernel) // stride + 1
             self.layers.append(_Layer(conv, activation, length, out))
             length = out
-        self._steps: dict[tuple, tuple[list[_Step], torch.Tensor, torch.Tensor | None]] = {}
+        # per signature: (steps, head input, head bias) for torch's GEMM, steps for the kernel
+        self._steps: dict[tuple, tuple | list[_NativeStep]] = {}
         # the Parameter objects stay while ``.data`` is re-pointed; listed once, as walking
         # the modules took 19 µs a call
         self._parameters_list = list(self.parameters())

@@ -11,9 +11,10 @@ once for every split, and agree with the plain reference loop
   The copy runs its activations in place where no other layer sees their input
   (:mod:`losslandscape.inplace_activations`); on CPU, its convolutions channels-last
   (:mod:`losslandscape.channels_last`), and a plain Conv1d stack such as the mnist1d CNN
-  is computed with the batch innermost, its data laid out once for all points and its
-  weights stored in the order the products read them
-  (:mod:`losslandscape.inference_plan`, :mod:`losslandscape.batch_last`).
+  is computed with the batch innermost, its data laid out once for all points, its
+  weights stored in the order the products read them, its products in a C kernel where
+  one builds (:mod:`losslandscape.inference_plan`, :mod:`losslandscape.batch_last`,
+  :mod:`losslandscape.native_kernel`).
 - ``vmap``: ``torch.func.functional_call`` under ``torch.vmap`` over a stack of points.
 - ``compile``: ``point`` with the forward pass ``torch.compile``d.
 - ``pool``: ``point`` in worker processes with one thread each, the points shared out.
