@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from losslandscape.datasets import tensor_checksum
-from losslandscape.native_kernel import batch_last_kernel
+from losslandscape.native_kernel import batch_last_kernels
 from losslandscape.training import train_run
 
 
@@ -59,11 +59,11 @@ def restore_torch_threads():
 
 @pytest.fixture
 def c_kernel():
-    """The engine's C kernel (``losslandscape.native_kernel``); its tests skip where it does
-    not build, except under ``LOSSLANDSCAPE_NATIVE_REQUIRED=1`` (CI), where they fail."""
-    kernel = batch_last_kernel()
-    if kernel is None:
+    """The engine's C kernels (``losslandscape.native_kernel``); their tests skip where they
+    do not build, except under ``LOSSLANDSCAPE_NATIVE_REQUIRED=1`` (CI), where they fail."""
+    kernels = batch_last_kernels()
+    if kernels is None:
         if os.environ.get("LOSSLANDSCAPE_NATIVE_REQUIRED") == "1":
             pytest.fail("LOSSLANDSCAPE_NATIVE_REQUIRED=1 but the C kernel was not built")
         pytest.skip("the C kernel is not built here (LOSSLANDSCAPE_NATIVE=0, or no C compiler)")
-    return kernel
+    return kernels

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from losslandscape.channels_last import convert_convolutions
-from losslandscape.engine import evaluation_copy
+from losslandscape.engine import cross_entropy_and_prediction, evaluation_copy
 from losslandscape.inference_plan import plan_inference
 from losslandscape.inplace_activations import make_activations_inplace
 from losslandscape.models import build_model
@@ -222,3 +222,24 @@ def test_engine_copy_stores_conv_weights_as_the_plan_reads_them_and_follows_its_
         for name, value in layout.unflatten(point).items():
             moved.get_parameter(name).copy_(value)
     _assert_planned_equals_model(plan, moved, inputs)
+
+
+def test_kernel_plan_adds_the_loss_sums_the_engine_computes_from_logits(native):
+    torch.manual_seed(8)
+    model = _moved_far(build_model("mnist1d_cnn", "sigmoid", input_length=40, n_classes=10))
+    inputs, labels = torch.randn(1003, 40), torch.randint(0, 10, (1003,))
+    plan = plan_inference(_engine_copy(model), inputs[:1], native)
+    if not native:  # torch's GEMM: the engine reduces the logits itself
+        assert plan.add_loss_sums is None
+        return
+    sums = torch.zeros(3, dtype=torch.float64)
+    with torch.inference_mode():
+        plan.add_loss_sums(plan.prepare(inputs), labels, sums)
+        losses, predicted = cross_entropy_and_prediction(model(inputs), labels)
+    losses = losses.double()
+    torch.testing.assert_close(sums[0], losses.sum(), rtol=1e-5, atol=0)
+    torch.testing.assert_close(sums[1], losses.square().sum(), rtol=1e-5, atol=0)
+    assert sums[2] == (predicted == labels).sum()
+    labels[5] = -1
+    with pytest.raises(ValueError, match="label -1 of sample 5 .* 10 \\(expected 0 to 9\\)"):
+        plan.add_loss_sums(plan.prepare(inputs), labels, sums)

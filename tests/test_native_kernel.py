@@ -1,5 +1,5 @@
-"""The C kernel of the batch-innermost stack: its products against torch on random inputs,
-and how it is built, cached and declined."""
+"""The C kernels of the batch-innermost stack: their products and loss against torch on
+random inputs, and how they are built, cached and declined."""
 
 import logging
 
@@ -8,7 +8,8 @@ import torch
 from torch.nn import functional as F
 
 from losslandscape import native_kernel
-from losslandscape.native_kernel import IDENTITY, LEAKY_RELU, RELU, SIGMOID, batch_last_kernel
+from losslandscape.engine import cross_entropy_and_prediction
+from losslandscape.native_kernel import IDENTITY, LEAKY_RELU, RELU, SIGMOID, batch_last_kernels
 
 
 @pytest.fixture
@@ -17,9 +18,9 @@ def fresh_build(monkeypatch, tmp_path):
     looked up again afterwards."""
     monkeypatch.setenv("LOSSLANDSCAPE_CACHE", str(tmp_path))
     monkeypatch.delenv("LOSSLANDSCAPE_NATIVE", raising=False)
-    batch_last_kernel.cache_clear()
+    batch_last_kernels.cache_clear()
     yield tmp_path
-    batch_last_kernel.cache_clear()
+    batch_last_kernels.cache_clear()
 
 
 def _reference(source, weight, bias, positions, step, kind, slope):
@@ -58,7 +59,7 @@ def test_kernel_equals_torch_on_random_inputs(
     # written into every other channel of a larger buffer: the target's strides are free
     target = torch.full((positions, 2 * out, pitch), float("nan"))
     view = target[:, ::2]
-    c_kernel(
+    c_kernel.conv(
         source.data_ptr(),
         weight.data_ptr(),
         bias.data_ptr() if bias is not None else None,
@@ -79,25 +80,25 @@ def test_kernel_equals_torch_on_random_inputs(
 
 
 def test_kernel_is_compiled_once_into_the_cache_and_then_reused(c_kernel, fresh_build):
-    assert batch_last_kernel() is not None
+    assert batch_last_kernels() is not None
     (library,) = fresh_build.glob("batch_last_kernel-*.so")
     built = library.stat().st_mtime_ns
-    batch_last_kernel.cache_clear()
-    assert batch_last_kernel() is not None
+    batch_last_kernels.cache_clear()
+    assert batch_last_kernels() is not None
     assert library.stat().st_mtime_ns == built
     assert [p.name for p in fresh_build.iterdir()] == [library.name]  # no partial files
 
 
 def test_kernel_off_by_environment(fresh_build, monkeypatch):
     monkeypatch.setenv("LOSSLANDSCAPE_NATIVE", "0")
-    assert batch_last_kernel() is None
+    assert batch_last_kernels() is None
     assert not any(fresh_build.iterdir())
 
 
 def test_no_compiler_means_torch_gemm(fresh_build, monkeypatch, caplog):
     monkeypatch.setenv("CC", "no-such-compiler-here")
     with caplog.at_level(logging.INFO, logger=native_kernel.__name__):
-        assert batch_last_kernel() is None
+        assert batch_last_kernels() is None
     assert "no C compiler" in caplog.text
 
 
@@ -110,7 +111,7 @@ def test_failed_compile_is_logged_and_leaves_no_file(fresh_build, monkeypatch, c
     broken.chmod(0o755)
     monkeypatch.setenv("CC", str(broken))
     with caplog.at_level(logging.WARNING, logger=native_kernel.__name__):
-        assert batch_last_kernel() is None
+        assert batch_last_kernels() is None
     assert "cannot compile here" in caplog.text
     assert [p.name for p in fresh_build.iterdir()] == ["broken-cc"]
 
@@ -125,7 +126,7 @@ def test_kernel_sigmoid_over_the_whole_float_range(c_kernel):
     got = torch.empty_like(values)
     one = torch.ones(1, 1)  # a 1 × 1 product: the activation of the values themselves
     n = len(values)
-    c_kernel(
+    c_kernel.conv(
         values.data_ptr(), one.data_ptr(), None, got.data_ptr(), 1, 1, 1, n, 0, 0, n, SIGMOID, 0
     )
     expected = torch.sigmoid(values.double())
@@ -133,3 +134,51 @@ def test_kernel_sigmoid_over_the_whole_float_range(c_kernel):
     torch.testing.assert_close(got[normal].double(), expected[normal], rtol=3e-7, atol=0)
     assert (got[values <= -87] < 1e-37).all()
     assert got[-len(special)].isnan() and got[~values.isnan()].isfinite().all()
+
+
+def _loss_sums(c_kernel, logits, labels, batch):
+    """``cross_entropy_sums`` of the first ``batch`` lanes of ``logits`` ``(classes,
+    pitch)``, added into column 1 of a ``(3, 4)`` float64 array (a strided view, as the
+    engine's accumulator passes); returns that column and the kernel's answer."""
+    sums = torch.zeros(3, 4, dtype=torch.float64)
+    sums[:, 1] = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)  # added to, not replaced
+    column = sums[:, 1]
+    answer = c_kernel.cross_entropy_sums(
+        logits.data_ptr(),
+        labels.data_ptr(),
+        logits.shape[0],
+        batch,
+        logits.shape[1],
+        column.data_ptr(),
+        column.stride(0),
+    )
+    assert sums[:, [0, 2, 3]].eq(0).all()  # nothing written beside the column
+    return column - torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64), answer
+
+
+@pytest.mark.parametrize("classes, batch", [(10, 1000), (10, 1), (3, 37), (100, 16)])
+def test_cross_entropy_sums_equal_torch_on_random_logits(c_kernel, classes, batch):
+    torch.manual_seed(classes + batch)
+    pitch = -(-batch // 16) * 16
+    logits = torch.randn(classes, pitch) * 5
+    logits[:, batch:] = float("nan")  # padding lanes are never read into the sums
+    labels = torch.randint(0, classes, (batch,))
+    logits[1, :5] = logits[0, :5]  # ties: the first largest class is the prediction
+    got, answer = _loss_sums(c_kernel, logits, labels, batch)
+    losses, predicted = cross_entropy_and_prediction(logits[:, :batch].t(), labels)
+    losses = losses.double()
+    expected = torch.stack([losses.sum(), losses.square().sum(), (predicted == labels).sum()])
+    assert answer == 0
+    torch.testing.assert_close(got[:2], expected[:2], rtol=1e-6, atol=0)
+    assert got[2] == expected[2]
+
+
+def test_cross_entropy_sums_keep_nan_and_name_a_label_out_of_range(c_kernel):
+    logits = torch.randn(10, 32)
+    labels = torch.randint(0, 10, (32,))
+    logits[:, 3] = float("nan")  # a diverged point: its loss must not look finite
+    got, answer = _loss_sums(c_kernel, logits, labels, 32)
+    assert answer == 0 and got[0].isnan() and got[1].isnan()
+    labels[7] = 10
+    got, answer = _loss_sums(c_kernel, torch.randn(10, 32), labels, 32)
+    assert answer == 8 and got.eq(0).all()  # the first bad sample, 1-based; nothing added

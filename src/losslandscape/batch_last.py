@@ -19,6 +19,9 @@ The products run in one of two ways, with the same buffers and results:
 - torch's batched GEMM (``torch.baddbmm`` over a strided view of all windows), the
   reference and the fallback.
 
+With the kernel, :meth:`BatchLastConv1dNet.add_loss_sums` also reduces the head's output
+to the engine's loss sums in C, which the engine uses instead of reducing the logits.
+
 The weight's columns must be in (tap, channel) order, as the windows' rows are. Where the
 weight is stored in that order (:data:`WEIGHT_STORAGE_ORDER`, which the engine arranges
 for its model copy), the matrix is a view, and every view and buffer a pass uses is made
@@ -158,8 +161,8 @@ class BatchLastConv1dNet(nn.Module):
     def __init__(self, convs, activations, head: nn.Linear, length: int, native=None):
         super().__init__()
         # the C kernel for float32 on CPU (native None: where it builds; False: never)
-        self.kernel = native_kernel.batch_last_kernel() if native is not False else None
-        if native and self.kernel is None:
+        self.kernels = native_kernel.batch_last_kernels() if native is not False else None
+        if native and self.kernels is None:
             raise RuntimeError(
                 "native=True, but the C kernel could not be built here "
                 "(the log of losslandscape.native_kernel says why)"
@@ -184,11 +187,13 @@ class BatchLastConv1dNet(nn.Module):
         the kernel, the first lanes of a buffer whose rows are whole vectors long."""
         (padding,) = self.layers[0].conv.padding
         padded = F.pad(inputs, (padding, padding)).permute(2, 1, 0)
-        return _pitched(padded) if self._uses_kernel(padded) else padded.contiguous()
+        return _pitched(padded) if self.uses_kernel(padded) else padded.contiguous()
 
-    def _uses_kernel(self, tensor: torch.Tensor) -> bool:
+    def uses_kernel(self, tensor: torch.Tensor) -> bool:
+        """Whether inputs like ``tensor`` run through the C kernel (float32 on CPU, where
+        the kernel is built and not declined)."""
         return (
-            self.kernel is not None
+            self.kernels is not None
             and tensor.dtype == torch.float32
             and tensor.device.type == "cpu"
         )
@@ -277,9 +282,9 @@ class BatchLastConv1dNet(nn.Module):
             channels_in = out
         return steps
 
-    def _forward_native(self, padded: torch.Tensor) -> torch.Tensor:
-        """:meth:`forward` with the C kernel: one call per layer and one for the head."""
-        batch = padded.shape[-1]
+    def _logits_native(self, padded: torch.Tensor) -> torch.Tensor:
+        """Logits ``(classes, pitch)`` of the C kernel's pass, one call per layer and one
+        for the head; the first ``batch`` lanes are the samples'."""
         if not _is_pitched(padded):  # not laid out by prepare
             padded = _pitched(padded)
         pitch = padded.stride(1)
@@ -291,7 +296,7 @@ class BatchLastConv1dNet(nn.Module):
             weight = step.weight
             if weight is None:
                 weight = step.layer.weight_matrix().contiguous()
-            self.kernel(
+            self.kernels.conv(
                 source.data_ptr(),
                 weight.data_ptr(),
                 step.bias,
@@ -308,7 +313,7 @@ class BatchLastConv1dNet(nn.Module):
         weight = self.head.weight.contiguous()  # kept alive through the call, as bias
         bias = self.head.bias.contiguous() if self.head.bias is not None else None
         logits = padded.new_empty(self.head.out_features, pitch)
-        self.kernel(
+        self.kernels.conv(
             source.data_ptr(),
             weight.data_ptr(),
             bias.data_ptr() if bias is not None else None,
@@ -323,11 +328,42 @@ class BatchLastConv1dNet(nn.Module):
             native_kernel.IDENTITY,
             0.0,
         )
-        return logits[:, :batch].t()
+        return logits
+
+    def add_loss_sums(self, padded: torch.Tensor, labels: torch.Tensor, sums: torch.Tensor):
+        """Add the batch's summed cross-entropy (nats), summed squared cross-entropy and
+        number of correct predictions to ``sums`` ``(3,)`` float64 (any stride), computed
+        from the head's output by the C kernel: what the engine's accumulator adds from
+        :meth:`forward`'s logits, in one call instead of some fifteen torch operations.
+        Only for inputs :meth:`forward` runs through the kernel (float32 on CPU)."""
+        if not self.uses_kernel(padded):
+            raise ValueError(
+                f"add_loss_sums runs the C kernel only: inputs must be float32 on CPU with "
+                f"the kernel built, found {padded.dtype} on {padded.device}"
+            )
+        if sums.dtype != torch.float64 or sums.shape != (3,):
+            raise ValueError(f"sums must be (3,) float64, found {tuple(sums.shape)} {sums.dtype}")
+        logits = self._logits_native(padded)
+        labels = labels.to(torch.int64).contiguous()
+        classes, pitch = logits.shape
+        bad = self.kernels.cross_entropy_sums(
+            logits.data_ptr(),
+            labels.data_ptr(),
+            classes,
+            padded.shape[-1],
+            pitch,
+            sums.data_ptr(),
+            sums.stride(0),
+        )
+        if bad:
+            raise ValueError(
+                f"label {int(labels[bad - 1])} of sample {bad - 1} in this batch is not a "
+                f"class of this model's {classes} (expected 0 to {classes - 1})"
+            )
 
     def forward(self, padded: torch.Tensor) -> torch.Tensor:
-        if self._uses_kernel(padded):
-            return self._forward_native(padded)
+        if self.uses_kernel(padded):
+            return self._logits_native(padded)[:, : padded.shape[-1]].t()
         batch = padded.shape[-1]
         key = self._signature(padded)
         if key not in self._steps:  # kept per batch size: a split's last batch is shorter

@@ -1,23 +1,28 @@
-/* The products of a batch-innermost 1-D convolution stack, bias and ReLU / Leaky ReLU fused.
+/* The products of a batch-innermost 1-D convolution stack, bias and ReLU / Leaky ReLU /
+ * sigmoid fused, and the cross-entropy sums of its head's output.
  *
  * Compiled on first use by losslandscape/native_kernel.py (cc -O3 -march=native) and called
- * through ctypes by losslandscape/batch_last.py, which keeps torch's batched GEMM as the
- * reference and the fallback.
+ * through ctypes by losslandscape/batch_last.py, which keeps torch's batched GEMM and the
+ * engine's torch loss as the reference and the fallback.
  *
  * Why not the BLAS: every product here is (out ≈ 25) × (k·in ≈ 75) weights times
  * (k·in) × (batch ≈ 1000) activations. A BLAS packs the large operand into its own
  * layout on every call, and with only 25 output rows that copy is not paid back: torch's
- * GEMM runs these shapes at 55-70 GFLOP/s on one AMD EPYC core whose large-matrix peak is
+ * GEMM runs these shapes at 55-74 GFLOP/s on one AMD EPYC core whose large-matrix peak is
  * about 104. The activations are already laid out as a GEMM kernel wants them (each row
  * `batch` contiguous floats), so this kernel reads them in place: a block of 5 output
  * channels × 64 lanes of the batch stays in 20 vector registers over the whole sum and is
- * written once, with its bias and activation, at 91-99 GFLOP/s.
+ * written once, with its bias and activation, at 87-108 GFLOP/s.
+ *
+ * Why the loss too: reducing a batch's 1000 × 10 logits to three sums took some fifteen
+ * torch operations, a tenth of a grid point's time, most of it per-operation overhead.
  *
  * Layout: output position j of a convolution reads rows [j·step, j·step + K) of the
  * source seen as (rows, pitch): with the source (length, in, pitch) and the weight stored
  * (out, k, in), row kk = tap·in + channel, and K = k·in. A linear head is the same
- * product with one position.
+ * product with one position; its output (classes, pitch) is what the loss reads.
  */
+#include <math.h>
 #include <stddef.h>
 #ifdef __AVX512F__
 #include <immintrin.h>
@@ -44,16 +49,15 @@ static inline floats choose(ints mask, floats yes, floats no) {
     return (floats)(((ints)yes & mask) | ((ints)no & ~mask));
 }
 
-/* The logistic function 1 / (1 + e^-x) to about 2 ulp: e^-x by Cephes' expf polynomial
- * (C has no vector exp without -ffast-math and glibc's libmvec). The argument is clamped
- * to [-88, 87], where e^-x and its scale 2^n are normal floats; NaN stays NaN. */
+/* e^x to about 2 ulp by Cephes' expf polynomial (C has no vector exp without -ffast-math
+ * and glibc's libmvec). The argument is clamped to [-87, 88], where e^x and its scale 2^n
+ * are normal floats; NaN stays NaN. */
 #ifdef __AVX512F__
 /* AVX-512 has a rounding, a scaling by 2^n and a reciprocal estimate in one instruction
  * each: about 1.5× the speed of the portable form below. */
-static inline floats logistic(floats v) {
-    __m512 x = _mm512_sub_ps(_mm512_setzero_ps(), (__m512)v);
+static inline floats exp_vector(floats v) {
     /* max and min return their second operand where either is NaN: NaN passes through */
-    x = _mm512_min_ps(_mm512_set1_ps(88.0f), _mm512_max_ps(_mm512_set1_ps(-87.0f), x));
+    __m512 x = _mm512_min_ps(_mm512_set1_ps(88.0f), _mm512_max_ps(_mm512_set1_ps(-87.0f), (__m512)v));
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x); /* ln 2 in two parts */
@@ -65,14 +69,18 @@ static inline floats logistic(floats v) {
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
     __m512 e = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
-    __m512 d = _mm512_add_ps(_mm512_scalef_ps(e, n), _mm512_set1_ps(1.0f)); /* 1 + e^-v ≥ 1 */
-    __m512 y = _mm512_rcp14_ps(d); /* 2^-14, one Newton step to float precision */
+    return (floats)_mm512_scalef_ps(e, n);
+}
+
+/* 1 / (1 + e^-v): 1 + e^-v ≥ 1, so a reciprocal estimate (2^-14) and one Newton step */
+static inline floats logistic(floats v) {
+    __m512 d = _mm512_add_ps((__m512)exp_vector(-v), _mm512_set1_ps(1.0f));
+    __m512 y = _mm512_rcp14_ps(d);
     return (floats)_mm512_mul_ps(y, _mm512_fnmadd_ps(d, y, _mm512_set1_ps(2.0f)));
 }
 #else
-static inline floats logistic(floats v) {
+static inline floats exp_vector(floats x) {
     const floats zero = {0}, low = zero - 87.0f, high = zero + 88.0f;
-    floats x = -v;
     floats clamped = choose(x < low, low, choose(x > high, high, x));
     /* the nearest integer: adding 1.5·2^23 leaves no fraction bits */
     floats n = (clamped * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
@@ -85,8 +93,10 @@ static inline floats logistic(floats v) {
     p = p * r + 5.0000001201e-1f;
     floats e = p * r * r + r + 1.0f;
     ints scale = (__builtin_convertvector(n, ints) + 127) << 23; /* 2^n, n in [-126, 127] */
-    return choose(x != x, x, 1.0f / (1.0f + e * (floats)scale));
+    return choose(x != x, x, e * (floats)scale);
 }
+
+static inline floats logistic(floats v) { return 1.0f / (1.0f + exp_vector(-v)); }
 #endif
 
 static inline floats activate(floats v, int kind, float slope) {
@@ -141,4 +151,42 @@ void conv_batch_last(const float *x, const float *weight, const float *bias, flo
             for (; o < out; o++) BLOCK(1, 1);
         }
     }
+}
+
+/* The cross-entropy of lanes b < batch of logits (classes, pitch), a head's output:
+ *   loss_b = m_b + log Σ_c e^(logit[c, b] − m_b) − logit[label_b, b],  m_b = max_c logit[c, b]
+ * (torch's order of operations), the prediction the first class with the largest logit.
+ * Adds Σ loss_b, Σ loss_b² and the number of correct predictions to sums[0], sums[stride]
+ * and sums[2·stride], in double. Returns 0, or 1 + the first sample whose label is not in
+ * [0, classes) (then sums are unchanged). */
+long cross_entropy_sums(const float *logits, const long *labels, long classes, long batch,
+                        long pitch, double *sums, long stride) {
+    for (long b = 0; b < batch; b++)
+        if (labels[b] < 0 || labels[b] >= classes) return b + 1;
+    double loss_sum = 0, square_sum = 0;
+    long correct = 0;
+    for (long b = 0; b < batch; b += LANES) {
+        floats top = *(const floats *)(logits + b);
+        ints best = {0};
+        for (long c = 1; c < classes; c++) {
+            floats logit = *(const floats *)(logits + c * pitch + b);
+            ints larger = logit > top;
+            top = choose(larger, logit, top);
+            best = (best & ~larger) | (((ints){0} + (int)c) & larger);
+        }
+        floats total = {0};
+        for (long c = 0; c < classes; c++) total += exp_vector(*(const floats *)(logits + c * pitch + b) - top);
+        long lanes = batch - b < LANES ? batch - b : LANES;
+        for (long i = 0; i < lanes; i++) {
+            long label = labels[b + i];
+            float loss = (top[i] + logf(total[i])) - logits[label * pitch + b + i];
+            loss_sum += loss;
+            square_sum += (double)loss * loss;
+            correct += best[i] == label;
+        }
+    }
+    sums[0] += loss_sum;
+    sums[stride] += square_sum;
+    sums[2 * stride] += (double)correct;
+    return 0;
 }

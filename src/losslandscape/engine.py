@@ -321,8 +321,13 @@ class PointEvaluator(Evaluator):
                 )
             for split, batches in self.batches.items():
                 for inputs, labels in batches:
-                    logits = self.plan.forward(_prepared(inputs, self.plan.prepare))
-                    accumulators[split].add(index, logits, labels)
+                    prepared = _prepared(inputs, self.plan.prepare)
+                    if self.plan.add_loss_sums is not None:  # the C kernel's loss
+                        self.plan.add_loss_sums(
+                            prepared, labels, accumulators[split].sums[:, index]
+                        )
+                    else:
+                        accumulators[split].add(index, self.plan.forward(prepared), labels)
         return _finish(accumulators, self.splits)
 
 

@@ -38,12 +38,15 @@ class InferencePlan:
     what was changed (for logs and tests). ``storage_orders`` maps parameter names to the
     order of dimensions in which ``forward`` would have them stored (for
     :func:`losslandscape.parameters.store_permuted`); ``forward`` is correct either way,
-    faster so."""
+    faster so. ``add_loss_sums(prepared, labels, sums)``, where given, adds a batch's
+    summed cross-entropy, summed squared cross-entropy and correct predictions to ``sums``
+    ``(3,)`` float64 in one step (instead of ``forward`` and reducing its logits)."""
 
     forward: Callable[[torch.Tensor], torch.Tensor]
     prepare: Callable[[torch.Tensor], torch.Tensor]
     rewrites: tuple[str, ...] = ()
     storage_orders: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    add_loss_sums: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], None] | None = None
 
 
 class _LeavesTracer(fx.Tracer):
@@ -74,11 +77,12 @@ def plan_inference(
     if stack is None:
         return plain
     net, prepare, names, head = stack
-    products = "C kernel" if net.kernel is not None else "torch GEMM"
+    products = "C kernel" if net.kernels is not None else "torch GEMM"
     rewrite = f"batch innermost ({products}): {', '.join(names)} → {head}"
     log.info("inference plan: %s", rewrite)
     orders = {f"{name}.weight": WEIGHT_STORAGE_ORDER for name in names}
-    return InferencePlan(net, prepare, (rewrite,), orders)
+    add_loss_sums = net.add_loss_sums if net.uses_kernel(sample) else None
+    return InferencePlan(net, prepare, (rewrite,), orders, add_loss_sums)
 
 
 def _depends_on_data_only(node: fx.Node) -> set[fx.Node]:
