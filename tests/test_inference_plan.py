@@ -243,3 +243,7 @@ def test_kernel_plan_adds_the_loss_sums_the_engine_computes_from_logits(native):
     labels[5] = -1
     with pytest.raises(ValueError, match="label -1 of sample 5 .* 10 \\(expected 0 to 9\\)"):
         plan.add_loss_sums(plan.prepare(inputs), labels, sums)
+    with pytest.raises(ValueError, match="labels must be \\(1003,\\).*found \\(1002,\\)"):
+        plan.add_loss_sums(plan.prepare(inputs), labels[1:], sums)
+    with pytest.raises(ValueError, match="sums must be \\(3,\\) float64 on CPU"):
+        plan.add_loss_sums(plan.prepare(inputs), labels, sums.float())

@@ -341,8 +341,16 @@ class BatchLastConv1dNet(nn.Module):
                 f"add_loss_sums runs the C kernel only: inputs must be float32 on CPU with "
                 f"the kernel built, found {padded.dtype} on {padded.device}"
             )
-        if sums.dtype != torch.float64 or sums.shape != (3,):
-            raise ValueError(f"sums must be (3,) float64, found {tuple(sums.shape)} {sums.dtype}")
+        if sums.dtype != torch.float64 or sums.shape != (3,) or sums.device.type != "cpu":
+            raise ValueError(
+                f"sums must be (3,) float64 on CPU, found {tuple(sums.shape)} {sums.dtype} "
+                f"on {sums.device}"
+            )
+        if labels.shape != (padded.shape[-1],):  # the kernel reads one label per sample
+            raise ValueError(
+                f"labels must be ({padded.shape[-1]},), one per sample of the batch, "
+                f"found {tuple(labels.shape)}"
+            )
         logits = self._logits_native(padded)
         labels = labels.to(torch.int64).contiguous()
         classes, pitch = logits.shape
