@@ -27,13 +27,13 @@ weight is stored in that order (:data:`WEIGHT_STORAGE_ORDER`, which the engine a
 for its model copy), the matrix is a view, and every view and buffer a pass uses is made
 once per batch size (pitch); elsewhere the weight is reordered on every pass.
 
-Measured for the default CNN's pass over its data with its loss (one core, batch 1000,
-``benchmarks/inference_plan.py``, the three alternating in one process): the C kernel
-gives 1.46× the points per second of torch's GEMM with ReLU, 1.57× with Leaky ReLU, 1.42×
-with sigmoid, 1.14× with ELU (applied by torch), and 2.0–2.3× the channels-last pass for
-the first three; its 25→25 products run at 87–108 GFLOP/s, torch's at 55–74. Values equal
-the plain model's to float32 rounding (``tests/test_inference_plan.py``,
-``tests/test_native_kernel.py``).
+Measured for the default CNN's pass over its data with its loss sums (one core, batch
+1000, ``benchmarks/inference_plan.py``, alternating in one process): the kernel's products
+give 1.55× the points per second of torch's GEMM with ReLU, 1.58× with Leaky ReLU, 1.70×
+with sigmoid, 1.10× with ELU (applied by torch); its loss sums a further 1.14–1.24×; both
+together 2.8–3.2× the channels-last pass for the first three. Its 25→25 products run at
+87–108 GFLOP/s, torch's at 55–74. Values equal the plain model's to float32 rounding
+(``tests/test_inference_plan.py``, ``tests/test_native_kernel.py``).
 """
 
 from collections.abc import Callable
@@ -74,6 +74,20 @@ class _Layer:
         is stored in :data:`WEIGHT_STORAGE_ORDER`, a copy otherwise."""
         weight = self.conv.weight.permute(*WEIGHT_STORAGE_ORDER)
         return weight.reshape(self.conv.out_channels, -1)
+
+    def stored_matrix(self) -> torch.Tensor | None:
+        """:meth:`weight_matrix` where it is a (contiguous) view of the stored weight, to be
+        made once; ``None`` where it is a copy, to be made on every pass."""
+        matrix = self.weight_matrix()
+        is_view = matrix.data_ptr() == self.conv.weight.data_ptr() and matrix.is_contiguous()
+        return matrix if is_view else None
+
+
+def _apply(activate: Callable[[torch.Tensor], torch.Tensor], target: torch.Tensor) -> None:
+    """``target = activate(target)`` in place, whether or not the module works in place."""
+    activated = activate(target)
+    if activated.data_ptr() != target.data_ptr():
+        target.copy_(activated)
 
 
 @dataclass(frozen=True)
@@ -204,30 +218,37 @@ class BatchLastConv1dNet(nn.Module):
         places = tuple((p.data_ptr(), p.stride()) for p in self._parameters_list)
         return padded.shape[-1], padded.dtype, padded.device, places
 
+    def _buffer(self, index: int, width: int, like: torch.Tensor):
+        """Layer ``index``'s output buffer with rows ``width`` floats long, and the
+        ``(length_out, out, width)`` view of it the layer writes. Every later layer reads
+        a zero-padded buffer of its own, of which only the interior is ever written, so
+        the padding stays zero; the last writes ``(out, length, width)``, the head's
+        flatten order."""
+        layer = self.layers[index]
+        out, length = layer.conv.out_channels, layer.length_out
+        if index + 1 < len(self.layers):
+            after = self.layers[index + 1]
+            (padding,) = after.conv.padding
+            buffer = like.new_zeros(after.length_in, out, width)
+            return buffer, buffer[padding : padding + length]
+        buffer = like.new_zeros(out, length, width)
+        return buffer, buffer.permute(1, 0, 2)
+
     def _build_steps(self, batch: int, like: torch.Tensor):
         """Each layer's :class:`_Step`, the head's input ``(channels·length, batch)`` and
-        its bias ``(classes, 1)``. Every later layer reads a zero-padded buffer of its
-        own, of which only the interior is ever written, so the padding stays zero."""
+        its bias ``(classes, 1)``."""
         steps, source = [], None
         for index, layer in enumerate(self.layers):
             conv, length = layer.conv, layer.length_out
-            if index + 1 < len(self.layers):
-                after = self.layers[index + 1]
-                (padding,) = after.conv.padding
-                buffer = like.new_zeros(after.length_in, conv.out_channels, batch)
-                target = buffer[padding : padding + length]
-            else:  # (channels, length, batch): the head's flatten order
-                buffer = like.new_zeros(conv.out_channels, length, batch)
-                target = buffer.permute(1, 0, 2)
-            matrix = layer.weight_matrix()
-            is_view = matrix.data_ptr() == conv.weight.data_ptr()  # a copy lies elsewhere
+            buffer, target = self._buffer(index, batch, like)
+            matrix = layer.stored_matrix()
             bias = conv.bias if conv.bias is not None else like.new_zeros(conv.out_channels)
             activate = layer.activation.forward if layer.activation is not None else None
             steps.append(
                 _Step(
                     layer,
                     layer.windows(source, batch) if source is not None else None,
-                    matrix.expand(length, -1, -1) if is_view else None,
+                    matrix.expand(length, -1, -1) if matrix is not None else None,
                     bias[None, :, None].expand(length, -1, batch),
                     target,
                     activate,
@@ -238,48 +259,37 @@ class BatchLastConv1dNet(nn.Module):
         return steps, source.view(-1, batch), head_bias
 
     def _build_native_steps(self, pitch: int, like: torch.Tensor) -> list[_NativeStep]:
-        """Each layer's :class:`_NativeStep` for rows ``pitch`` floats long; buffers as in
-        :meth:`_build_steps`, the padding lanes of every row computed and never read
-        across (each lane is one sample)."""
-        steps, channels_in = [], self.layers[0].conv.in_channels
+        """Each layer's :class:`_NativeStep` for rows ``pitch`` floats long, in the
+        buffers :meth:`_build_steps` uses; the padding lanes of every row are computed
+        and never read across (each lane is one sample)."""
+        steps = []
         for index, layer in enumerate(self.layers):
-            conv, length = layer.conv, layer.length_out
+            conv = layer.conv
             (kernel,), (stride,) = conv.kernel_size, conv.stride
-            out = conv.out_channels
-            if index + 1 < len(self.layers):  # (length, out, pitch), zero-padded
-                (padding,) = self.layers[index + 1].conv.padding
-                buffer = like.new_zeros(self.layers[index + 1].length_in, out, pitch)
-                target = buffer[padding : padding + length]
-                target_position, target_channel = out * pitch, pitch
-            else:  # (out, length, pitch): the head's flatten order
-                buffer = target = like.new_zeros(out, length, pitch)
-                target_position, target_channel = pitch, length * pitch
-            matrix = layer.weight_matrix()
-            is_view = matrix.data_ptr() == conv.weight.data_ptr() and matrix.is_contiguous()
+            buffer, target = self._buffer(index, pitch, like)
             kind, slope = _fused(layer.activation)
             unfused = layer.activation is not None and kind == native_kernel.IDENTITY
             steps.append(
                 _NativeStep(
                     layer,
-                    matrix if is_view else None,
+                    layer.stored_matrix(),
                     conv.bias.data_ptr() if conv.bias is not None else None,
                     target,
                     buffer,
                     (
-                        length,
-                        kernel * channels_in,
-                        out,
+                        layer.length_out,
+                        kernel * conv.in_channels,
+                        conv.out_channels,
                         pitch,
-                        stride * channels_in * pitch,
-                        target_position,
-                        target_channel,
+                        stride * conv.in_channels * pitch,
+                        target.stride(0),  # next output position
+                        target.stride(1),  # next output channel
                     ),
                     kind,
                     slope,
                     layer.activation.forward if unfused else None,
                 )
             )
-            channels_in = out
         return steps
 
     def _logits_native(self, padded: torch.Tensor) -> torch.Tensor:
@@ -306,9 +316,7 @@ class BatchLastConv1dNet(nn.Module):
                 step.slope,
             )
             if step.activate is not None:
-                activated = step.activate(step.target)
-                if activated.data_ptr() != step.target.data_ptr():  # not an in-place module
-                    step.target.copy_(activated)
+                _apply(step.activate, step.target)
             source = step.buffer
         weight = self.head.weight.contiguous()  # kept alive through the call, as bias
         bias = self.head.bias.contiguous() if self.head.bias is not None else None
@@ -386,9 +394,7 @@ class BatchLastConv1dNet(nn.Module):
                 weight = step.layer.weight_matrix().expand(step.layer.length_out, -1, -1)
             torch.baddbmm(step.bias, weight, windows, out=step.target)
             if step.activate is not None:
-                activated = step.activate(step.target)
-                if activated.data_ptr() != step.target.data_ptr():  # not an in-place module
-                    step.target.copy_(activated)
+                _apply(step.activate, step.target)
         if head_bias is None:
             return torch.mm(self.head.weight, flat).t()
         return torch.addmm(head_bias, self.head.weight, flat).t()
