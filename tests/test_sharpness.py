@@ -1,21 +1,29 @@
 """Sharpness measures against a dense Hessian on a tiny model."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
+import xarray as xr
 from torch.func import functional_call
 from torch.nn import functional as F
 
+from losslandscape.checkpoints import save_checkpoints
+from losslandscape.datasets import save_dataset
 from losslandscape.models import build_model
 from losslandscape.parameters import ParameterLayout
 from losslandscape.sharpness import (
     HessianOperator,
+    adaptive_hessian_max_eigenvalue,
     epsilon_sharpness,
     hessian_extreme_eigenvalues,
     hessian_extreme_eigenvectors,
     hutchinson_trace,
     sharpness_subset,
 )
+from losslandscape.stages.sharpness import run_compute_sharpness
+from losslandscape.summary import SHARPNESS_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +95,65 @@ def test_hessian_directions_are_the_dense_hessians_extreme_eigenvectors(tiny):
         1, abs=1e-3
     )
     assert abs(float(torch.dot(top, bottom))) < 1e-3
+
+
+def test_adaptive_max_eigenvalue_matches_the_dense_scaled_hessian(tiny):
+    model, inputs, labels, dense = tiny
+    weights = ParameterLayout.of(model).flatten(dict(model.named_parameters())).detach()
+    scale = np.abs(weights.double().numpy())
+    expected = np.linalg.eigvalsh(scale[:, None] * dense * scale[None, :])[-1]
+    hvp = HessianOperator(model, inputs, labels)
+    assert adaptive_hessian_max_eigenvalue(hvp, weights) == pytest.approx(expected, rel=1e-4)
+    assert adaptive_hessian_max_eigenvalue(hvp) == pytest.approx(expected, rel=1e-4)
+    with pytest.raises(ValueError, match="flat weights"):
+        adaptive_hessian_max_eigenvalue(hvp, weights[:-1])
+
+
+def rescaled(model: torch.nn.Module, alpha: torch.Tensor) -> torch.nn.Module:
+    """The same function: hidden layer 1's unit ``i`` (weights and bias) times ``alpha[i]``,
+    layer 2's weights from that unit over ``alpha[i]`` (Dinh et al. 2017)."""
+    copied = copy.deepcopy(model)
+    first, second = copied.net[0], copied.net[2]
+    with torch.no_grad():
+        first.weight.mul_(alpha[:, None])
+        first.bias.mul_(alpha)
+        second.weight.div_(alpha[None, :])
+    return copied
+
+
+@pytest.mark.parametrize(
+    ("activation", "per_neuron"),
+    [("relu", False), ("relu", True), ("leaky_relu", True)],
+)
+def test_adaptive_max_eigenvalue_is_invariant_under_function_preserving_rescaling(
+    activation, per_neuron
+):
+    torch.manual_seed(1)
+    model = build_model("mlp", activation, n_inputs=6, n_classes=3, hidden=[12, 10])
+    inputs, labels = torch.randn(128, 6), torch.randint(0, 3, (128,))
+    if per_neuron:
+        alpha = torch.linspace(2.0, 8.0, 12)
+    else:
+        alpha = torch.full((12,), 4.0)
+    other = rescaled(model, alpha)
+    torch.testing.assert_close(other(inputs), model(inputs), rtol=1e-5, atol=1e-5)
+    before, after = (HessianOperator(m, inputs, labels) for m in (model, other))
+    raw = [hessian_extreme_eigenvalues(h, tol=1e-6)[0] for h in (before, after)]
+    adaptive = [adaptive_hessian_max_eigenvalue(h, tol=1e-6) for h in (before, after)]
+    assert max(raw) / min(raw) > 2.5
+    assert adaptive[1] == pytest.approx(adaptive[0], rel=1e-3)
+
+
+def test_sharpness_stage_writes_the_adaptive_max_eigenvalue(tmp_path, toy_dataset, toy_run):
+    dataset, checkpoints, out = (tmp_path / name for name in ("data.pt", "ckpt.pt", "sharp.nc"))
+    save_dataset(toy_dataset, dataset)
+    save_checkpoints(toy_run[0], checkpoints)
+    run_compute_sharpness(
+        str(dataset), str(checkpoints), str(out), 100, hutchinson_samples=2, ascent_iterations=2
+    )
+    with xr.open_dataset(out) as sharp:
+        assert set(SHARPNESS_COLUMNS) <= set(sharp.data_vars)
+        adaptive = sharp.hessian_max_eigenvalue_adaptive
+        assert np.isfinite(float(adaptive)) and float(adaptive) > 0
+        assert adaptive.attrs["units"] == "nats"
+        assert float(sharp.hessian_max_eigenvalue) >= float(sharp.hessian_min_eigenvalue)

@@ -39,24 +39,136 @@ def test_cliffs_delta_counts_pairs():
     assert statistics.cliffs_delta([1, 3], [2, 4]) == pytest.approx(-0.5)
 
 
-def test_bootstrap_interval_covers_the_mean_about_95_percent_of_the_time():
+def test_t_interval_of_a_hand_computable_sample():
+    # [1, 2, 3]: mean 2, sd 1, t_{0.975, 2} = 4.302653
+    half_width = 4.302653 / math.sqrt(3)
+    low, high = statistics.t_interval([1.0, 2.0, 3.0])
+    assert low == pytest.approx(2 - half_width, rel=1e-6)
+    assert high == pytest.approx(2 + half_width, rel=1e-6)
+    # 90 %: t_{0.95, 2} = 2.919986
+    low, high = statistics.t_interval([1.0, 2.0, 3.0], confidence=0.90)
+    assert high - 2 == pytest.approx(2.919986 / math.sqrt(3), rel=1e-6)
+    # non-finite values dropped: the same interval
+    assert statistics.t_interval([1.0, np.inf, 2.0, np.nan, 3.0]) == statistics.t_interval(
+        [1.0, 2.0, 3.0]
+    )
+
+
+def test_t_interval_of_degenerate_samples():
+    assert statistics.t_interval([4.0, 4.0, 4.0]) == (4.0, 4.0)
+    assert all(math.isnan(v) for v in statistics.t_interval([1.0, np.nan]))
+    assert all(math.isnan(v) for v in statistics.t_interval([]))
+
+
+def test_t_interval_covers_the_mean_95_percent_of_the_time_with_three_runs():
     rng = np.random.default_rng(2026)
-    trials = 200
-    hits = 0
-    for trial in range(trials):
-        sample = rng.normal(loc=5.0, scale=2.0, size=30)
-        low, high = statistics.bootstrap_interval(sample, resamples=2000, seed=trial)
-        assert low < sample.mean() < high
-        hits += low <= 5.0 <= high
-    # percentile intervals run slightly narrow at n = 30 (about 93 %)
-    assert 0.88 <= hits / trials <= 0.99
+    samples = rng.normal(loc=5.0, scale=2.0, size=(2000, 3))
+    intervals = np.array([statistics.t_interval(sample) for sample in samples])
+    coverage = np.mean((intervals[:, 0] <= 5.0) & (5.0 <= intervals[:, 1]))
+    assert 0.93 <= coverage <= 0.97
 
 
-def test_bootstrap_interval_of_degenerate_samples():
-    assert statistics.bootstrap_interval([4.0, 4.0, 4.0]) == (4.0, 4.0)
-    assert all(math.isnan(v) for v in statistics.bootstrap_interval([1.0, np.nan]))
-    low, high = statistics.bootstrap_interval([1.0, 2.0, np.inf, 3.0])  # inf dropped
-    assert 1.0 <= low < high <= 3.0
+def test_variance_components_of_a_balanced_design_by_hand():
+    # 3 groups × 3: group means 2, 5, 8, grand mean 5
+    values = [1, 2, 3, 4, 5, 6, 7, 8, 9]
+    groups = ["a"] * 3 + ["b"] * 3 + ["c"] * 3
+    # SSW = 3 · 2 = 6 over 9 − 3 → MSW = 1; SSB = 3 · (9 + 0 + 9) = 54 over 2 → MSB = 27
+    split = statistics.variance_components(values, groups)
+    assert (split["n_groups"], split["n_values"], split["n_per_group"]) == (3, 9, 3)
+    assert split["within_variance"] == pytest.approx(1.0)
+    assert split["between_variance"] == pytest.approx((27 - 1) / 3)
+    assert split["within_share"] == pytest.approx(1 / (1 + 26 / 3))
+    # a NaN is dropped: group c keeps 7 and 9 (mean 8, SS 2): unbalanced, n0 from sizes
+    split = statistics.variance_components([*values[:7], np.nan, 9], groups)
+    assert split["n_values"] == 8
+    assert split["n_per_group"] == pytest.approx((8 - (9 + 9 + 4) / 8) / 2)
+    assert split["within_variance"] == pytest.approx((2 + 2 + 2) / (8 - 3))
+
+
+def test_variance_components_without_differences_between_groups():
+    # the same three values in every group: all the spread is within groups
+    split = statistics.variance_components([1, 2, 3] * 4, np.repeat([1, 2, 3, 4], 3))
+    assert split["between_variance"] == 0.0
+    assert split["within_variance"] == pytest.approx(1.0)
+    assert split["within_share"] == pytest.approx(1.0)
+
+
+def test_variance_components_where_undefined():
+    one_group = statistics.variance_components([1.0, 2.0, 3.0], [0, 0, 0])
+    assert one_group["within_variance"] == pytest.approx(1.0)
+    assert math.isnan(one_group["between_variance"]) and math.isnan(one_group["within_share"])
+    singletons = statistics.variance_components([1.0, 2.0, 3.0], [0, 1, 2])
+    assert math.isnan(singletons["within_variance"]) and math.isnan(singletons["within_share"])
+    constant = statistics.variance_components([2.0] * 4, [0, 0, 1, 1])
+    assert constant["within_variance"] == 0 and constant["between_variance"] == 0
+    assert math.isnan(constant["within_share"])
+    with pytest.raises(ValueError, match="shape"):
+        statistics.variance_components([1.0, 2.0], [0])
+
+
+def simulated_runs(rng, n_groups=200, n_per_group=3, sd_between=2.0, sd_within=1.0):
+    groups = np.repeat(np.arange(n_groups), n_per_group)
+    effects = rng.normal(scale=sd_between, size=n_groups)[groups]
+    return 10 + effects + rng.normal(scale=sd_within, size=len(groups)), groups
+
+
+def test_variance_components_recover_simulated_components():
+    # σ_b = 2, σ_w = 1, 200 groups × 3 draws. One data set: the variance estimates have a
+    # relative sd of about 11 % (σ²_b) and 7 % (σ²_w), so compare the standard deviations
+    split = statistics.variance_components(*simulated_runs(np.random.default_rng(7)))
+    assert math.sqrt(split["between_variance"]) == pytest.approx(2.0, rel=0.15)
+    assert math.sqrt(split["within_variance"]) == pytest.approx(1.0, rel=0.15)
+    assert split["within_share"] == pytest.approx(1 / 5, abs=0.05)
+    # unbiased: the variance estimates over 40 data sets average to σ²_b = 4 and σ²_w = 1
+    rng = np.random.default_rng(8)
+    splits = [statistics.variance_components(*simulated_runs(rng)) for _ in range(40)]
+    assert np.mean([s["between_variance"] for s in splits]) == pytest.approx(4.0, rel=0.05)
+    assert np.mean([s["within_variance"] for s in splits]) == pytest.approx(1.0, rel=0.05)
+
+
+def draw_summary() -> pd.DataFrame:
+    """Two activations × 3 seeds: a ``random`` plane with 2 draws per run, a ``pca`` plane
+    with one; values chosen so the variance split is hand-computable."""
+    rows = []
+    for activation, offset in (("relu", 0.0), ("sigmoid", 10.0)):
+        for seed in (1, 2, 3):
+            run = {"final_test_accuracy": 0.5 + 0.01 * seed, "diverged_epoch": -1}
+            common = {"activation": activation, "seed": seed, **run, "minima_tolerance": 1e-6}
+            rows.append(common | {"plane": "pca", "draw": 0, "roughness_relative": seed})
+            for draw, noise in ((0, -1.0), (1, 1.0)):
+                # run means offset + 2 · seed; draws ±1 around them
+                value = offset + 2.0 * seed + noise
+                rows.append(common | {"plane": "random", "draw": draw, "roughness_relative": value})
+    return pd.DataFrame(rows)
+
+
+def test_variance_split_between_seeds_and_direction_draws():
+    summary = draw_summary()
+    landscape, run = study_statistics.metric_columns(summary)
+    assert "draw" not in landscape + run and landscape == ["roughness_relative"]
+    split = study_statistics.variance_split(summary)
+    assert list(split.columns) == list(study_statistics.VARIANCE_SPLIT_COLUMNS)
+    # only the plane with several draws per run; only landscape metrics
+    assert set(split["plane"]) == {"random"} and set(split["metric"]) == {"roughness_relative"}
+    relu = split.query("activation == 'relu'").iloc[0]
+    assert (relu.n_seeds, relu.n_draws) == (3, 2)
+    # draws ±1 around the run mean: SSW = 6 · 1 over 6 − 3 → MSW = 2;
+    # run means 2, 4, 6: SSB = 2 · 8 = 16 over 2 → MSB = 8; σ²_b = (8 − 2) / 2 = 3
+    assert relu.within_run_variance == pytest.approx(2.0)
+    assert relu.between_seed_variance == pytest.approx(3.0)
+    assert relu.draw_share == pytest.approx(2 / 5)
+    # the offset between activations is not part of either component
+    sigmoid = split.query("activation == 'sigmoid'").iloc[0]
+    assert sigmoid.between_seed_variance == pytest.approx(3.0)
+    # by_activation still sees plain metrics (draw is not one)
+    assert "draw" not in set(study_statistics.by_activation(summary)["metric"])
+
+
+def test_variance_split_without_draws_is_empty():
+    columns = list(study_statistics.VARIANCE_SPLIT_COLUMNS)
+    for summary in (synthetic_summary(), draw_summary().query("plane == 'pca'")):
+        split = study_statistics.variance_split(summary)
+        assert split.empty and list(split.columns) == columns
 
 
 def test_spearman_of_monotone_constant_and_short_samples():
@@ -68,7 +180,8 @@ def test_spearman_of_monotone_constant_and_short_samples():
 
 
 def synthetic_summary(diverged: bool = False) -> pd.DataFrame:
-    """A summary table of 3 activations × 3 seeds × 2 planes with known values."""
+    """A summary table of 3 activations × 3 seeds × 2 planes with known values; relu seed 3's
+    random-plane basin reaches the window's edge at 1 nat and its roughness is not stable."""
     rng = np.random.default_rng(0)
     rows = []
     for a, activation in enumerate(["sigmoid", "relu", "leaky_relu"]):
@@ -79,15 +192,25 @@ def synthetic_summary(diverged: bool = False) -> pd.DataFrame:
                 run["diverged_epoch"] = 7
             for plane in ("pca", "random"):
                 row = {"activation": activation, "seed": seed, "plane": plane, **run}
+                odd = activation == "relu" and seed == 3 and plane == "random"
                 row |= {
                     "n_local_minima": 1 + a,
-                    "minima_tolerance": 1e-6,
-                    "roughness_relative": 0.1 * a + 0.01 * seed,
+                    "minima_tolerance": 1e-3,
+                    "region_height": 1.0,
+                    "roughness": 0.1 * a + 0.01 * seed,
+                    "steepness": 2.0 + a,
+                    "nonconvex_fraction": 0.0,
                     "shape_index_at_minimum": -0.5,
                     "curvedness_at_minimum": rng.random(),
-                    "basin_equivalent_diameter_level_0.01": 1.0,
-                    "basin_equivalent_diameter_level_0.05": 2.0 + a,
-                    "basin_equivalent_diameter_level_0.2": 3.0,
+                    "basin_width_level_0.01": 1.0,
+                    "basin_width_level_0.1": 2.0 + a,
+                    "basin_width_level_1": 3.0,
+                    "basin_touches_edge_level_0.01": 0,
+                    "basin_touches_edge_level_0.1": int(odd),
+                    "basin_touches_edge_level_1": 1,
+                    "stability_window_headline_roughness": 0.5 if odd else 0.0,
+                    "headline_stable_headline_roughness": 0 if odd else 1,
+                    "headline_stable_headline_basin_width": 1,
                 }
                 rows.append(row)
     return pd.DataFrame(rows)
@@ -105,22 +228,23 @@ def test_study_tables_from_a_summary():
     # run-level metrics once per run, not once per plane
     accuracy = stats.query("metric == 'final_test_accuracy'")
     assert set(accuracy["plane"]) == {study_statistics.RUN_PLANE} and (accuracy["n"] == 3).all()
-    assert "minima_tolerance" not in set(stats["metric"])
+    assert not {"minima_tolerance", "region_height"} & set(stats["metric"])
+    assert not any(m.startswith(("stability_", "headline_stable_")) for m in stats["metric"])
 
     tests = study_statistics.comparisons(summary, ["sigmoid", "relu", "leaky_relu"])
-    pair = tests.query("plane == 'pca' and metric == 'roughness_relative'").iloc[0]
+    pair = tests.query("plane == 'pca' and metric == 'roughness'").iloc[0]
     assert (pair.activation_a, pair.activation_b) == ("sigmoid", "relu")
     assert pair.mean_difference == pytest.approx(-0.1) and pair.cliffs_delta == -1
     assert pair.p_value == pytest.approx(0.1)
 
     correlations = study_statistics.correlations(summary)
     rho = correlations.query(
-        "plane == 'pca' and metric == 'roughness_relative' and target == 'final_test_accuracy'"
+        "plane == 'pca' and metric == 'roughness' and target == 'final_test_accuracy'"
     )
     assert rho["spearman_rho"].item() == pytest.approx(1.0) and rho["n_runs"].item() == 9
 
     dataset = study_statistics.study_dataset(summary, {"study": "synthetic"})
-    assert dataset["roughness_relative"].dims == ("plane", "activation", "seed")
+    assert dataset["roughness"].dims == ("plane", "activation", "seed")
     assert dataset["final_test_accuracy"].dims == ("activation", "seed")
     assert (
         float(dataset["n_local_minima"].sel(plane="random", activation="leaky_relu", seed=2)) == 3
@@ -141,8 +265,14 @@ def test_front_page_answer_renders_and_states_the_result(diverged):
     )
     # docutils stops at the first warning: the tables are well-formed
     html = publish_parts(text, writer="html", settings_overrides={"halt_level": 2})["body"]
-    assert "basin diameter at level 0.05" in html  # the middle level
-    assert "0.72 [0.71, 0.73]" in html  # leaky_relu test accuracy: 0.71, 0.72, 0.73
+    assert "basin width at 0.1 nats" in html  # the middle level
+    # relu's random-plane width at 0.1 nats is a lower bound in one run, its roughness
+    # not stable in one: both marked, and both listed under the table
+    assert "≥ 3 [3, 3]" in html and "relu, random (1 of 3)" in html
+    assert "0.12 [0.0952, 0.145] †" in html
+    assert "adaptive λmax" in html and "t-interval" in html
+    # leaky_relu test accuracy 0.71, 0.72, 0.73: 0.72 ± 4.303 · 0.01 / √3
+    assert "0.72 [0.695, 0.745]" in html
     assert "smallest possible p = 0.1" in html
     if diverged:
         assert "Diverged runs: sigmoid seed 2 (epoch 7)" in html

@@ -17,9 +17,12 @@ import logging
 from dataclasses import fields
 
 from losslandscape.archives import ARCHIVES
+from losslandscape.basins import LEVEL_MODES
 from losslandscape.datasets import DATASETS
 from losslandscape.devices import DEVICES
 from losslandscape.directions import PLANES
+from losslandscape.metrics import DEFAULTS as METRICS
+from losslandscape.minima import EDGE_RULES
 from losslandscape.stages import analyze, data, directions, figures, landscape, sharpness, train
 from losslandscape.training import AUGMENTATIONS
 
@@ -108,23 +111,64 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tile-files", nargs="+", required=True)
     _add_landscape_settings(p)
 
-    p = sub.add_parser("metrics", help="minima, smoothness, basin width and shape of a landscape")
-    p.add_argument("landscape")
-    p.add_argument("--out", required=True)
-    p.add_argument("--variable", default="train_loss")
+    p = sub.add_parser(
+        "metrics",
+        help="minima, steepness, roughness, basin width and shape of a landscape (loss units)",
+    )
+    p.add_argument("landscape", help="a landscape netCDF file (docs/data-model.md)")
+    p.add_argument("--out", required=True, help="the metrics netCDF file to write")
     p.add_argument(
-        "--tolerance-absolute", type=float, default=1e-6, help="minimum depth (loss units)"
+        "--variable", default=METRICS["variable"], help="grid variable (train_loss, test_loss)"
     )
     p.add_argument(
-        "--tolerance-relative", type=float, default=1e-4, help="… or fraction of the range"
+        "--tolerance-absolute",
+        type=float,
+        default=METRICS["tolerance_absolute"],
+        help="depth a local minimum needs (loss units)",
     )
     p.add_argument(
-        "--edge", default="include", choices=["include", "exclude"], help="minima on the edge"
+        "--tolerance-relative",
+        type=float,
+        default=METRICS["tolerance_relative"],
+        help="also this fraction of the window's loss range (0: off; not for comparisons)",
     )
-    p.add_argument("--basin-levels", type=float, nargs="+", default=[0.01, 0.02, 0.05, 0.1, 0.2])
-    p.add_argument("--basin-level-mode", default="relative", choices=["relative", "absolute"])
-    p.add_argument("--shape-sigma", type=float, default=0.0, help="smoothing (coordinate units)")
-    p.add_argument("--shape-basin-level", type=float, default=0.05)
+    p.add_argument(
+        "--edge",
+        default=METRICS["edge"],
+        choices=list(EDGE_RULES),
+        help="whether minima on the grid edge count",
+    )
+    p.add_argument(
+        "--basin-levels",
+        type=float,
+        nargs="+",
+        default=list(METRICS["basin_levels"]),
+        help="heights above the minimum at which the basin width is measured",
+    )
+    p.add_argument(
+        "--basin-level-mode",
+        default=METRICS["basin_level_mode"],
+        choices=list(LEVEL_MODES),
+        help="levels in loss units (absolute) or as fractions of the window's range",
+    )
+    p.add_argument(
+        "--region-height",
+        type=float,
+        default=METRICS["region_height"],
+        help="height of the low-loss region above the minimum (loss units)",
+    )
+    p.add_argument(
+        "--roughness-scale",
+        type=float,
+        default=METRICS["roughness_scale"],
+        help="half-width of the roughness fit's window (coordinate units)",
+    )
+    p.add_argument(
+        "--shape-sigma",
+        type=float,
+        default=METRICS["shape_sigma"],
+        help="Gaussian smoothing before the Hessian (coordinate units; 0: none)",
+    )
 
     p = sub.add_parser("sharpness", help="Hessian extremes, trace and ε-sharpness of a model")
     p.add_argument("--dataset", required=True)

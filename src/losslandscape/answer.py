@@ -6,6 +6,7 @@ import math
 
 import pandas as pd
 
+from losslandscape.metrics import STABILITY_THRESHOLD, headline_level
 from losslandscape.study_statistics import RUN_PLANE
 
 # (column, heading): what the study's question asks about, per trained model ...
@@ -13,39 +14,59 @@ RUN_HEADLINES = (
     ("final_test_accuracy", "test accuracy"),
     ("final_train_accuracy", "train accuracy"),
     ("generalization_gap", "generalization gap (nats)"),
-    ("hessian_max_eigenvalue", "largest Hessian eigenvalue"),
+    ("hessian_max_eigenvalue_adaptive", "adaptive λmax (nats; compares across activations)"),
+    ("hessian_max_eigenvalue", "raw λmax (nats/param²; not across ReLU vs sigmoid)"),
 )
-# ... and per plane: minima, smoothness, width, shape
+# ... and per plane: minima, width, smoothness, shape. Every one is in loss units or plane
+# coordinates and measures the minimum, not the window (losslandscape.metrics).
 LANDSCAPE_HEADLINES = (
     ("n_local_minima", "local minima"),
-    ("roughness_relative", "roughness (relative)"),
-    ("basin_equivalent_diameter", "basin diameter"),
+    ("basin_width", "basin width"),
+    ("roughness", "roughness (nats)"),
+    ("steepness", "steepness (nats/unit)"),
+    ("curvedness_at_minimum", "curvedness at minimum (nats/unit²)"),
     ("shape_index_at_minimum", "shape index at minimum"),
-    ("curvedness_at_minimum", "curvedness at minimum"),
+    ("nonconvex_fraction", "non-convex share"),
 )
+_WIDTH_PREFIX = "basin_width_level_"
 
 
 def basin_column(columns) -> str:
-    """The basin-diameter column at the middle of the configured levels."""
-    prefix = "basin_equivalent_diameter_level_"
-    levels = sorted(
-        (c for c in columns if c.startswith(prefix)), key=lambda c: float(c[len(prefix) :])
-    )
+    """The basin-width column at the headline level (the middle of the configured ladder,
+    :func:`losslandscape.metrics.headline_level`)."""
+    levels = {float(c[len(_WIDTH_PREFIX) :]): c for c in columns if c.startswith(_WIDTH_PREFIX)}
     if not levels:
-        raise ValueError(f"the summary has no {prefix}<level> columns")
-    return levels[len(levels) // 2]
+        raise ValueError(f"the summary has no {_WIDTH_PREFIX}<level> columns")
+    return levels[headline_level(levels)]
 
 
 def landscape_headlines(columns) -> list[tuple[str, str]]:
-    """:data:`LANDSCAPE_HEADLINES` with the basin diameter at the middle level's column."""
+    """:data:`LANDSCAPE_HEADLINES` with the basin width at the headline level's column."""
     basin = basin_column(columns)
-    level = basin.rsplit("_", 1)[1]
+    level = basin[len(_WIDTH_PREFIX) :]
     return [
-        (basin, f"basin diameter at level {level}")
-        if column == "basin_equivalent_diameter"
+        (basin, f"basin width at {level} nats (plane units)")
+        if column == "basin_width"
         else (column, heading)
         for column, heading in LANDSCAPE_HEADLINES
     ]
+
+
+def _headline_name(column: str) -> str:
+    """The metrics' headline name of a summary column (``basin_width`` for every rung)."""
+    return "basin_width" if column.startswith(_WIDTH_PREFIX) else column
+
+
+def _caveats(summary: pd.DataFrame, plane: str, activation: str, column: str) -> tuple[int, int]:
+    """``(lower bounds, not stable)``: how many of the activation's runs on ``plane`` give
+    ``column`` only as a lower bound (a basin reaching the window's edge) or flag it as not
+    stable (:data:`losslandscape.metrics.STABILITY_THRESHOLD`)."""
+    runs = summary[(summary["plane"] == plane) & (summary["activation"] == activation)]
+    edge = column.replace(_WIDTH_PREFIX, "basin_touches_edge_level_")
+    bounds = int((runs[edge] == 1).sum()) if column.startswith(_WIDTH_PREFIX) else 0
+    stable = f"headline_stable_headline_{_headline_name(column)}"
+    unstable = int((runs[stable] == 0).sum()) if stable in runs else 0
+    return bounds, unstable
 
 
 def _number(value: float) -> str:
@@ -67,12 +88,20 @@ def _list_table(title: str, header: list[str], rows: list[list[str]]) -> list[st
     return lines + [""]
 
 
-def _interval_table(title, stats: pd.DataFrame, plane, headlines, activations) -> list[str]:
+def _interval_table(title, stats, plane, headlines, activations, summary=None) -> list[str]:
+    """One row per activation: runs, then ``mean [ci_low, ci_high]`` per headline; a width
+    that is a lower bound in some run is marked ``≥``, a headline not stable in some run
+    ``†`` (landscape planes, from ``summary``)."""
     table = stats[stats["plane"] == plane].set_index(["metric", "activation"])
     rows = []
     for activation in activations:
         cells = [activation, str(int(table.loc[(headlines[0][0], activation), "n"]))]
-        cells += [_cell(table.loc[(column, activation)]) for column, _ in headlines]
+        for column, _ in headlines:
+            cell = _cell(table.loc[(column, activation)])
+            if summary is not None:
+                bounds, unstable = _caveats(summary, plane, activation, column)
+                cell = ("≥ " if bounds else "") + cell + (" †" if unstable else "")
+            cells.append(cell)
         rows.append(cells)
     header = ["activation", "runs", *(heading for _, heading in headlines)]
     return _list_table(title, header, rows)
@@ -116,14 +145,52 @@ def answer_rst(
     landscape = landscape_headlines(summary.columns)
     seeds = summary.groupby("activation")["seed"].nunique()
     lines = [
-        "**Results.** Mean over seeds with its 95 % percentile-bootstrap interval in brackets "
-        f"({', '.join(f'{a}: {seeds.get(a, 0)} runs' for a in activations)}). "
-        "Tables with every metric: *Study statistics*.",
+        "**Results.** Mean over seeds with its 95 % t-interval of the mean in brackets "
+        f"({', '.join(f'{a}: {seeds.get(a, 0)} runs' for a in activations)}); with three "
+        "runs the interval is wide (t = 4.30). Tables with every metric: *Study statistics*.",
+        "",
+        "Every landscape number is in the loss's own units (nats) or plane coordinates and "
+        "describes the minimum, not the plotting window: basin widths are equivalent "
+        "diameters (lengths on a 1-D slice) of the region below a height in nats above the "
+        "minimum; steepness (mean slope), roughness (RMS of L minus its local quadratic fit) "
+        "and the non-convex share (points whose smaller in-plane curvature is negative) are "
+        "taken over the low-loss region around the minimum. The adaptive λmax (largest "
+        "eigenvalue of the Hessian scaled by the weights' magnitudes, Kwon et al. 2021) is unchanged by the "
+        "rescalings that leave a ReLU net's function unchanged; the raw λmax is not, so only "
+        "the adaptive one compares ReLU with sigmoid (docs/data-model.md).",
         "",
     ]
     lines += _interval_table("Trained models", stats, RUN_PLANE, RUN_HEADLINES, activations)
     for plane in planes:
-        lines += _interval_table(f"Landscape, {plane} plane", stats, plane, landscape, activations)
+        lines += _interval_table(
+            f"Landscape, {plane} plane", stats, plane, landscape, activations, summary
+        )
+    caveats = {
+        kind: [
+            f"{a}, {plane} ({count} of {seeds.get(a, 0)})"
+            for plane in planes
+            for a in activations
+            for count in [
+                sum(_caveats(summary, plane, a, column)[index] for column, _ in landscape)
+            ]
+            if count
+        ]
+        for index, kind in enumerate(("bounds", "unstable"))
+    }
+    lines += [
+        "≥: in some runs the basin reaches the window's edge, so its width there is a lower "
+        "bound and the mean is one too"
+        + (f" ({'; '.join(caveats['bounds'])})." if caveats["bounds"] else " (none here).")
+        + f" †: in some runs the headline changes by more than {STABILITY_THRESHOLD:.0%} when "
+        "the grid is subsampled 2× or the window cut to its central half, so it depends on "
+        "the grid and should not be read alone"
+        + (
+            f" (counts of run-headlines: {'; '.join(caveats['unstable'])})."
+            if caveats["unstable"]
+            else " (none here)."
+        ),
+        "",
+    ]
 
     notes = sorted(set(tests["note"].dropna()) - {""})
     lines += [

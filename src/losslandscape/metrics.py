@@ -1,8 +1,16 @@
 """All grid metrics of one landscape variable as an ``xarray.Dataset`` (docs/data-model.md).
 
 Works on any landscape that follows the data model, including ones built by hand: minima
-and their depths (:mod:`minima`), smoothness (:mod:`smoothness`), basin width at a ladder
-of levels (:mod:`basins`) and shape (:mod:`shape`), all in the grid's coordinate units.
+and their depths (:mod:`minima`), steepness and roughness (:mod:`smoothness`), basin width
+at a ladder of heights (:mod:`basins`) and shape (:mod:`shape`). Every number is in the
+loss's own units (nats for cross-entropy) or plane coordinates, and measures the minimum,
+not the window: heights are above the minimum in loss units, and the smoothness and shape
+summaries are taken over the *low-loss region* (the connected region below
+``L_min + region_height`` that holds the minimum), not over the whole window.
+
+Each headline metric (:data:`HEADLINES`) is measured again on the grid subsampled 2× and on
+the central half of the window; the relative changes are stored (``stability_*``) and a
+headline that moves more than :data:`STABILITY_THRESHOLD` is flagged (``headline_stable``).
 """
 
 import numpy as np
@@ -10,51 +18,168 @@ import xarray as xr
 from scipy.ndimage import binary_dilation
 
 from losslandscape import basins, minima, shape, smoothness
+from losslandscape.datamodel import DATA_MODEL_VERSION
+
+# The defaults of :func:`landscape_metrics` (the config schema and the CLI say the same).
+DEFAULTS = {
+    "variable": "train_loss",
+    "tolerance_absolute": 1e-3,
+    "tolerance_relative": 0.0,
+    "edge": "include",
+    "basin_levels": (0.01, 0.03, 0.1, 0.3, 1.0),
+    "basin_level_mode": "absolute",
+    "region_height": 1.0,
+    "roughness_scale": 0.2,
+    "shape_sigma": 0.0,
+}
+# The scalars the report leads with; ``basin_width`` is the width at the middle level.
+HEADLINES = (
+    "n_local_minima",
+    "basin_width",
+    "roughness",
+    "steepness",
+    "curvedness_at_minimum",
+    "shape_index_at_minimum",
+    "nonconvex_fraction",
+)
+# Shares are compared by their absolute change, everything else relatively.
+_SHARE_HEADLINES = ("nonconvex_fraction",)
+# A headline that changes by more than this (relative; absolute for shares) when the grid
+# is subsampled 2× or the window cut to its central half is flagged as not stable.
+STABILITY_THRESHOLD = 0.2
+# Fewest points per axis of a sub-grid that is still measured for stability.
+_MIN_STABILITY_POINTS = 5
 
 
 def _var(dims, values, long_name: str, units: str):
     return (dims, values, {"long_name": long_name, "units": units})
 
 
+def headline_level(levels) -> float:
+    """The basin level the headline width is read at: the middle of the ladder (the
+    upper middle for an even count)."""
+    ordered = sorted(float(level) for level in levels)
+    return ordered[len(ordered) // 2]
+
+
+def headline_values(metrics: xr.Dataset) -> dict[str, float]:
+    """The :data:`HEADLINES` of a metrics Dataset as floats (basin width at
+    :func:`headline_level`)."""
+    level = headline_level(metrics["level"].values)
+    values = {name: float(metrics[name]) for name in HEADLINES if name != "basin_width"}
+    values["basin_width"] = float(metrics["basin_width"].sel(level=level))
+    return values
+
+
+def _floors(metrics: xr.Dataset) -> dict[str, float]:
+    """Differences below which two values of a headline are the same number: the float32
+    noise of the values (loss units) for roughness and of the curvature at the minimum."""
+    low = abs(float(metrics["loss_min"])) + float(metrics["region_height"])
+    curvature = metrics["curvature_noise"].values[
+        metrics["loss_min_y"].values == metrics["y"].values
+    ][:, metrics["loss_min_x"].values == metrics["x"].values]
+    return {
+        "roughness": minima.NOISE_RELATIVE * low,
+        "curvedness_at_minimum": float(curvature.max()),
+    }
+
+
+def _change(name: str, full: float, part: float, floor: float = 0.0) -> float:
+    """Relative change ``|part − full| / max(|full|, |part|, floor)`` (absolute for shares);
+    0 when both are NaN (undefined in both, e.g. shape on a 1-D slice), inf when only one is."""
+    if np.isnan(full) and np.isnan(part):
+        return 0.0
+    if np.isnan(full) or np.isnan(part):
+        return float("inf")
+    if name in _SHARE_HEADLINES:
+        return abs(part - full)
+    scale = max(abs(full), abs(part), floor)
+    return 0.0 if scale == 0 else abs(part - full) / scale
+
+
+def _subgrids(landscape: xr.Dataset, variable: str) -> dict[str, xr.Dataset | None]:
+    """The two stability sub-grids: every other point (keeping the lowest grid point on
+    the grid) and the central half of the window; None where too small to measure."""
+    values = landscape[variable].values
+    iy, ix = np.unravel_index(
+        np.nanargmin(np.where(np.isfinite(values), values, np.inf)), values.shape
+    )
+    sub = landscape.isel(
+        x=slice(ix % 2, None, 2), y=slice(iy % 2, None, 2) if values.shape[0] > 1 else slice(None)
+    )
+    xs, ys = landscape["x"].values, landscape["y"].values
+    keep_x = np.abs(xs - (xs[0] + xs[-1]) / 2) <= (xs[-1] - xs[0]) / 4 + 1e-12 * np.ptp(xs)
+    keep_y = np.abs(ys - (ys[0] + ys[-1]) / 2) <= (ys[-1] - ys[0]) / 4 + 1e-12 * max(np.ptp(ys), 1)
+    window = landscape.isel(x=np.nonzero(keep_x)[0], y=np.nonzero(keep_y)[0])
+
+    def big_enough(ds: xr.Dataset) -> bool:
+        sizes = [ds.sizes["x"]] + ([ds.sizes["y"]] if values.shape[0] > 1 else [])
+        finite = np.isfinite(ds[variable].values).any()
+        return min(sizes) >= _MIN_STABILITY_POINTS and bool(finite)
+
+    return {
+        "subsample": sub if big_enough(sub) else None,
+        "window": window if big_enough(window) else None,
+    }
+
+
 def landscape_metrics(
     landscape: xr.Dataset,
-    variable: str = "train_loss",
-    tolerance_absolute: float = 1e-6,
-    tolerance_relative: float = 1e-4,
-    edge: str = "include",
-    basin_levels: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1, 0.2),
-    basin_level_mode: str = "relative",
-    shape_sigma: float = 0.0,
-    shape_basin_level: float = 0.05,
+    variable: str = DEFAULTS["variable"],
+    tolerance_absolute: float = DEFAULTS["tolerance_absolute"],
+    tolerance_relative: float = DEFAULTS["tolerance_relative"],
+    edge: str = DEFAULTS["edge"],
+    basin_levels: tuple[float, ...] = DEFAULTS["basin_levels"],
+    basin_level_mode: str = DEFAULTS["basin_level_mode"],
+    region_height: float = DEFAULTS["region_height"],
+    roughness_scale: float = DEFAULTS["roughness_scale"],
+    shape_sigma: float = DEFAULTS["shape_sigma"],
+    stability: bool = True,
 ) -> xr.Dataset:
-    """Metrics of ``landscape[variable]`` (a ``(y, x)`` grid).
+    """Metrics of ``landscape[variable]`` (a ``(y, x)`` grid; one ``y``: a 1-D slice).
 
     Args:
-        tolerance_absolute, tolerance_relative: a minimum counts when its depth is at least
-            ``max(absolute, relative·(max − min))``.
+        tolerance_absolute: depth a local minimum needs to count (loss units); a minimum
+            also needs a depth above the float32 noise floor at its pass height
+            (:func:`losslandscape.minima.noise_floor`).
+        tolerance_relative: 0 (default), or a fraction of the grid's loss range that the
+            depth must also reach (a property of the window; not for comparisons).
         edge: minima on the grid edge: ``include`` or ``exclude`` (:mod:`minima`).
         basin_levels: heights above the global minimum for the basin ladder, in loss units
-            (``absolute``) or as fractions of the loss range (``relative``).
+            (``absolute``, default) or as fractions of the loss range (``relative``, a
+            property of the window; not for comparisons).
+        region_height: the low-loss region is the connected region below
+            ``L_min + region_height`` (loss units) holding the minimum: steepness,
+            roughness, the non-convex share and the shape classes are measured over it.
+        roughness_scale: half-width (coordinate units) of the local quadratic fit whose
+            residual is the roughness (:mod:`smoothness`).
         shape_sigma: Gaussian smoothing width (coordinate units) before the Hessian; 0: none.
-        shape_basin_level: the basin (same mode as the ladder) over which shape classes are
-            counted.
+        stability: also measure the headlines on the 2×-subsampled grid and the central
+            half of the window (``stability_*`` variables).
 
-    A 1-D slice (one ``y`` value) gets the same variables: areas are lengths, y extents 0,
-    and the shape variables, undefined on a line, are NaN.
+    A 1-D slice (one ``y`` value) gets the same variables: widths are lengths, y extents 0,
+    the non-convex share uses ``d²L/dx²``, and the shape variables, undefined on a line,
+    are NaN.
 
     Raises:
-        ValueError: ``variable`` is not a ``(y, x)`` grid, or no grid value is finite.
+        ValueError: ``variable`` is not a ``(y, x)`` grid, no grid value is finite, or an
+            option is out of its range.
 
     Non-finite grid values (NaN, ±inf) are counted (``n_nonfinite``) and treated as walls
     above every finite value: they are never minima nor inside a basin; gradients within
     one cell of them and curvatures within two are masked (NaN in the maps, left out of
-    roughness, total variation, Laplacian energy and the shape classes).
+    the region summaries), and roughness leaves out points whose window reads them.
     """
     if variable not in landscape.data_vars or landscape[variable].dims != ("y", "x"):
         grids = [n for n, v in landscape.data_vars.items() if v.dims == ("y", "x")]
         raise ValueError(
             f"variable {variable!r} is not a (y, x) grid of this landscape; choose one of {grids}"
         )
+    for name, value in (("region_height", region_height), ("roughness_scale", roughness_scale)):
+        if not value > 0:
+            raise ValueError(
+                f"metrics option {name} must be > 0 (loss or coordinate units); found {value}"
+            )
     xs, ys = landscape["x"].values.astype(float), landscape["y"].values.astype(float)
     raw = landscape[variable].values.astype(np.float64)
     finite = np.isfinite(raw)
@@ -72,32 +197,32 @@ def landscape_metrics(
     near1 = binary_dilation(~finite, np.ones((3, 3), bool)) if n_nonfinite else ~finite
     near2 = binary_dilation(near1, np.ones((3, 3), bool)) if n_nonfinite else ~finite
     units = landscape[variable].attrs.get("units", "1")
-    loss_range = loss_max - loss_min
-    scale = loss_range if loss_range > 0 else 1.0
+    is_slice = len(ys) == 1
 
     tolerance = minima.minima_tolerance(raw[finite], tolerance_absolute, tolerance_relative)
     found = minima.find_local_minima(loss, xs, ys, tolerance, edge)
     iy_min, ix_min = np.unravel_index(np.argmin(loss), loss.shape)
 
-    rough = smoothness.roughness(loss, xs, ys, finite)
-    tv = smoothness.total_variation(loss, xs, ys, ~near1)
-    area = float(smoothness.cell_areas(xs, ys)[~near1].sum())
-    energy = smoothness.laplacian_energy(loss, xs, ys, ~near2)
+    region = basins.basin_mask(loss, region_height)
     gradient = np.where(near1, np.nan, smoothness.gradient_magnitude(loss, xs, ys))
+    steep = smoothness.steepness(loss, xs, ys, region & ~near1)
+    rough, (half_x, half_y) = smoothness.roughness(loss, xs, ys, roughness_scale, region, ~finite)
 
     heights = basins.basin_levels(raw[finite], list(basin_levels), basin_level_mode)
     widths = basins.basin_widths(loss, xs, ys, heights)
 
-    if len(ys) > 1:
+    noise = shape.curvature_noise(loss, xs, ys)
+    curvature_region = region & ~near2
+    if not is_slice:
         lambda1, lambda2 = shape.hessian_eigenvalues(loss, xs, ys, shape_sigma)
-        index, curved = shape.shape_index(lambda1, lambda2), shape.curvedness(lambda1, lambda2)
-        index, curved = np.where(near2, np.nan, index), np.where(near2, np.nan, curved)
-        shape_height = basins.basin_levels(raw[finite], [shape_basin_level], basin_level_mode)[0]
-        mask = basins.basin_mask(loss, shape_height) & ~near2
-        fractions = shape.shape_class_fractions(np.nan_to_num(index), np.nan_to_num(curved), mask)
+        index = np.where(near2, np.nan, shape.shape_index(lambda1, lambda2, noise))
+        curved = np.where(near2, np.nan, shape.curvedness(lambda1, lambda2))
+        fractions = shape.shape_class_fractions(index, curvature_region)
     else:  # a surface's shape needs two directions: undefined on a 1-D slice
+        lambda2 = np.gradient(np.gradient(loss, xs, axis=1, edge_order=2), xs, axis=1, edge_order=2)
         index = curved = np.full_like(loss, np.nan)
         fractions = np.full(len(shape.SHAPE_CLASSES), np.nan)
+    nonconvex = shape.nonconvex_fraction(lambda2, noise, curvature_region)
 
     per_coord = f"{units} per unit coordinate"
     data_vars = {
@@ -128,7 +253,9 @@ def landscape_metrics(
         "loss_min": _var((), float(loss[iy_min, ix_min]), f"lowest {variable} on the grid", units),
         "loss_min_x": _var((), float(xs[ix_min]), "x of the lowest grid point", "1"),
         "loss_min_y": _var((), float(ys[iy_min]), "y of the lowest grid point", "1"),
-        "loss_range": _var((), loss_range, f"max - min of {variable}", units),
+        "loss_range": _var(
+            (), loss_max - loss_min, f"max - min of {variable} (a property of the window)", units
+        ),
         "loss_at_origin": _var(
             (),
             float(landscape[variable].sel(x=0.0, y=0.0, method="nearest")),
@@ -141,44 +268,51 @@ def landscape_metrics(
             f"|grad {variable}| by finite differences",
             per_coord,
         ),
+        "region_height": _var(
+            (), float(region_height), "height of the low-loss region above the minimum", units
+        ),
+        "region_area": _var(
+            (),
+            float(smoothness.cell_areas(xs, ys)[region].sum()),
+            "area of the low-loss region (a length on a 1-D slice)",
+            "coordinate units^2",
+        ),
+        "region_touches_edge": _var(
+            (),
+            np.int64(basins.touches_edge(region)),
+            "1 where the low-loss region reaches the window's edge (its summaries may change "
+            "with the window)",
+            "1",
+        ),
+        "steepness": _var(
+            (), steep, "area-weighted mean |grad L| over the low-loss region", per_coord
+        ),
         "roughness": _var(
-            (), rough, "mean absolute neighbour difference per unit coordinate", per_coord
-        ),
-        "roughness_relative": _var(
-            (), rough / scale, "roughness divided by the loss range", "1 per unit coordinate"
-        ),
-        "total_variation": _var(
-            (), tv, "integral of |grad L| over the grid", f"{units} times coordinate units"
-        ),
-        "total_variation_relative": _var(
             (),
-            tv / (scale * area),
-            "total variation divided by loss range and grid area",
-            "1 per unit coordinate",
+            rough,
+            "RMS over the low-loss region of L minus its local quadratic fit "
+            "(Savitzky-Golay, order 2, half-width roughness_window)",
+            units,
         ),
-        "laplacian_energy": _var(
-            (),
-            energy,
-            "area-weighted mean of the squared Laplacian",
-            f"({units})^2 per unit coordinate^4",
+        "roughness_window_x": _var(
+            (), half_x, "half-width in x of the roughness fit's window as used", "1"
         ),
-        "laplacian_energy_relative": _var(
-            (),
-            energy / scale**2,
-            "laplacian energy divided by the squared loss range",
-            "1 per unit coordinate^4",
+        "roughness_window_y": _var(
+            (), half_y, "half-width in y of the roughness fit's window as used (0: a slice)", "1"
         ),
         "basin_height": _var(("level",), heights, "basin level above the global minimum", units),
         "basin_area": _var(
             ("level",),
             widths["area"],
-            "area of the connected region below the level holding the minimum",
+            "area of the connected region below the level holding the minimum "
+            "(a length on a 1-D slice)",
             "coordinate units^2",
         ),
-        "basin_equivalent_diameter": _var(
+        "basin_width": _var(
             ("level",),
-            widths["equivalent_diameter"],
-            "diameter of the disc with the basin's area",
+            widths["width"],
+            "equivalent diameter sqrt(4 area / pi) of the basin (its length on a 1-D slice); "
+            "a lower bound where basin_touches_edge",
             "1",
         ),
         "basin_extent_x": _var(("level",), widths["extent_x"], "x extent of the basin", "1"),
@@ -190,13 +324,19 @@ def landscape_metrics(
             "1",
         ),
         "shape_index": _var(
-            ("y", "x"), index, "Koenderink shape index (-1 cup, 0 saddle, +1 cap)", "1"
+            ("y", "x"), index, "Koenderink shape index (-1 cup, 0 saddle, +1 cap; NaN flat)", "1"
         ),
         "curvedness": _var(
             ("y", "x"),
             curved,
             "Koenderink curvedness sqrt((l1^2 + l2^2)/2)",
-            "(loss units) per unit coordinate^2",
+            f"{units} per unit coordinate^2",
+        ),
+        "curvature_noise": _var(
+            ("y", "x"),
+            noise,
+            "largest curvature float32 rounding of the values can fake (below: flat)",
+            f"{units} per unit coordinate^2",
         ),
         "shape_index_at_minimum": _var(
             (), float(index[iy_min, ix_min]), "shape index at the lowest grid point", "1"
@@ -207,10 +347,17 @@ def landscape_metrics(
             "curvedness at the lowest grid point",
             f"{units} per unit coordinate^2",
         ),
+        "nonconvex_fraction": _var(
+            (),
+            nonconvex,
+            "share of the low-loss region whose smaller in-plane Hessian eigenvalue is "
+            "negative beyond float noise (Li et al. 2018)",
+            "1",
+        ),
         "shape_class_fraction": _var(
             ("shape_class",),
             fractions,
-            "fraction of the basin (at shape_basin_level) in each shape class",
+            "fraction of the low-loss region in each shape class",
             "1",
         ),
     }
@@ -232,10 +379,76 @@ def landscape_metrics(
         ),
     }
     attrs = {
+        "data_model_version": DATA_MODEL_VERSION,
         "variable": variable,
         "edge": edge,
         "basin_level_mode": basin_level_mode,
+        "headline_level": headline_level(basin_levels),
+        "roughness_scale": float(roughness_scale),
         "shape_sigma": float(shape_sigma),
-        "shape_basin_level": float(shape_basin_level),
     }
-    return xr.Dataset(data_vars, coords, attrs=attrs)
+    metrics = xr.Dataset(data_vars, coords, attrs=attrs)
+    if stability:
+        metrics = _with_stability(
+            metrics,
+            landscape,
+            variable,
+            dict(
+                tolerance_absolute=tolerance_absolute,
+                tolerance_relative=tolerance_relative,
+                edge=edge,
+                basin_levels=basin_levels,
+                basin_level_mode=basin_level_mode,
+                region_height=region_height,
+                roughness_scale=roughness_scale,
+                shape_sigma=shape_sigma,
+            ),
+        )
+    return metrics
+
+
+def _with_stability(
+    metrics: xr.Dataset, landscape: xr.Dataset, variable: str, options: dict
+) -> xr.Dataset:
+    """``metrics`` with ``stability_subsample``, ``stability_window`` and
+    ``headline_stable`` on dim ``headline``."""
+    full, floors = headline_values(metrics), _floors(metrics)
+    changes = {}
+    for kind, part in _subgrids(landscape, variable).items():
+        if part is None:
+            changes[kind] = np.full(len(HEADLINES), np.nan)
+            continue
+        values = headline_values(landscape_metrics(part, variable, stability=False, **options))
+        changes[kind] = np.array(
+            [_change(name, full[name], values[name], floors.get(name, 0.0)) for name in HEADLINES]
+        )
+    stable = (changes["subsample"] <= STABILITY_THRESHOLD) & (
+        changes["window"] <= STABILITY_THRESHOLD
+    )
+    share = "relative change (absolute for shares)"
+    return (
+        metrics.assign(
+            stability_subsample=_var(
+                ("headline",),
+                changes["subsample"],
+                f"{share} of each headline on the grid subsampled 2x",
+                "1",
+            ),
+            stability_window=_var(
+                ("headline",),
+                changes["window"],
+                f"{share} of each headline on the central half of the window",
+                "1",
+            ),
+            headline_stable=_var(
+                ("headline",),
+                stable.astype(np.int64),
+                f"1 where both changes are at most {STABILITY_THRESHOLD} (NaN: not measurable, 0)",
+                "1",
+            ),
+        )
+        .assign_coords(
+            headline=("headline", list(HEADLINES), {"long_name": "headline metric", "units": "1"})
+        )
+        .assign_attrs(stability_threshold=STABILITY_THRESHOLD)
+    )

@@ -2,9 +2,10 @@
 
 A minimum's *depth* is how far the surface must be flooded above it before its basin joins
 the basin of a lower minimum: ``pass height − minimum value`` (the "dynamic" of
-mathematical morphology). A minimum counts when its depth is at least the tolerance, so
-float32 noise, which makes dips far shallower than any tolerance, never counts. The global
-minimum never joins a lower one; its depth is reported as the full range ``max − min``.
+mathematical morphology). A minimum counts when its depth is at least the tolerance (in
+the loss's own units) and at least the float32 noise floor at its pass height
+(:func:`noise_floor`), so rounding noise never counts however high the surface lies. The
+global minimum never joins a lower one; its depth is reported as the full range ``max − min``.
 
 Computed with scikit-image: candidate minima are the 8-connected regions lower than all
 their neighbours (a plateau is one region), their catchment basins come from a watershed,
@@ -21,6 +22,10 @@ from skimage.morphology import local_minima
 from skimage.segmentation import watershed
 
 EDGE_RULES = ("include", "exclude")
+# Relative precision of one grid value: the engine's float32 losses agree with a float64
+# reference to <= 4e-7 relative (shared/FACTS.md, measured); 16 float32 epsilons (1.9e-6)
+# bound the difference of two such values with a margin of more than 2.
+NOISE_RELATIVE = 16 * float(np.finfo(np.float32).eps)
 # The four offsets that cover every 8-neighbour pair once.
 _OFFSETS = ((0, 1), (1, 0), (1, 1), (1, -1))
 
@@ -103,11 +108,12 @@ def find_local_minima(
 
     Args:
         loss: ``(ny, nx)``; xs: ``(nx,)``; ys: ``(ny,)`` increasing coordinates.
-        tolerance: minimum depth (loss units); must be > 0 so plateaus and float noise
-            never count.
+        tolerance: minimum depth (loss units); must be > 0 so plateaus never count. A
+            minimum also needs a depth above :func:`noise_floor` of its pass height.
         edge: ``include`` (default: an edge point counts when it is lower than all its
             existing neighbours) or ``exclude`` (drop minima touching the grid's edge,
-            whose basin may continue outside the window).
+            whose basin may continue outside the window; for a 1-D slice, ``ny = 1``,
+            only its two ends are the edge).
 
     Returns:
         ``x``, ``y``, ``loss``, ``depth``: arrays ``(n_minima,)``, by increasing loss.
@@ -117,13 +123,19 @@ def find_local_minima(
     if not tolerance > 0:
         raise ValueError(f"minima tolerance must be > 0, found {tolerance}")
     regions, depths = minima_depths(loss)
-    keep = np.nonzero(depths >= tolerance)[0] + 1  # labels of deep-enough minima
+    if len(depths):
+        lowest = ndimage.minimum(loss, regions, np.arange(1, len(depths) + 1))
+        floor = noise_floor(np.maximum(np.abs(lowest), np.abs(lowest + depths)))
+        keep = np.nonzero((depths >= tolerance) & (depths >= floor))[0] + 1
+    else:
+        keep = np.empty(0, dtype=np.int64)
     if edge == "exclude" and len(keep):
         ny, nx = loss.shape
         boxes = ndimage.find_objects(regions)
+        # a 1-D slice's single row is no edge: only its ends are
         inside = [
-            boxes[k - 1][0].start > 0 and boxes[k - 1][1].start > 0
-            and boxes[k - 1][0].stop < ny and boxes[k - 1][1].stop < nx
+            (ny == 1 or (boxes[k - 1][0].start > 0 and boxes[k - 1][0].stop < ny))
+            and boxes[k - 1][1].start > 0 and boxes[k - 1][1].stop < nx
             for k in keep
         ]  # fmt: skip
         keep = keep[np.asarray(inside, dtype=bool)]
@@ -140,6 +152,14 @@ def find_local_minima(
     }
 
 
-def minima_tolerance(loss: np.ndarray, absolute: float, relative: float) -> float:
-    """The depth a minimum needs to count: ``max(absolute, relative·(max − min))``."""
+def noise_floor(values) -> np.ndarray:
+    """Depth that float32 rounding of grid values around ``values`` (loss units) can fake:
+    :data:`NOISE_RELATIVE` × |value|; same shape as ``values``."""
+    return NOISE_RELATIVE * np.abs(np.asarray(values, dtype=float))
+
+
+def minima_tolerance(loss: np.ndarray, absolute: float, relative: float = 0.0) -> float:
+    """The depth a minimum needs to count, in loss units: ``absolute`` (the default rule),
+    or ``max(absolute, relative·(max − min))`` where a range-relative ``relative`` > 0 is
+    asked for explicitly (it depends on the window: not for comparisons)."""
     return max(float(absolute), float(relative) * float(np.ptp(loss)))

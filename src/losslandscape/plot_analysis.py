@@ -63,11 +63,12 @@ def _basin_panel(ax, xs, ys, loss, metrics: xr.Dataset) -> None:
         norm=colors.LogNorm(low, high),
     )
     palette = plt.get_cmap("plasma")(np.linspace(0.1, 0.9, metrics.sizes["level"]))
-    for colour, level, height, diameter in zip(
+    for colour, level, height, width, edge in zip(
         palette,
         metrics["level"].values,
         metrics["basin_height"].values,
-        metrics["basin_equivalent_diameter"].values,
+        metrics["basin_width"].values,
+        metrics["basin_touches_edge"].values,
         strict=True,
     ):
         for k, line in enumerate(basin_contours(loss, xs, ys, float(height))):
@@ -76,13 +77,15 @@ def _basin_panel(ax, xs, ys, loss, metrics: xr.Dataset) -> None:
                 line[:, 1],
                 color=colour,
                 linewidth=1.2,
-                label=f"level {level:g}: diameter {diameter:.3g}" if k == 0 else None,
+                label=f"{level:g} nats: width {'≥ ' if edge else ''}{width:.3g}"
+                if k == 0
+                else None,
             )
     _mark_minimum(ax, metrics)
     ax.legend(fontsize=7, loc="upper left", framealpha=0.8)
     ax.set_xlabel("x (along u)")
     ax.set_ylabel("y (along v)")
-    ax.set_title("basins: level sets above the minimum")
+    ax.set_title("basins: level sets at heights above the minimum")
 
 
 def _slice_figure(landscape, metrics, variable):
@@ -96,7 +99,7 @@ def _slice_figure(landscape, metrics, variable):
     ):
         below = basin_mask(loss[None, :], float(height))[0]  # the connected basin only
         axes[0].fill_between(
-            xs, loss.min(), loss, where=below, color=colour, alpha=0.25, label=f"level {level:g}"
+            xs, loss.min(), loss, where=below, color=colour, alpha=0.25, label=f"{level:g} nats"
         )
     axes[0].set_yscale("log")
     axes[0].set_title("loss with the basin at each level")
@@ -129,7 +132,8 @@ def plot_analysis(landscape: xr.Dataset, metrics: xr.Dataset, path: str) -> None
             xs,
             ys,
             gradient,
-            f"smoothness: |∇L| (roughness {float(metrics.roughness_relative):.3g} relative)",
+            f"|∇L| (steepness {float(metrics.steepness):.3g}, roughness "
+            f"{float(metrics.roughness):.2g} nats within {float(metrics.region_height):g} nats)",
             "|∇L| (nats per unit, log scale)",
             cmap="magma",
             norm=norm,
@@ -143,7 +147,7 @@ def plot_analysis(landscape: xr.Dataset, metrics: xr.Dataset, path: str) -> None
             ys,
             metrics["shape_index"].values,
             f"shape index (at the minimum {float(metrics.shape_index_at_minimum):.2f}; "
-            "−1 cup, +1 cap)",
+            f"−1 cup, +1 cap; non-convex {float(metrics.nonconvex_fraction):.0%})",
             "shape index",
             cmap="RdBu_r",
             vmin=-1,

@@ -7,17 +7,34 @@ smoothing with a width in coordinate units. With eigenvalues λ1 ≥ λ2:
     S = −(2/π)·atan2(λ1 + λ2, λ1 − λ2)   (−1 cup/bowl, 0 symmetric saddle, +1 cap/dome)
     C = sqrt((λ1² + λ2²) / 2)            (loss per coordinate²)
 
+(Koenderink & van Doorn 1992, "Surface shape and curvature scales", Image Vision Comput.
+10(8), §3; the atan2 form is exact for isotropic bowls and domes.)
 ``skimage.feature.shape_index`` is not used: it works in pixel units, calls an exactly
 isotropic bowl a cap (+1, it divides by +0) and adds curvature at the edges.
+
+*Flat is flat*: a curvature that float32 rounding of the grid values could produce is no
+curvature. :func:`curvature_noise` bounds it from the values' precision and the spacing;
+where both eigenvalues are below it the point is ``flat`` and its shape index undefined
+(NaN), so a constant surface is flat rather than a cup.
+
+*Non-convex share* (Li et al. 2018, "Visualizing the Loss Landscape of Neural Nets", §6,
+who map the ratio of the Hessian's extreme eigenvalues to show where a landscape is not
+convex): the fraction of a region whose smaller in-plane Hessian eigenvalue is negative
+beyond that noise.
 """
 
 import numpy as np
-from scipy.ndimage import gaussian_filter
+from scipy.ndimage import gaussian_filter, maximum_filter
 
-# Five equal bins of S; points with curvedness below FLAT_FRACTION·max(C) are "flat".
+from losslandscape.minima import NOISE_RELATIVE
+
+# Five equal bins of S; points whose curvature is within float noise are "flat".
 SHAPE_CLASSES = ("cup", "trough", "saddle", "ridge", "cap", "flat")
 _CLASS_EDGES = (-0.6, -0.2, 0.2, 0.6)
-FLAT_FRACTION = 1e-6
+# Noise gain of the Hessian stencil: repeated second-order differences (one-sided at the
+# edges: coefficients (−3/2, 2, −1/2)/Δ, absolute sum 4) turn a value error n into at most
+# 4·4·n/Δ² per second derivative; the eigenvalues add two of them.
+_STENCIL_GAIN = 32.0
 
 
 def hessian_eigenvalues(
@@ -43,9 +60,39 @@ def hessian_eigenvalues(
     return mean + spread, mean - spread
 
 
-def shape_index(lambda1: np.ndarray, lambda2: np.ndarray) -> np.ndarray:
-    """``S = −(2/π)·atan2(λ1 + λ2, λ1 − λ2)`` in [−1, 1] (0 where both are 0)."""
-    return -(2 / np.pi) * np.arctan2(lambda1 + lambda2, lambda1 - lambda2)
+def curvature_noise(loss: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """``(ny, nx)``: the largest curvature (loss per coordinate²) that float32 rounding of
+    the values within the stencil's reach (5 × 5 points) can fake:
+    ``32 · NOISE_RELATIVE · max|L| / min(Δx, Δy)²`` (see :data:`_STENCIL_GAIN`,
+    :data:`losslandscape.minima.NOISE_RELATIVE`)."""
+    spacing = float(np.min(np.diff(xs)))
+    if len(ys) > 1:  # a 1-D slice has only x spacings
+        spacing = min(spacing, float(np.min(np.diff(ys))))
+    nearby = maximum_filter(np.abs(loss), size=5, mode="nearest")
+    return _STENCIL_GAIN * NOISE_RELATIVE * nearby / spacing**2
+
+
+def shape_index(
+    lambda1: np.ndarray, lambda2: np.ndarray, noise: np.ndarray | float = 0.0
+) -> np.ndarray:
+    """``S = −(2/π)·atan2(λ1 + λ2, λ1 − λ2)`` in [−1, 1]; NaN where the point is flat
+    (both ``|λ| ≤ noise``, see :func:`curvature_noise`; with ``noise = 0`` only where both
+    are exactly 0)."""
+    index = -(2 / np.pi) * np.arctan2(lambda1 + lambda2, lambda1 - lambda2)
+    return np.where(is_flat(lambda1, lambda2, noise), np.nan, index)
+
+
+def is_flat(lambda1: np.ndarray, lambda2: np.ndarray, noise: np.ndarray | float) -> np.ndarray:
+    """Both eigenvalues within ``noise`` (``≤``, so an exactly flat point is flat)."""
+    return (np.abs(lambda1) <= noise) & (np.abs(lambda2) <= noise)
+
+
+def nonconvex_fraction(lambda2: np.ndarray, noise: np.ndarray | float, region: np.ndarray) -> float:
+    """Share of the ``region`` points ``(ny, nx)`` bool whose smaller eigenvalue is below
+    ``−noise`` (Li et al. 2018 §6); NaN for an empty region."""
+    if not region.any():
+        return float("nan")
+    return float((lambda2 < -np.broadcast_to(noise, lambda2.shape))[region].mean())
 
 
 def curvedness(lambda1: np.ndarray, lambda2: np.ndarray) -> np.ndarray:
@@ -53,14 +100,14 @@ def curvedness(lambda1: np.ndarray, lambda2: np.ndarray) -> np.ndarray:
     return np.sqrt((lambda1**2 + lambda2**2) / 2)
 
 
-def shape_class_fractions(shape: np.ndarray, curved: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def shape_class_fractions(shape: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Fraction of the ``mask`` points in each of :data:`SHAPE_CLASSES` ``(6,)``.
 
     Bins of S: cup [−1, −0.6), trough [−0.6, −0.2), saddle [−0.2, 0.2), ridge [0.2, 0.6),
-    cap [0.6, 1]; flat where C < FLAT_FRACTION·max(C) (S is undefined there).
+    cap [0.6, 1]; flat where S is NaN (:func:`shape_index` of a flat point).
     """
-    values, bends = shape[mask], curved[mask]
-    flat = bends < FLAT_FRACTION * max(float(curved.max()), np.finfo(float).tiny)
+    values = shape[mask]
+    flat = np.isnan(values)
     bins = np.digitize(values[~flat], _CLASS_EDGES)
     counts = np.bincount(bins, minlength=5).astype(float)
     counts = np.append(counts, flat.sum())

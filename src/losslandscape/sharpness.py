@@ -1,4 +1,5 @@
-"""Sharpness of a trained model: Hessian extremes and trace, and Keskar's ε-sharpness.
+"""Sharpness of a trained model: Hessian extremes and trace, the adaptive (weight-scaled)
+Hessian's largest eigenvalue, and Keskar's ε-sharpness.
 
 All on the mean cross-entropy ``L(w)`` over a fixed data subset (nats). Hessian-vector
 products reuse one gradient graph (built once with ``create_graph=True``), which measured
@@ -58,6 +59,41 @@ def hessian_extreme_eigenvalues(
     largest = eigsh(operator, k=1, which="LA", tol=tol, v0=start, return_eigenvectors=False)[0]
     smallest = eigsh(operator, k=1, which="SA", tol=tol, v0=start, return_eigenvectors=False)[0]
     return float(largest), float(smallest)
+
+
+def adaptive_hessian_max_eigenvalue(
+    hvp: HessianOperator, weights: torch.Tensor | None = None, tol: float = 1e-4, seed: int = 0
+) -> float:
+    """Largest eigenvalue of the adaptive Hessian ``T H T``, ``T = diag(|w|)``, by Lanczos.
+
+    ASAM's normalization operator ``T_w = |w|`` (Kwon et al. 2021, §3) with ``η = 0``: the
+    curvature along relative parameter changes ``δ_i = |w_i| u_i``. A ReLU or leaky-ReLU net
+    computes the same function after ``w_i → α_i w_i`` with ``α > 0`` per neuron or layer
+    (a hidden unit's inputs and bias times ``α``, its outputs over ``α``; Dinh et al. 2017,
+    §4–5); ``H_ij`` then scales by ``1/(α_i α_j)`` and ``|w_i|`` by ``α_i``, so this
+    eigenvalue is unchanged where the raw ``λmax`` is not. Units: nats (per squared relative
+    change, which has none).
+
+    ``weights`` ``(n_params,)``: the flat weights the Hessian is taken at, in
+    ``model.parameters()`` order (``ParameterLayout.flatten`` gives it); by default the
+    operator's parameters as they are now.
+    """
+    if weights is None:
+        weights = torch.cat([p.detach().reshape(-1) for p in hvp.params])
+    if weights.shape != (hvp.n_params,):
+        raise ValueError(
+            f"expected flat weights of {hvp.n_params} values, found {tuple(weights.shape)}"
+        )
+    scale = weights.detach().abs().double().cpu().numpy()
+    hessian = hvp.as_scipy()
+    operator = LinearOperator(
+        hessian.shape,
+        matvec=lambda v: scale * hessian.matvec(scale * np.ravel(v)),
+        dtype=np.float64,
+    )
+    start = np.random.default_rng(seed).standard_normal(hvp.n_params)
+    largest = eigsh(operator, k=1, which="LA", tol=tol, v0=start, return_eigenvectors=False)
+    return float(largest[0])
 
 
 def hessian_extreme_eigenvectors(

@@ -1,9 +1,14 @@
-"""Statistics across seeds: intervals per activation, pairwise tests, correlations.
+"""Statistics across seeds: intervals per activation, pairwise tests, correlations, and
+the split of a metric's variance between runs and direction draws.
 
-Every function takes plain arrays of per-run values (one value per seed); the study
-tables are built from them in :mod:`losslandscape.study_statistics`. With three seeds per
-activation, an exact permutation test cannot reach p < 0.05 (its smallest attainable
-two-sided p is 2/20 = 0.1), so every comparison also reports that smallest p.
+Every function takes plain arrays of per-run values (one value per seed, or per direction
+draw for :func:`variance_components`); the study tables are built from them in
+:mod:`losslandscape.study_statistics`. The interval of a mean is Student's t-interval: with
+three seeds it is wide (t = 4.30), which is the honest width of three runs; a percentile
+bootstrap of three values stays inside their range, so it misses the population median at
+least one time in four. With three seeds per activation, an exact permutation test cannot reach
+p < 0.05 (its smallest attainable two-sided p is 2/20 = 0.1), so every comparison also
+reports that smallest p.
 """
 
 import math
@@ -19,29 +24,98 @@ def finite(values) -> np.ndarray:
     return array[np.isfinite(array)]
 
 
-def bootstrap_interval(
-    values, confidence: float = 0.95, resamples: int = 9999, seed: int = 0
-) -> tuple[float, float]:
-    """Percentile bootstrap interval ``(low, high)`` of the mean of ``values`` ``(n,)``.
+def t_interval(values, confidence: float = 0.95) -> tuple[float, float]:
+    """Student's t-interval ``(low, high)`` of the mean of ``values`` ``(n,)``.
 
-    NaN for fewer than two finite values (no spread to resample); a point for identical
-    values. Percentile, not BCa: BCa's jackknife is undefined for the many tied resamples
-    of n = 3. With n = 3 there are only 10 distinct resamples, so the interval is coarse.
+    ``mean ± t_{(1 + confidence)/2, n−1} · sd / √n`` with ``sd`` the sample standard
+    deviation (ddof = 1) of the finite values and ``t_{q, n−1}`` the q-quantile of Student's
+    t distribution with n − 1 degrees of freedom. Both ends are in the units of ``values``
+    (the metric's units). NaN for fewer than two finite values (no spread to estimate); a
+    point when all finite values are equal.
+
+    Assumes independent runs whose run-to-run variation is approximately normal; then the
+    interval covers the true mean with probability ``confidence`` for every n ≥ 2. With
+    n = 3 it is wide on purpose: t_{0.975, 2} = 4.30, against 1.96 for a known sd.
+
+    Source: Student (1908), "The probable error of a mean", Biometrika 6(1), 1–25; any
+    statistics text, e.g. Casella & Berger (2002), Statistical Inference, 2nd ed., ch. 9
+    (the pivot (x̄ − μ)/(S/√n) ~ t_{n−1}).
     """
     data = finite(values)
-    if len(data) < 2:
+    n = len(data)
+    if n < 2:
         return math.nan, math.nan
+    mean = float(data.mean())
     if np.ptp(data) == 0:
-        return float(data[0]), float(data[0])
-    result = stats.bootstrap(
-        (data,),
-        np.mean,
-        confidence_level=confidence,
-        n_resamples=resamples,
-        method="percentile",
-        rng=np.random.default_rng(seed),
-    )
-    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+        return mean, mean
+    half_width = stats.t.ppf((1 + confidence) / 2, n - 1) * data.std(ddof=1) / math.sqrt(n)
+    return float(mean - half_width), float(mean + half_width)
+
+
+def variance_components(values, groups) -> dict:
+    """One-way random-effects ANOVA: the variance of ``values`` split between and within
+    ``groups`` (method of moments, the ANOVA estimators).
+
+    ``values`` ``(N,)``: one metric, e.g. one value per direction draw of each run;
+    ``groups`` ``(N,)``: the group of each value, e.g. the seed of its run. Pairs with a
+    non-finite value are dropped first. Model: ``y_ij = μ + a_i + e_ij`` with run effects
+    ``a_i`` of variance σ²_b and draw noise ``e_ij`` of variance σ²_w. With k groups of
+    n_i values, N = Σ n_i, group means ȳ_i and grand mean ȳ::
+
+        MSB = Σ n_i (ȳ_i − ȳ)² / (k − 1)         MSW = Σ_i Σ_j (y_ij − ȳ_i)² / (N − k)
+        n0  = (N − Σ n_i² / N) / (k − 1)          (= n for balanced groups of n)
+        σ²_w = MSW                                σ²_b = max(0, (MSB − MSW) / n0)
+
+    since E[MSW] = σ²_w and E[MSB] = σ²_w + n0 σ²_b. Returns a dict:
+
+    - ``n_groups`` (k), ``n_values`` (N), ``n_per_group`` (n0: the common group size when
+      balanced, the usual adjusted mean size otherwise);
+    - ``between_variance`` (σ²_b) and ``within_variance`` (σ²_w), in the squared units of
+      ``values``;
+    - ``within_share``: σ²_w / (σ²_w + σ²_b) in [0, 1], the noise-floor share: how much of
+      the spread of one value is within-group noise (direction draws) rather than a
+      difference between groups (runs).
+
+    NaN where undefined: ``within_variance`` without a group of two or more values (N = k);
+    ``between_variance`` also with fewer than two groups; ``within_share`` when either is
+    NaN or both are 0. The truncation at 0 makes σ²_b biased upward when it is small.
+
+    Source: Searle, Casella & McCulloch (1992), Variance Components, Wiley, ch. 3 (the
+    1-way classification, ANOVA estimation for balanced and unbalanced data).
+    """
+    values = np.asarray(values, dtype=float).ravel()
+    groups = np.asarray(groups).ravel()
+    if values.shape != groups.shape:
+        raise ValueError(f"values {values.shape} and groups {groups.shape} differ in shape")
+    keep = np.isfinite(values)
+    values, groups = values[keep], groups[keep]
+    _, index = np.unique(groups, return_inverse=True)
+    sizes = np.bincount(index).astype(float)
+    k, total = len(sizes), float(len(values))
+    result = {
+        "n_groups": k,
+        "n_values": int(total),
+        "n_per_group": math.nan,
+        "between_variance": math.nan,
+        "within_variance": math.nan,
+        "within_share": math.nan,
+    }
+    if total > k:
+        means = np.bincount(index, weights=values) / sizes
+        result["within_variance"] = float(((values - means[index]) ** 2).sum() / (total - k))
+    if k >= 2:
+        n0 = (total - (sizes**2).sum() / total) / (k - 1)
+        result["n_per_group"] = float(n0)
+        if total > k:
+            grand = values.mean()
+            msb = float((sizes * (means - grand) ** 2).sum() / (k - 1))
+            result["between_variance"] = max(0.0, (msb - result["within_variance"]) / n0)
+    elif k == 1:
+        result["n_per_group"] = total
+    within, between = result["within_variance"], result["between_variance"]
+    if math.isfinite(within) and math.isfinite(between) and within + between > 0:
+        result["within_share"] = within / (within + between)
+    return result
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,15 @@
 """The study's statistics tables, from the per-run summary (one row per run and plane).
 
-- ``by_activation``: per (plane, metric, activation): n, mean, sd, 95 % bootstrap interval;
+- ``by_activation``: per (plane, metric, activation): n, mean, sd, 95 % t-interval of the
+  mean;
 - ``comparisons``: per (plane, metric, pair of activations): difference in means, Cliff's
   delta, exact permutation p and the smallest p the run counts allow;
 - ``correlations``: per (plane, landscape metric, target): Spearman's rho over all runs
   with the final test accuracy and with the generalization gap;
-- ``study_dataset``: every metric as an xarray variable over (plane, activation, seed).
+- ``study_dataset``: every metric as an xarray variable over (plane, activation, seed);
+- ``variance_split``: where the summary has several direction draws of a plane per run (a
+  ``draw`` column), per (plane, metric, activation): the variance between seeds and within
+  a run (between direction draws), and the draws' share of it.
 
 Run-level columns (accuracy, loss, sharpness; :data:`losslandscape.summary.RUN_COLUMNS`)
 are the same on every plane of a run, so they are analysed once, under plane ``run``.
@@ -21,28 +25,41 @@ from losslandscape import statistics
 from losslandscape.summary import RUN_COLUMNS
 
 IDENTITY = ("activation", "seed", "plane")
+# Optional identity column: the direction draw of a plane, when a run has several planes of
+# one kind (e.g. random planes from different seeds of the directions). Never a metric.
+DRAW = "draw"
 RUN_PLANE = "run"  # the plane label of run-level metrics in the tables
 # Settings echoed in the summary, not measurements
-NOT_METRICS = ("minima_tolerance",)
+NOT_METRICS = ("minima_tolerance", "region_height", "roughness_window_x", "roughness_window_y")
+# Per-run checks of the headlines (metrics.landscape_metrics), not measurements
+NOT_METRIC_PREFIXES = ("stability_", "headline_stable_")
 CORRELATION_TARGETS = ("final_test_accuracy", "generalization_gap")
 
 
 def metric_columns(summary: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """``(landscape metrics, run metrics)``: the numeric columns of the summary."""
+    """``(landscape metrics, run metrics)``: the numeric columns of the summary other than
+    the identity columns (with ``draw``) and echoed settings."""
     numeric = [
         c
         for c in summary.columns
-        if c not in IDENTITY + NOT_METRICS and pd.api.types.is_numeric_dtype(summary[c])
+        if c not in IDENTITY + (DRAW,) + NOT_METRICS
+        and not c.startswith(NOT_METRIC_PREFIXES)
+        and pd.api.types.is_numeric_dtype(summary[c])
     ]
     run = [c for c in numeric if c in RUN_COLUMNS]
     return [c for c in numeric if c not in RUN_COLUMNS], run
 
 
+def identity_columns(summary: pd.DataFrame) -> list[str]:
+    """The columns that name a row: activation, seed, plane, and draw where present."""
+    return [*IDENTITY, *([DRAW] if DRAW in summary.columns else [])]
+
+
 def long_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Tidy values: columns plane, metric, activation, seed, value (run-level metrics once
-    per run, under plane ``run``)."""
+    """Tidy values: columns plane, metric, activation, seed, value (and draw, where the
+    summary has it); run-level metrics once per run, under plane ``run``."""
     landscape, run = metric_columns(summary)
-    per_plane = summary.melt(list(IDENTITY), landscape, var_name="metric")
+    per_plane = summary.melt(identity_columns(summary), landscape, var_name="metric")
     per_run = (
         summary.drop_duplicates(["activation", "seed"])
         .assign(plane=RUN_PLANE)
@@ -51,14 +68,16 @@ def long_table(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([per_plane, per_run], ignore_index=True)
 
 
-def by_activation(summary: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
-    """Per (plane, metric, activation): n (finite values), mean, sd, ci_low, ci_high."""
+def by_activation(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per (plane, metric, activation): n (finite values), mean, sd (ddof 1), and ci_low,
+    ci_high: the 95 % t-interval of the mean (:func:`statistics.t_interval`; NaN for n < 2,
+    a point when all values are equal)."""
     rows = []
     for (plane, metric, activation), group in long_table(summary).groupby(
         ["plane", "metric", "activation"], sort=False
     ):
         values = statistics.finite(group["value"])
-        low, high = statistics.bootstrap_interval(values, seed=seed)
+        low, high = statistics.t_interval(values)
         rows.append(
             {
                 "plane": plane,
@@ -130,3 +149,59 @@ def study_dataset(summary: pd.DataFrame, attrs: dict) -> xr.Dataset:
         .to_xarray()
     )
     return xr.merge([per_plane, per_run]).assign_attrs(attrs)
+
+
+VARIANCE_SPLIT_COLUMNS = (
+    "plane",
+    "metric",
+    "activation",
+    "n_seeds",
+    "n_draws",
+    "between_seed_variance",
+    "within_run_variance",
+    "draw_share",
+)
+
+
+def variance_split(summary: pd.DataFrame) -> pd.DataFrame:
+    """How much of a landscape metric's spread is direction-draw noise, per (plane, metric,
+    activation), where runs have several draws of a plane (rows that differ only in
+    ``draw``).
+
+    A one-way random-effects ANOVA over the finite values of all draws of all runs, runs
+    (seeds) as groups (:func:`statistics.variance_components`): ``n_seeds`` runs with a
+    finite value, ``n_draws`` draws per run (n0, the adjusted mean when runs have different
+    counts), ``between_seed_variance`` σ²_b and ``within_run_variance`` σ²_w (squared units
+    of the metric), ``draw_share`` σ²_w / (σ²_w + σ²_b). Only planes on which some run has
+    more than one draw; run-level metrics (the same on every draw) are left out. An empty
+    table with these columns when the summary has no ``draw`` column or no run more than
+    one draw.
+    """
+    empty = pd.DataFrame(columns=list(VARIANCE_SPLIT_COLUMNS))
+    if DRAW not in summary.columns:
+        return empty
+    draws = summary.groupby(list(IDENTITY)).size()
+    planes = set(draws[draws > 1].index.get_level_values("plane"))
+    if not planes:
+        return empty
+    landscape, _ = metric_columns(summary)
+    values = long_table(summary)
+    values = values[values["plane"].isin(planes) & values["metric"].isin(landscape)]
+    rows = []
+    for (plane, metric, activation), group in values.groupby(
+        ["plane", "metric", "activation"], sort=False
+    ):
+        split = statistics.variance_components(group["value"], group["seed"])
+        rows.append(
+            {
+                "plane": plane,
+                "metric": metric,
+                "activation": activation,
+                "n_seeds": split["n_groups"],
+                "n_draws": split["n_per_group"],
+                "between_seed_variance": split["between_variance"],
+                "within_run_variance": split["within_variance"],
+                "draw_share": split["within_share"],
+            }
+        )
+    return pd.DataFrame(rows, columns=list(VARIANCE_SPLIT_COLUMNS))

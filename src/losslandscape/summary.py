@@ -10,6 +10,7 @@ SHARPNESS_COLUMNS = (
     "subset_loss",
     "hessian_max_eigenvalue",
     "hessian_min_eigenvalue",
+    "hessian_max_eigenvalue_adaptive",
     "hessian_trace",
     "hessian_trace_se",
     "epsilon_sharpness",
@@ -30,9 +31,10 @@ def run_row(metrics: xr.Dataset, history: pd.DataFrame, sharpness: xr.Dataset) -
     and the final epoch's history."""
     row = {key: metrics.attrs[key] for key in ("activation", "seed", "plane")}
     row |= {name: var.item() for name, var in metrics.data_vars.items() if var.ndim == 0}
-    # Ladders become one column per rung: basin widths per level, shape-class fractions.
+    # Ladders become one column per rung: basin widths per level, shape-class fractions,
+    # the headlines' stability checks.
     for name, var in metrics.data_vars.items():
-        if var.dims in (("level",), ("shape_class",)):
+        if var.dims in (("level",), ("shape_class",), ("headline",)):
             dim = var.dims[0]
             for label, value in zip(metrics[dim].values, var.values, strict=True):
                 row[f"{name}_{dim}_{label}"] = value.item()

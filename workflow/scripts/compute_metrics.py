@@ -1,4 +1,4 @@
-"""Snakemake adapter for rule compute_metrics: minima, smoothness, basins and shape."""
+"""Snakemake adapter for rule compute_metrics: minima, steepness, roughness, basins and shape."""
 
 from losslandscape.logs import log_to_file
 from losslandscape.stages.analyze import run_compute_metrics
@@ -15,6 +15,7 @@ with log_to_file(snakemake.log[0]):
         edge=metrics["edge"],
         basin_levels=tuple(metrics["basin_levels"]),
         basin_level_mode=metrics["basin_level_mode"],
+        region_height=metrics["region_height"],
+        roughness_scale=metrics["roughness_scale"],
         shape_sigma=metrics["shape_sigma"],
-        shape_basin_level=metrics["shape_basin_level"],
     )

@@ -17,7 +17,8 @@ def run_compute_metrics(landscape: str, out: str, rule: str = "compute_metrics",
     """Metrics of one landscape file → metrics netCDF.
 
     ``options`` are the keyword arguments of :func:`losslandscape.metrics.landscape_metrics`
-    (variable, tolerances, edge rule, basin levels and mode, shape smoothing and level).
+    (variable, tolerances, edge rule, basin levels and mode, region height, roughness
+    scale, shape smoothing).
     """
     source = datamodel.read_landscape(landscape)
     metrics = landscape_metrics(source, **options)
@@ -26,11 +27,14 @@ def run_compute_metrics(landscape: str, out: str, rule: str = "compute_metrics",
     metrics.attrs |= {key: source.attrs[key] for key in keep} | provenance_attrs(rule, parameters)
     datamodel.write_netcdf(metrics, out)
     log.info(
-        "metrics of %s: %d local minima, roughness %.4g, basin diameters %s",
+        "metrics of %s: %d local minima, roughness %.4g nats, steepness %.4g, basin widths %s "
+        "(touching the edge: %s)",
         landscape,
         int(metrics.n_local_minima),
         float(metrics.roughness),
-        metrics.basin_equivalent_diameter.values.round(4).tolist(),
+        float(metrics.steepness),
+        metrics.basin_width.values.round(4).tolist(),
+        metrics.basin_touches_edge.values.tolist(),
     )
 
 

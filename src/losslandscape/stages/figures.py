@@ -59,20 +59,35 @@ def run_plot_landscape_analysis(landscape: str, metrics: str, out: str, numbers:
     with xr.open_dataset(metrics) as ds:
         values = ds.load()
     plot_analysis.plot_analysis(datamodel.read_landscape(landscape), values, out)
-    diameters = ", ".join(
-        f"{d:.3g} at level {level:g}"
-        for level, d in zip(
-            values["level"].values, values["basin_equivalent_diameter"].values, strict=True
+    widths = ", ".join(
+        f"{'≥ ' if edge else ''}{width:.3g} at {level:g} nats"
+        for level, width, edge in zip(
+            values["level"].values,
+            values["basin_width"].values,
+            values["basin_touches_edge"].values,
+            strict=True,
         )
     )
+    unstable = [
+        str(name)
+        for name, stable in zip(
+            values["headline"].values, values["headline_stable"].values, strict=True
+        )
+        if not stable
+    ]
     sentence = (
         f"This run: {int(values.n_local_minima)} local minimum(s); lowest "
         f"{values.attrs['variable'].replace('_', ' ')} {float(values.loss_min):.4g} nats at "
-        f"({float(values.loss_min_x):.3g}, {float(values.loss_min_y):.3g}); relative roughness "
-        f"{float(values.roughness_relative):.3g}; basin diameter {diameters}; shape index "
+        f"({float(values.loss_min_x):.3g}, {float(values.loss_min_y):.3g}); basin width "
+        f"{widths} (≥: the basin reaches the window's edge); over the region within "
+        f"{float(values.region_height):g} nats of the minimum: roughness "
+        f"{float(values.roughness):.3g} nats, steepness {float(values.steepness):.3g} nats per "
+        f"unit, non-convex share {float(values.nonconvex_fraction):.2f}; shape index "
         f"{float(values.shape_index_at_minimum):.2f} and curvedness "
-        f"{float(values.curvedness_at_minimum):.3g} at the minimum"
-        f"; {int(values.n_nonfinite)} non-finite grid points.\n"
+        f"{float(values.curvedness_at_minimum):.3g} nats per unit² at the minimum"
+        f"; {int(values.n_nonfinite)} non-finite grid points"
+        + (f"; not stable on this grid: {', '.join(unstable)}" if unstable else "")
+        + ".\n"
     )
     write_text(numbers, sentence)
 

@@ -1,4 +1,5 @@
-"""Stage compute_sharpness: Hessian extremes, trace and ε-sharpness of a trained model."""
+"""Stage compute_sharpness: Hessian extremes, trace, adaptive (weight-scaled) Hessian
+λmax and ε-sharpness of a trained model."""
 
 import logging
 
@@ -12,6 +13,7 @@ from losslandscape.datasets import load_dataset
 from losslandscape.provenance import provenance_attrs
 from losslandscape.sharpness import (
     HessianOperator,
+    adaptive_hessian_max_eigenvalue,
     epsilon_sharpness,
     hessian_extreme_eigenvalues,
     hutchinson_trace,
@@ -42,6 +44,7 @@ def run_compute_sharpness(
     inputs, labels = data["x_train"][subset], data["y_train"][subset]
     hvp = HessianOperator(model, inputs, labels)
     largest, smallest = hessian_extreme_eigenvalues(hvp, seed=ckpt["seed"])
+    adaptive = adaptive_hessian_max_eigenvalue(hvp, seed=ckpt["seed"])
     trace, trace_se = hutchinson_trace(hvp, hutchinson_samples, ckpt["seed"])
     eps_sharp = epsilon_sharpness(model, inputs, labels, epsilon, ascent_iterations)
     nats2 = "nats per unit parameter^2"
@@ -60,6 +63,14 @@ def run_compute_sharpness(
             (),
             smallest,
             {"long_name": "smallest Hessian eigenvalue", "units": nats2},
+        ),
+        "hessian_max_eigenvalue_adaptive": (
+            (),
+            adaptive,
+            {
+                "long_name": "largest eigenvalue of the adaptive Hessian diag(|w|) H diag(|w|)",
+                "units": "nats",
+            },
         ),
         "hessian_trace": ((), trace, {"long_name": "Hessian trace (Hutchinson)", "units": nats2}),
         "hessian_trace_se": (
@@ -84,11 +95,13 @@ def run_compute_sharpness(
     attrs = run_attrs(ckpt) | provenance_attrs(rule, parameters)
     datamodel.write_netcdf(xr.Dataset(data_vars, attrs=attrs), out)
     log.info(
-        "sharpness of %s seed %d: λmax %.4g, λmin %.4g, trace %.4g ± %.2g, ε-sharpness %.4g",
+        "sharpness of %s seed %d: λmax %.4g, λmin %.4g, adaptive λmax %.4g, "
+        "trace %.4g ± %.2g, ε-sharpness %.4g",
         ckpt["activation"],
         ckpt["seed"],
         largest,
         smallest,
+        adaptive,
         trace,
         trace_se,
         eps_sharp,
