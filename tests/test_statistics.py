@@ -268,7 +268,8 @@ def test_front_page_answer_renders_and_states_the_result(diverged):
     assert "basin width at 0.1 nats" in html  # the middle level
     # relu's random-plane width at 0.1 nats is a lower bound in one run, its roughness
     # not stable in one: both marked, and both listed under the table
-    assert "≥ 3 [3, 3]" in html and "relu, random (1 of 3)" in html
+    assert "≥ 3 [3, 3]" in html and "relu, random: 1 of 3 runs" in html
+    assert "relu, random: roughness (nats) 1/3" in html
     assert "0.12 [0.0952, 0.145] †" in html
     assert "adaptive λmax" in html and "t-interval" in html
     # leaky_relu test accuracy 0.71, 0.72, 0.73: 0.72 ± 4.303 · 0.01 / √3

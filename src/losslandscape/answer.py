@@ -5,6 +5,7 @@ as a reStructuredText fragment that ``report/workflow.rst`` includes."""
 import math
 
 import pandas as pd
+from scipy import stats as scipy_stats
 
 from losslandscape.metrics import STABILITY_THRESHOLD, headline_level
 from losslandscape.study_statistics import RUN_PLANE
@@ -67,6 +68,11 @@ def _caveats(summary: pd.DataFrame, plane: str, activation: str, column: str) ->
     stable = f"headline_stable_headline_{_headline_name(column)}"
     unstable = int((runs[stable] == 0).sum()) if stable in runs else 0
     return bounds, unstable
+
+
+def stats_t(n: int) -> float:
+    """The two-sided 95 % Student-t quantile with ``n − 1`` degrees of freedom."""
+    return float(scipy_stats.t.ppf(0.975, n - 1))
 
 
 def _number(value: float) -> str:
@@ -144,10 +150,16 @@ def answer_rst(
     config's order."""
     landscape = landscape_headlines(summary.columns)
     seeds = summary.groupby("activation")["seed"].nunique()
+    fewest = int(min(seeds.get(a, 0) for a in activations))
+    width = (
+        f"with {fewest} runs it is mean ± {stats_t(fewest):.3g} standard errors, wide by design"
+        if fewest >= 2
+        else "with one run there is no interval"
+    )
     lines = [
         "**Results.** Mean over seeds with its 95 % t-interval of the mean in brackets "
-        f"({', '.join(f'{a}: {seeds.get(a, 0)} runs' for a in activations)}); with three "
-        "runs the interval is wide (t = 4.30). Tables with every metric: *Study statistics*.",
+        f"({', '.join(f'{a}: {seeds.get(a, 0)} runs' for a in activations)}; {width}). "
+        "Tables with every metric: *Study statistics*.",
         "",
         "Every landscape number is in the loss's own units (nats) or plane coordinates and "
         "describes the minimum, not the plotting window: basin widths are equivalent "
@@ -165,27 +177,27 @@ def answer_rst(
         lines += _interval_table(
             f"Landscape, {plane} plane", stats, plane, landscape, activations, summary
         )
-    caveats = {
-        kind: [
-            f"{a}, {plane} ({count} of {seeds.get(a, 0)})"
-            for plane in planes
-            for a in activations
-            for count in [
-                sum(_caveats(summary, plane, a, column)[index] for column, _ in landscape)
-            ]
-            if count
-        ]
-        for index, kind in enumerate(("bounds", "unstable"))
-    }
+    bounds, unstable = [], []
+    for plane in planes:
+        for a in activations:
+            counts = {heading: _caveats(summary, plane, a, column) for column, heading in landscape}
+            runs = seeds.get(a, 0)
+            bounded = sum(count[0] for count in counts.values())
+            if bounded:
+                bounds.append(f"{a}, {plane}: {bounded} of {runs} runs")
+            flagged = [f"{h} {c[1]}/{runs}" for h, c in counts.items() if c[1]]
+            if flagged:
+                unstable.append(f"{a}, {plane}: {', '.join(flagged)}")
+    caveats = {"bounds": bounds, "unstable": unstable}
     lines += [
         "≥: in some runs the basin reaches the window's edge, so its width there is a lower "
         "bound and the mean is one too"
         + (f" ({'; '.join(caveats['bounds'])})." if caveats["bounds"] else " (none here).")
         + f" †: in some runs the headline changes by more than {STABILITY_THRESHOLD:.0%} when "
-        "the grid is subsampled 2× or the window cut to its central half, so it depends on "
-        "the grid and should not be read alone"
+        "the grid is subsampled 2× or the window cut to its central half (or the grid is too "
+        "small to check), so it depends on the grid and should not be read alone"
         + (
-            f" (counts of run-headlines: {'; '.join(caveats['unstable'])})."
+            f" (runs flagged: {'; '.join(caveats['unstable'])})."
             if caveats["unstable"]
             else " (none here)."
         ),

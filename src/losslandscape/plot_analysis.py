@@ -82,7 +82,8 @@ def _basin_panel(ax, xs, ys, loss, metrics: xr.Dataset) -> None:
                 else None,
             )
     _mark_minimum(ax, metrics)
-    ax.legend(fontsize=7, loc="upper left", framealpha=0.8)
+    if ax.get_legend_handles_labels()[0]:  # no contour at any level on a tiny grid
+        ax.legend(fontsize=7, loc="upper left", framealpha=0.8)
     ax.set_xlabel("x (along u)")
     ax.set_ylabel("y (along v)")
     ax.set_title("basins: level sets at heights above the minimum")
