@@ -143,7 +143,7 @@ def test_a_shallow_dip_beside_a_steep_bowl_counts_as_a_minimum(tmp_path):
     loss = tilted_double_well(xx, yy)
     assert loss.max() > 800
     metrics = metrics_of(tmp_path, loss, axis, axis)
-    assert int(metrics.n_local_minima) == 2
+    assert int(metrics.n_local_minima) == int(metrics.n_local_minima_region) == 2
     # the dip's depth on the grid: the barrier between the wells minus the dip's floor
     line = tilted_double_well(axis, 0.0)
     dip = line[axis > 0].min()
@@ -218,10 +218,12 @@ def test_the_nonconvex_share_of_a_mexican_hat(tmp_path):
 def test_headline_stability_is_stored_and_flags_what_the_window_cuts(tmp_path):
     axis, xx, yy = square(1.0)
     inside = metrics_of(tmp_path, 8 * (xx**2 + yy**2), axis, axis)
-    assert set(inside.headline.values) >= {"basin_width", "roughness", "n_local_minima"}
+    assert set(inside.headline.values) >= {"basin_width", "roughness", "n_local_minima_region"}
     assert inside.headline_stable.all()
     assert float(inside.stability_subsample.sel(headline="basin_width")) < 0.2
     # a wide bowl whose low-loss region fills the window: halving the window cuts it
     wide = metrics_of(tmp_path, 0.5 * (xx**2 + yy**2), axis, axis)
     assert int(wide.region_touches_edge) == 1
-    assert not bool(wide.headline_stable.sel(headline="steepness"))
+    for name in ("steepness", "roughness", "nonconvex_fraction", "n_local_minima_region"):
+        assert not bool(wide.headline_stable.sel(headline=name))  # the window cuts the region
+    assert bool(wide.headline_stable.sel(headline="curvedness_at_minimum"))

@@ -195,6 +195,7 @@ def synthetic_summary(diverged: bool = False) -> pd.DataFrame:
                 odd = activation == "relu" and seed == 3 and plane == "random"
                 row |= {
                     "n_local_minima": 1 + a,
+                    "n_local_minima_region": 1,
                     "minima_tolerance": 1e-3,
                     "region_height": 1.0,
                     "roughness": 0.1 * a + 0.01 * seed,

@@ -12,8 +12,8 @@ from losslandscape.study_statistics import RUN_PLANE
 
 # (column, heading): what the study's question asks about, per trained model ...
 RUN_HEADLINES = (
-    ("final_test_accuracy", "test accuracy"),
-    ("final_train_accuracy", "train accuracy"),
+    ("final_test_accuracy", "test accuracy (fraction)"),
+    ("final_train_accuracy", "train accuracy (fraction)"),
     ("generalization_gap", "generalization gap (nats)"),
     ("hessian_max_eigenvalue_adaptive", "adaptive λmax (nats; compares across activations)"),
     ("hessian_max_eigenvalue", "raw λmax (nats/param²; not across ReLU vs sigmoid)"),
@@ -21,13 +21,13 @@ RUN_HEADLINES = (
 # ... and per plane: minima, width, smoothness, shape. Every one is in loss units or plane
 # coordinates and measures the minimum, not the window (losslandscape.metrics).
 LANDSCAPE_HEADLINES = (
-    ("n_local_minima", "local minima"),
+    ("n_local_minima_region", "local minima in the low-loss region (count)"),
     ("basin_width", "basin width"),
     ("roughness", "roughness (nats)"),
     ("steepness", "steepness (nats/unit)"),
     ("curvedness_at_minimum", "curvedness at minimum (nats/unit²)"),
-    ("shape_index_at_minimum", "shape index at minimum"),
-    ("nonconvex_fraction", "non-convex share"),
+    ("shape_index_at_minimum", "shape index at minimum (−1 cup … +1 cap)"),
+    ("nonconvex_fraction", "non-convex share (of the region)"),
 )
 _WIDTH_PREFIX = "basin_width_level_"
 
@@ -166,10 +166,11 @@ def answer_rst(
         "diameters (lengths on a 1-D slice) of the region below a height in nats above the "
         "minimum; steepness (mean slope), roughness (RMS of L minus its local quadratic fit) "
         "and the non-convex share (points whose smaller in-plane curvature is negative) are "
-        "taken over the low-loss region around the minimum. The adaptive λmax (largest "
-        "eigenvalue of the Hessian scaled by the weights' magnitudes, Kwon et al. 2021) is unchanged by the "
-        "rescalings that leave a ReLU net's function unchanged; the raw λmax is not, so only "
-        "the adaptive one compares ReLU with sigmoid (docs/data-model.md).",
+        "taken over the low-loss region around the minimum (within the configured height "
+        "in nats), where the local minima are counted too. The adaptive λmax (largest "
+        "eigenvalue of the Hessian scaled by the weights' magnitudes, Kwon et al. 2021) is "
+        "unchanged by the rescalings that leave a ReLU net's function unchanged; the raw "
+        "λmax is not, so only the adaptive one compares ReLU with sigmoid (docs/data-model.md).",
         "",
     ]
     lines += _interval_table("Trained models", stats, RUN_PLANE, RUN_HEADLINES, activations)

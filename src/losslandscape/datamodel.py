@@ -21,7 +21,9 @@ import xarray as xr
 
 from losslandscape.files import atomic_write
 
-DATA_MODEL_VERSION = 3  # 2: standard errors of the mean losses; 1-D slices; 3: metrics in loss units
+DATA_MODEL_VERSION = (
+    3  # 2: standard errors of the mean losses; 1-D slices; 3: metrics in loss units
+)
 
 GRID_VARIABLES = {
     "train_loss": ("training-set mean cross-entropy", "nats"),

@@ -10,7 +10,8 @@ summaries are taken over the *low-loss region* (the connected region below
 
 Each headline metric (:data:`HEADLINES`) is measured again on the grid subsampled 2× and on
 the central half of the window; the relative changes are stored (``stability_*``) and a
-headline that moves more than :data:`STABILITY_THRESHOLD` is flagged (``headline_stable``).
+headline that moves more than :data:`STABILITY_THRESHOLD` is flagged (``headline_stable``),
+as are the region's summaries when the low-loss region reaches the window's edge.
 """
 
 import numpy as np
@@ -34,7 +35,7 @@ DEFAULTS = {
 }
 # The scalars the report leads with; ``basin_width`` is the width at the middle level.
 HEADLINES = (
-    "n_local_minima",
+    "n_local_minima_region",
     "basin_width",
     "roughness",
     "steepness",
@@ -42,6 +43,9 @@ HEADLINES = (
     "shape_index_at_minimum",
     "nonconvex_fraction",
 )
+# Headlines summarized over the low-loss region: they depend on the window where the region
+# reaches its edge, and are flagged not stable there.
+_REGION_HEADLINES = ("n_local_minima_region", "roughness", "steepness", "nonconvex_fraction")
 # Shares are compared by their absolute change, everything else relatively.
 _SHARE_HEADLINES = ("nonconvex_fraction",)
 # A headline that changes by more than this (relative; absolute for shares) when the grid
@@ -204,6 +208,7 @@ def landscape_metrics(
     iy_min, ix_min = np.unravel_index(np.argmin(loss), loss.shape)
 
     region = basins.basin_mask(loss, region_height)
+    in_region = region[np.searchsorted(ys, found["y"]), np.searchsorted(xs, found["x"])]
     gradient = np.where(near1, np.nan, smoothness.gradient_magnitude(loss, xs, ys))
     steep = smoothness.steepness(loss, xs, ys, region & ~near1)
     rough, (half_x, half_y) = smoothness.roughness(loss, xs, ys, roughness_scale, region, ~finite)
@@ -229,7 +234,13 @@ def landscape_metrics(
         "n_local_minima": _var(
             (),
             np.int64(len(found["loss"])),
-            "number of local minima at least minima_tolerance deep",
+            "number of local minima at least minima_tolerance deep in the window",
+            "1",
+        ),
+        "n_local_minima_region": _var(
+            (),
+            np.int64(in_region.sum()),
+            "number of those minima whose lowest point lies in the low-loss region",
             "1",
         ),
         "minima_tolerance": _var((), tolerance, "depth a local minimum needs to count", units),
@@ -425,6 +436,8 @@ def _with_stability(
     stable = (changes["subsample"] <= STABILITY_THRESHOLD) & (
         changes["window"] <= STABILITY_THRESHOLD
     )
+    if int(metrics["region_touches_edge"]):  # the window cuts the region they summarize
+        stable &= ~np.isin(HEADLINES, _REGION_HEADLINES)
     share = "relative change (absolute for shares)"
     return (
         metrics.assign(
@@ -443,7 +456,8 @@ def _with_stability(
             headline_stable=_var(
                 ("headline",),
                 stable.astype(np.int64),
-                f"1 where both changes are at most {STABILITY_THRESHOLD} (NaN: not measurable, 0)",
+                f"1 where both changes are at most {STABILITY_THRESHOLD} (NaN: not measurable, 0) "
+                "and, for the region's summaries, the low-loss region lies inside the window",
                 "1",
             ),
         )

@@ -76,7 +76,8 @@ def run_plot_landscape_analysis(landscape: str, metrics: str, out: str, numbers:
         if not stable
     ]
     sentence = (
-        f"This run: {int(values.n_local_minima)} local minimum(s); lowest "
+        f"This run: {int(values.n_local_minima)} local minimum(s) in the window, "
+        f"{int(values.n_local_minima_region)} in the low-loss region; lowest "
         f"{values.attrs['variable'].replace('_', ' ')} {float(values.loss_min):.4g} nats at "
         f"({float(values.loss_min_x):.3g}, {float(values.loss_min_y):.3g}); basin width "
         f"{widths} (≥: the basin reaches the window's edge); over the region within "
