@@ -9,7 +9,7 @@ import xarray as xr
 from torch.func import functional_call
 from torch.nn import functional as F
 
-from losslandscape.checkpoints import save_checkpoints
+from losslandscape.checkpoints import model_from_checkpoints, save_checkpoints
 from losslandscape.datasets import save_dataset
 from losslandscape.models import build_model
 from losslandscape.parameters import ParameterLayout
@@ -157,3 +157,46 @@ def test_sharpness_stage_writes_the_adaptive_max_eigenvalue(tmp_path, toy_datase
         assert np.isfinite(float(adaptive)) and float(adaptive) > 0
         assert adaptive.attrs["units"] == "nats"
         assert float(sharp.hessian_max_eigenvalue) >= float(sharp.hessian_min_eigenvalue)
+
+
+def test_hessian_map_on_a_coarse_sub_grid(tmp_path, toy_dataset, toy_run):
+    """``python -m losslandscape hessian-map``: at the plane's origin it is the trained
+    model's Hessian (the sharpness stage's numbers); the ratio is |λmin/λmax| everywhere."""
+    from losslandscape.__main__ import main
+    from losslandscape.datamodel import write_landscape
+    from losslandscape.hessian_map import coarse_axis
+    from losslandscape.stages.directions import run_compute_directions
+    from tests.test_datamodel import make_landscape
+
+    paths = {name: tmp_path / name for name in ("data.pt", "ckpt.pt", "u.pt", "l.nc", "h.nc")}
+    save_dataset(toy_dataset, paths["data.pt"])
+    save_checkpoints(toy_run[0], paths["ckpt.pt"])
+    run_compute_directions(str(paths["ckpt.pt"]), str(paths["u.pt"]), "random", seed=7)
+    write_landscape(make_landscape(7, 5), paths["l.nc"])  # x in [-1, 1], y in [-2, 2]
+    main(
+        ["hessian-map", "--points", "3", "--subset-size", "100"]
+        + [f"--{k}={paths[v]}" for k, v in (("dataset", "data.pt"), ("checkpoints", "ckpt.pt"))]
+        + [
+            f"--directions={paths['u.pt']}",
+            f"--landscape={paths['l.nc']}",
+            f"--out={paths['h.nc']}",
+        ]
+    )
+    with xr.open_dataset(paths["h.nc"]) as hmap:
+        assert hmap.eigenvalue_ratio.shape == (3, 3)
+        np.testing.assert_array_equal(hmap.x, [-1, 0, 1])
+        np.testing.assert_array_equal(hmap.y, [-2, 0, 2])
+        np.testing.assert_allclose(
+            hmap.eigenvalue_ratio, np.abs(hmap.hessian_min_eigenvalue / hmap.hessian_max_eigenvalue)
+        )
+        at_origin = hmap.sel(x=0, y=0)
+        model = model_from_checkpoints(toy_run[0])
+        subset = sharpness_subset(len(toy_dataset["y_train"]), 100, toy_run[0]["seed"])
+        hvp = HessianOperator(model, toy_dataset["x_train"][subset], toy_dataset["y_train"][subset])
+        largest, smallest = hessian_extreme_eigenvalues(hvp, seed=toy_run[0]["seed"])
+        assert float(at_origin.hessian_max_eigenvalue) == pytest.approx(largest, rel=1e-3)
+        assert float(at_origin.hessian_min_eigenvalue) == pytest.approx(
+            smallest, rel=1e-2, abs=1e-4
+        )
+    assert coarse_axis(np.linspace(-1, 1, 33), 5).tolist() == [-1, -0.5, 0, 0.5, 1]
+    assert coarse_axis(np.linspace(-1, 1, 31), 5)[[0, 2, 4]].tolist() == [-1, 0, 1]

@@ -8,6 +8,8 @@
         --directions pca.pt --resolution 41 --out pca.nc
     python -m losslandscape metrics pca.nc --out pca_metrics.nc
     python -m losslandscape sharpness --dataset data.pt --checkpoints ckpt.pt --out sharp.nc
+    python -m losslandscape hessian-map --dataset data.pt --checkpoints ckpt.pt \\
+        --directions random.pt --landscape random.nc --points 5 --out random_hessian.nc
     python -m losslandscape plot-landscape pca.nc --out pca.png
 """
 
@@ -180,6 +182,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--ascent-iterations", type=int, default=10)
     p.add_argument("--threads", type=int, default=1)
 
+    p = sub.add_parser(
+        "hessian-map",
+        help="Li et al.'s |λmin/λmax| of the full Hessian on a coarse sub-grid of a landscape",
+    )
+    for name, what in (
+        ("--dataset", "prepared data set (.pt)"),
+        ("--checkpoints", "the run's checkpoints (.pt)"),
+        ("--directions", "the plane's directions (.pt)"),
+        ("--landscape", "the plane's landscape (.nc), whose grid is subsampled"),
+        ("--out", "netCDF file to write"),
+    ):
+        p.add_argument(name, required=True, help=what)
+    p.add_argument("--points", type=int, default=5, help="grid points per axis (default 5)")
+    p.add_argument(
+        "--subset-size", type=int, default=500, help="training samples in the loss (default 500)"
+    )
+    p.add_argument("--threads", type=int, default=1)
+
     p = sub.add_parser("plot-landscape", help="draw a landscape file")
     p.add_argument("landscape")
     p.add_argument("--out", required=True)
@@ -226,6 +246,8 @@ def main(argv: list[str] | None = None) -> None:
         analyze.run_compute_metrics(**args)
     elif stage == "sharpness":
         sharpness.run_compute_sharpness(**args)
+    elif stage == "hessian-map":
+        sharpness.run_hessian_map(**args)
     elif stage == "plot-landscape":
         figures.run_plot_landscape(**args)
 

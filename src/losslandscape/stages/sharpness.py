@@ -106,3 +106,58 @@ def run_compute_sharpness(
         trace_se,
         eps_sharp,
     )
+
+
+def run_hessian_map(
+    dataset: str,
+    checkpoints: str,
+    directions: str,
+    landscape: str,
+    out: str,
+    points: int = 5,
+    subset_size: int = 500,
+    threads: int = 1,
+    rule: str = "hessian_map",
+) -> None:
+    """Li et al.'s ``|λmin/λmax|`` map (:mod:`losslandscape.hessian_map`) on ``points`` ×
+    ``points`` coordinates of ``landscape``'s grid (the plane of ``directions``), over the
+    sharpness stage's seeded training subset → netCDF."""
+    from losslandscape.directions import load_directions
+    from losslandscape.hessian_map import coarse_axis, hessian_ratio_map
+    from losslandscape.parameters import ParameterLayout
+
+    torch.set_num_threads(threads)
+    keep_freed_memory()
+    data = load_dataset(dataset)
+    ckpt = load_checkpoints(checkpoints)
+    plane = load_directions(directions)
+    grid = datamodel.read_landscape(landscape)
+    model = model_from_checkpoints(ckpt)
+    layout = ParameterLayout.of(model)
+    origin, u, v = (layout.flatten(plane[key]).float() for key in ("origin", "u", "v"))
+    subset = sharpness_subset(len(data["y_train"]), subset_size, ckpt["seed"])
+    xs = coarse_axis(grid["x"].values, points)
+    ys = coarse_axis(grid["y"].values, points)
+    result = hessian_ratio_map(
+        model, origin, u, v, xs, ys, data["x_train"][subset], data["y_train"][subset],
+        seed=ckpt["seed"],
+    )  # fmt: skip
+    parameters = {
+        "points": points,
+        "subset_size": len(subset),
+        "checkpoints": str(checkpoints),
+        "directions": str(directions),
+        "landscape": str(landscape),
+        "dataset": str(dataset),
+    }
+    result.attrs |= run_attrs(ckpt) | {"plane": plane["plane"]} | provenance_attrs(rule, parameters)
+    datamodel.write_netcdf(result, out)
+    log.info(
+        "Hessian map of %s seed %d, %s plane: |λmin/λmax| from %.3g to %.3g over %d points",
+        ckpt["activation"],
+        ckpt["seed"],
+        plane["plane"],
+        float(result.eigenvalue_ratio.min()),
+        float(result.eigenvalue_ratio.max()),
+        result.eigenvalue_ratio.size,
+    )
