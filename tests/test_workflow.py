@@ -71,11 +71,17 @@ def test_every_run_and_plane_has_a_valid_landscape_and_figure(finished_study):
     summary = pd.read_csv(results / "metrics" / "summary.csv")
     expected = {
         "n_local_minima",
+        "n_local_minima_region",
         "roughness",
+        "steepness",
+        "nonconvex_fraction",
         "final_test_accuracy",
         "hessian_trace",
-        "basin_equivalent_diameter_level_0.05",
+        "hessian_max_eigenvalue_adaptive",
+        "basin_width_level_0.3",
+        "basin_touches_edge_level_0.3",
         "shape_class_fraction_shape_class_cup",
+        "headline_stable_headline_roughness",
     }
     assert len(summary) == 2 * len(PLANES) and expected <= set(summary.columns)
     by_activation = pd.read_csv(results / "metrics" / "summary_by_activation.csv")
