@@ -190,9 +190,57 @@ def test_non_finite_grid_values_are_counted_walls_and_masked():
     assert int(metrics.n_local_minima) == int(clean.n_local_minima) == 1
     assert float(metrics.loss_min) == float(clean.loss_min)
     assert float(metrics.loss_range) == pytest.approx(float(clean.loss_range), rel=0.2)
-    gradient = metrics.gradient_magnitude.values
-    assert np.isnan(gradient[:2, :2]).all() and np.isnan(gradient[-2:, -2:]).all()
-    assert np.isfinite(gradient[3:-3, 3:-3]).all()
+    # exactly the derivatives whose stencils read a bad point are NaN: those that change
+    # when the bad points' values change (one-sided stencils at the edges included)
+    xs, ys = clean.x.values, clean.y.values
+    values = make_landscape(21, 17).train_loss.values
+    moved = values.copy()
+    moved[0, 0] += 1.0
+    moved[16, 20] += 1.0
+    reads = gradient_magnitude(values, xs, ys) != gradient_magnitude(moved, xs, ys)
+    np.testing.assert_array_equal(np.isnan(metrics.gradient_magnitude.values), reads)
+    lambdas, lambdas_moved = hessian_eigenvalues(values, xs, ys), hessian_eigenvalues(moved, xs, ys)
+    reads_twice = (lambdas[0] != lambdas_moved[0]) | (lambdas[1] != lambdas_moved[1])
+    np.testing.assert_array_equal(np.isnan(metrics.curvedness.values), reads_twice)
     for name in ("roughness", "steepness", "nonconvex_fraction", "basin_area"):
         assert np.isfinite(metrics[name].values).all(), name
     np.testing.assert_allclose(metrics.basin_area, clean.basin_area, rtol=0.05)
+
+
+def test_non_finite_points_near_the_edge_stay_out_of_roughness_and_steepness():
+    """A NaN column 2 and 7 cells in: one-sided stencils and end windows that read it are
+    left out, so a bowl stays smooth (roughness 0) with its true steepness."""
+    axis, xx, yy = grid(41, half=2.0)
+    bowl = xx**2 + yy**2
+    clean = landscape_metrics(as_landscape(bowl, axis), region_height=50.0)
+    for column in (2, 7):
+        holed = bowl.copy()
+        holed[:, column] = np.nan
+        metrics = landscape_metrics(as_landscape(holed, axis), region_height=50.0)
+        assert abs(float(metrics.roughness)) < 1e-12
+        assert float(metrics.steepness) == pytest.approx(float(clean.steepness), rel=0.1)
+
+
+def test_a_constant_surface_with_a_hole_has_no_minimum():
+    """The wall standing in for a NaN is no real height: depths stop at the finite range."""
+    axis, xx, _ = grid(21)
+    surface = np.full_like(xx, 2.5)
+    surface[10, 10] = np.nan
+    metrics = landscape_metrics(as_landscape(surface, axis))
+    assert int(metrics.n_local_minima) == 0
+
+
+def test_options_no_metric_can_use_are_refused_by_name():
+    landscape = as_landscape(*reversed(grid(11)[:2]))
+    for options, message in (
+        ({"basin_levels": (-0.1, 0.3)}, "basin_levels must be distinct heights > 0"),
+        ({"basin_levels": (0.3, 0.3)}, "basin_levels must be distinct heights > 0"),
+        ({"region_height": 0}, "region_height must be > 0"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            landscape_metrics(landscape, **options)
+    two_rows = xr.Dataset(
+        {"train_loss": (("y", "x"), np.ones((2, 5)))}, {"x": np.arange(5.0), "y": [0.0, 1.0]}
+    )
+    with pytest.raises(ValueError, match="2 x 5 grid; .* at least 3 points"):
+        landscape_metrics(two_rows)

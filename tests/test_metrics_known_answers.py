@@ -227,3 +227,27 @@ def test_headline_stability_is_stored_and_flags_what_the_window_cuts(tmp_path):
     for name in ("steepness", "roughness", "nonconvex_fraction", "n_local_minima_region"):
         assert not bool(wide.headline_stable.sel(headline=name))  # the window cuts the region
     assert bool(wide.headline_stable.sel(headline="curvedness_at_minimum"))
+
+
+@pytest.mark.parametrize("n", [121, 241, 501])
+def test_float_noise_threshold_leaves_real_curvature_alone_at_any_resolution(tmp_path, n):
+    """At 2.3 nats (chance loss for 10 classes) with the engine's float32 error: a bowl of
+    curvature 2 stays a cup, and the Mexican hat's non-convex share stays near 1/2, from
+    121 to 501 points per axis."""
+    rng = np.random.default_rng(n)
+
+    def noisy(surface):
+        noise = 1 + rng.uniform(-4e-7, 4e-7, surface.shape)
+        return (surface * noise).astype(np.float32).astype(np.float64)
+
+    axis, xx, yy = square(1.0, n)
+    bowl = metrics_of(tmp_path, noisy(2.3 + xx**2 + yy**2), axis, axis)
+    assert float(bowl.shape_index_at_minimum) == pytest.approx(-1, abs=0.01)
+    assert float(bowl.curvedness_at_minimum) == pytest.approx(2, rel=0.02)
+    assert float(bowl.shape_class_fraction.sel(shape_class="cup")) > 0.999  # edge stencils
+    axis, xx, yy = square(1.5, n)
+    hat = noisy(2.3 + (xx**2 + yy**2 - 1) ** 2)
+    share = float(
+        metrics_of(tmp_path, hat, axis, axis, "--region-height", "0.25").nonconvex_fraction
+    )
+    assert share == pytest.approx(0.5, abs=0.06)

@@ -200,3 +200,5 @@ def test_hessian_map_on_a_coarse_sub_grid(tmp_path, toy_dataset, toy_run):
         )
     assert coarse_axis(np.linspace(-1, 1, 33), 5).tolist() == [-1, -0.5, 0, 0.5, 1]
     assert coarse_axis(np.linspace(-1, 1, 31), 5)[[0, 2, 4]].tolist() == [-1, 0, 1]
+    with pytest.raises(ValueError, match="at least 2 points per axis; found 1"):
+        coarse_axis(np.linspace(-1, 1, 31), 1)

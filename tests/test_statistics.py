@@ -133,23 +133,24 @@ def draw_summary() -> pd.DataFrame:
     for activation, offset in (("relu", 0.0), ("sigmoid", 10.0)):
         for seed in (1, 2, 3):
             run = {"final_test_accuracy": 0.5 + 0.01 * seed, "diverged_epoch": -1}
+            run["generalization_gap"] = 0.1 * seed
             common = {"activation": activation, "seed": seed, **run, "minima_tolerance": 1e-6}
-            rows.append(common | {"plane": "pca", "draw": 0, "roughness_relative": seed})
+            rows.append(common | {"plane": "pca", "draw": 0, "roughness": seed})
             for draw, noise in ((0, -1.0), (1, 1.0)):
                 # run means offset + 2 · seed; draws ±1 around them
                 value = offset + 2.0 * seed + noise
-                rows.append(common | {"plane": "random", "draw": draw, "roughness_relative": value})
+                rows.append(common | {"plane": "random", "draw": draw, "roughness": value})
     return pd.DataFrame(rows)
 
 
 def test_variance_split_between_seeds_and_direction_draws():
     summary = draw_summary()
     landscape, run = study_statistics.metric_columns(summary)
-    assert "draw" not in landscape + run and landscape == ["roughness_relative"]
+    assert "draw" not in landscape + run and landscape == ["roughness"]
     split = study_statistics.variance_split(summary)
     assert list(split.columns) == list(study_statistics.VARIANCE_SPLIT_COLUMNS)
     # only the plane with several draws per run; only landscape metrics
-    assert set(split["plane"]) == {"random"} and set(split["metric"]) == {"roughness_relative"}
+    assert set(split["plane"]) == {"random"} and set(split["metric"]) == {"roughness"}
     relu = split.query("activation == 'relu'").iloc[0]
     assert (relu.n_seeds, relu.n_draws) == (3, 2)
     # draws ±1 around the run mean: SSW = 6 · 1 over 6 − 3 → MSW = 2;
@@ -304,3 +305,18 @@ def test_statistics_figures_show_planes_in_config_order(monkeypatch, tmp_path):
     landscape_titles = [t for t in comparison if "plane)" in t]
     assert "(random plane)" in landscape_titles[0] and "(pca plane)" in landscape_titles[-1]
     assert accuracy[0].startswith("random:") and accuracy[-1].startswith("pca:")
+
+
+def test_direction_draws_are_averaged_per_run_before_the_study_tables():
+    """Draws of one run are not independent runs: n, tests, correlations and the study
+    dataset see one value per run, the mean of its draws."""
+    summary = draw_summary()
+    stats = study_statistics.by_activation(summary)
+    random_relu = stats.query("plane == 'random' and activation == 'relu'").iloc[0]
+    assert random_relu.n == 3 and random_relu["mean"] == pytest.approx(4.0)  # 2, 4, 6
+    tests = study_statistics.comparisons(summary, ["relu", "sigmoid"])
+    assert (tests.query("plane == 'random'")[["n_a", "n_b"]] == 3).all(axis=None)
+    correlations = study_statistics.correlations(summary)
+    assert (correlations.query("plane == 'random'")["n_runs"] == 6).all()
+    dataset = study_statistics.study_dataset(summary, {})
+    assert float(dataset.roughness.sel(plane="random", activation="sigmoid", seed=2)) == 14.0

@@ -5,9 +5,9 @@ as a reStructuredText fragment that ``report/workflow.rst`` includes."""
 import math
 
 import pandas as pd
-from scipy import stats as scipy_stats
 
 from losslandscape.metrics import STABILITY_THRESHOLD, headline_level
+from losslandscape.statistics import t_quantile
 from losslandscape.study_statistics import RUN_PLANE
 
 # (column, heading): what the study's question asks about, per trained model ...
@@ -41,12 +41,13 @@ def basin_column(columns) -> str:
     return levels[headline_level(levels)]
 
 
-def landscape_headlines(columns) -> list[tuple[str, str]]:
-    """:data:`LANDSCAPE_HEADLINES` with the basin width at the headline level's column."""
+def landscape_headlines(columns, level_units: str = "nats") -> list[tuple[str, str]]:
+    """:data:`LANDSCAPE_HEADLINES` with the basin width at the headline level's column
+    (levels in ``level_units``: nats, or a share of the loss range in ``relative`` mode)."""
     basin = basin_column(columns)
     level = basin[len(_WIDTH_PREFIX) :]
     return [
-        (basin, f"basin width at {level} nats (plane units)")
+        (basin, f"basin width at {level} {level_units} (plane units)")
         if column == "basin_width"
         else (column, heading)
         for column, heading in LANDSCAPE_HEADLINES
@@ -68,11 +69,6 @@ def _caveats(summary: pd.DataFrame, plane: str, activation: str, column: str) ->
     stable = f"headline_stable_headline_{_headline_name(column)}"
     unstable = int((runs[stable] == 0).sum()) if stable in runs else 0
     return bounds, unstable
-
-
-def stats_t(n: int) -> float:
-    """The two-sided 95 % Student-t quantile with ``n − 1`` degrees of freedom."""
-    return float(scipy_stats.t.ppf(0.975, n - 1))
 
 
 def _number(value: float) -> str:
@@ -145,14 +141,16 @@ def answer_rst(
     correlations: pd.DataFrame,
     activations: list[str],
     planes: list[str],
+    basin_level_mode: str = "absolute",
 ) -> str:
     """The front page's results section (reStructuredText); activations and planes in the
     config's order."""
-    landscape = landscape_headlines(summary.columns)
+    units = "nats" if basin_level_mode == "absolute" else "× the window's loss range"
+    landscape = landscape_headlines(summary.columns, units)
     seeds = summary.groupby("activation")["seed"].nunique()
     fewest = int(min(seeds.get(a, 0) for a in activations))
     width = (
-        f"with {fewest} runs it is mean ± {stats_t(fewest):.3g} standard errors, wide by design"
+        f"with {fewest} runs it is mean ± {t_quantile(fewest):.3g} standard errors, wide by design"
         if fewest >= 2
         else "with one run there is no interval"
     )
@@ -170,7 +168,8 @@ def answer_rst(
         "in nats), where the local minima are counted too. The adaptive λmax (largest "
         "eigenvalue of the Hessian scaled by the weights' magnitudes, Kwon et al. 2021) is "
         "unchanged by the rescalings that leave a ReLU net's function unchanged; the raw "
-        "λmax is not, so only the adaptive one compares ReLU with sigmoid (docs/data-model.md).",
+        "λmax is not, so compare activations by the adaptive one: it removes that ambiguity "
+        "of ReLU nets, which sigmoid nets do not have (docs/data-model.md).",
         "",
     ]
     lines += _interval_table("Trained models", stats, RUN_PLANE, RUN_HEADLINES, activations)

@@ -20,7 +20,13 @@ from losslandscape.sharpness import HessianOperator, hessian_extreme_eigenvalues
 
 def coarse_axis(axis: np.ndarray, points: int) -> np.ndarray:
     """``points`` values of ``axis`` ``(n,)``, evenly spread over its index range (both ends
-    and, for odd counts on a symmetric odd axis, the centre kept); all of it if shorter."""
+    and, for odd counts on a symmetric odd axis, the centre kept); all of it if shorter.
+
+    Raises:
+        ValueError: fewer than 2 points (one point would be a corner, not the plane).
+    """
+    if points < 2:
+        raise ValueError(f"a Hessian map needs at least 2 points per axis; found {points}")
     if points >= len(axis):
         return axis.copy()
     return axis[np.round(np.linspace(0, len(axis) - 1, points)).astype(int)]

@@ -16,7 +16,6 @@ as are the region's summaries when the low-loss region reaches the window's edge
 
 import numpy as np
 import xarray as xr
-from scipy.ndimage import binary_dilation
 
 from losslandscape import basins, minima, shape, smoothness
 from losslandscape.datamodel import DATA_MODEL_VERSION
@@ -46,9 +45,10 @@ HEADLINES = (
 # Headlines summarized over the low-loss region: they depend on the window where the region
 # reaches its edge, and are flagged not stable there.
 _REGION_HEADLINES = ("n_local_minima_region", "roughness", "steepness", "nonconvex_fraction")
-# Shares are compared by their absolute change, everything else relatively.
-_SHARE_HEADLINES = ("nonconvex_fraction",)
-# A headline that changes by more than this (relative; absolute for shares) when the grid
+# Bounded headlines (a share; the shape index in [−1, 1], where 0 is a saddle, not "none")
+# are compared by their absolute change, everything else relatively.
+_ABSOLUTE_HEADLINES = ("nonconvex_fraction", "shape_index_at_minimum")
+# A headline that changes by more than this (relative; absolute for the bounded ones) when the grid
 # is subsampled 2× or the window cut to its central half is flagged as not stable.
 STABILITY_THRESHOLD = 0.2
 # Fewest points per axis of a sub-grid that is still measured for stability.
@@ -89,13 +89,14 @@ def _floors(metrics: xr.Dataset) -> dict[str, float]:
 
 
 def _change(name: str, full: float, part: float, floor: float = 0.0) -> float:
-    """Relative change ``|part − full| / max(|full|, |part|, floor)`` (absolute for shares);
+    """Relative change ``|part − full| / max(|full|, |part|, floor)`` (absolute for the
+    bounded headlines);
     0 when both are NaN (undefined in both, e.g. shape on a 1-D slice), inf when only one is."""
     if np.isnan(full) and np.isnan(part):
         return 0.0
     if np.isnan(full) or np.isnan(part):
         return float("inf")
-    if name in _SHARE_HEADLINES:
+    if name in _ABSOLUTE_HEADLINES:
         return abs(part - full)
     scale = max(abs(full), abs(part), floor)
     return 0.0 if scale == 0 else abs(part - full) / scale
@@ -125,6 +126,20 @@ def _subgrids(landscape: xr.Dataset, variable: str) -> dict[str, xr.Dataset | No
         "subsample": sub if big_enough(sub) else None,
         "window": window if big_enough(window) else None,
     }
+
+
+def _check_options(basin_levels, region_height: float, roughness_scale: float) -> None:
+    """Refuse option values no metric can be measured with, naming them."""
+    for name, value in (("region_height", region_height), ("roughness_scale", roughness_scale)):
+        if not value > 0:
+            raise ValueError(
+                f"metrics option {name} must be > 0 (loss or coordinate units); found {value}"
+            )
+    levels = [float(level) for level in basin_levels]
+    if not levels or min(levels) <= 0 or len(set(levels)) != len(levels):
+        raise ValueError(
+            f"metrics option basin_levels must be distinct heights > 0; found {levels}"
+        )
 
 
 def landscape_metrics(
@@ -166,25 +181,28 @@ def landscape_metrics(
     are NaN.
 
     Raises:
-        ValueError: ``variable`` is not a ``(y, x)`` grid, no grid value is finite, or an
-            option is out of its range.
+        ValueError: ``variable`` is not a ``(y, x)`` grid, the grid has fewer than 3
+            points along an axis (a slice: one y), no grid value is finite, or an option is
+            out of its range (heights and scales ≤ 0, repeated basin levels).
 
     Non-finite grid values (NaN, ±inf) are counted (``n_nonfinite``) and treated as walls
-    above every finite value: they are never minima nor inside a basin; gradients within
-    one cell of them and curvatures within two are masked (NaN in the maps, left out of
-    the region summaries), and roughness leaves out points whose window reads them.
+    above every finite value: they are never minima nor inside a basin, and no depth
+    exceeds the finite values' range; every derivative whose stencil reads one is NaN in
+    the maps and left out of the region summaries, and roughness leaves out points whose
+    fitting window reads one.
     """
     if variable not in landscape.data_vars or landscape[variable].dims != ("y", "x"):
         grids = [n for n, v in landscape.data_vars.items() if v.dims == ("y", "x")]
         raise ValueError(
             f"variable {variable!r} is not a (y, x) grid of this landscape; choose one of {grids}"
         )
-    for name, value in (("region_height", region_height), ("roughness_scale", roughness_scale)):
-        if not value > 0:
-            raise ValueError(
-                f"metrics option {name} must be > 0 (loss or coordinate units); found {value}"
-            )
+    _check_options(basin_levels, region_height, roughness_scale)
     xs, ys = landscape["x"].values.astype(float), landscape["y"].values.astype(float)
+    if len(xs) < 3 or len(ys) == 2:
+        raise ValueError(
+            f"{variable} is a {len(ys)} x {len(xs)} grid; the metrics' second-order differences "
+            "need at least 3 points along x and, on a plane, along y (one y value: a 1-D slice)"
+        )
     raw = landscape[variable].values.astype(np.float64)
     finite = np.isfinite(raw)
     if not finite.any():
@@ -193,38 +211,39 @@ def landscape_metrics(
             "no metric can be measured"
         )
     # Non-finite points (overflowing losses far out on a plane) become walls above every
-    # finite value: never a minimum, never inside a basin. Finite differences that would
-    # read them are masked: 1 cell around for gradients, 2 for second derivatives.
+    # finite value: never a minimum, never inside a basin, never deeper than the finite
+    # range. Differences are taken on the values with NaN there, so every derivative whose
+    # stencil reads one is NaN and left out (one-sided stencils at the edges included).
     n_nonfinite = int((~finite).sum())
     loss_min, loss_max = float(raw[finite].min()), float(raw[finite].max())
     loss = np.where(finite, raw, loss_max + (loss_max - loss_min) + 1.0)
-    near1 = binary_dilation(~finite, np.ones((3, 3), bool)) if n_nonfinite else ~finite
-    near2 = binary_dilation(near1, np.ones((3, 3), bool)) if n_nonfinite else ~finite
+    holed = np.where(finite, raw, np.nan)
     units = landscape[variable].attrs.get("units", "1")
     is_slice = len(ys) == 1
 
     tolerance = minima.minima_tolerance(raw[finite], tolerance_absolute, tolerance_relative)
-    found = minima.find_local_minima(loss, xs, ys, tolerance, edge)
+    found = minima.find_local_minima(loss, xs, ys, tolerance, edge, loss_max - loss_min)
     iy_min, ix_min = np.unravel_index(np.argmin(loss), loss.shape)
 
     region = basins.basin_mask(loss, region_height)
     in_region = region[np.searchsorted(ys, found["y"]), np.searchsorted(xs, found["x"])]
-    gradient = np.where(near1, np.nan, smoothness.gradient_magnitude(loss, xs, ys))
-    steep = smoothness.steepness(loss, xs, ys, region & ~near1)
+    gradient = smoothness.gradient_magnitude(holed, xs, ys)
+    steep = smoothness.steepness(holed, xs, ys, region)
     rough, (half_x, half_y) = smoothness.roughness(loss, xs, ys, roughness_scale, region, ~finite)
 
     heights = basins.basin_levels(raw[finite], list(basin_levels), basin_level_mode)
     widths = basins.basin_widths(loss, xs, ys, heights)
 
-    noise = shape.curvature_noise(loss, xs, ys)
-    curvature_region = region & ~near2
+    noise = shape.curvature_noise(holed, xs, ys)
     if not is_slice:
-        lambda1, lambda2 = shape.hessian_eigenvalues(loss, xs, ys, shape_sigma)
-        index = np.where(near2, np.nan, shape.shape_index(lambda1, lambda2, noise))
-        curved = np.where(near2, np.nan, shape.curvedness(lambda1, lambda2))
+        lambda1, lambda2 = shape.hessian_eigenvalues(holed, xs, ys, shape_sigma)
+        index = shape.shape_index(lambda1, lambda2, noise)
+        curved = shape.curvedness(lambda1, lambda2)
+        curvature_region = region & np.isfinite(lambda2)
         fractions = shape.shape_class_fractions(index, curvature_region)
     else:  # a surface's shape needs two directions: undefined on a 1-D slice
-        lambda2 = np.gradient(np.gradient(loss, xs, axis=1, edge_order=2), xs, axis=1, edge_order=2)
+        lambda2 = shape.slice_curvature(holed, xs)
+        curvature_region = region & np.isfinite(lambda2)
         index = curved = np.full_like(loss, np.nan)
         fractions = np.full(len(shape.SHAPE_CLASSES), np.nan)
     nonconvex = shape.nonconvex_fraction(lambda2, noise, curvature_region)
@@ -438,7 +457,7 @@ def _with_stability(
     )
     if int(metrics["region_touches_edge"]):  # the window cuts the region they summarize
         stable &= ~np.isin(HEADLINES, _REGION_HEADLINES)
-    share = "relative change (absolute for shares)"
+    share = "relative change (absolute for the share and the shape index)"
     return (
         metrics.assign(
             stability_subsample=_var(

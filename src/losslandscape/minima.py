@@ -103,6 +103,7 @@ def find_local_minima(
     ys: np.ndarray,
     tolerance: float,
     edge: str = "include",
+    max_depth: float | None = None,
 ) -> dict[str, np.ndarray]:
     """Local minima at least ``tolerance`` deep, each at its lowest grid point.
 
@@ -114,6 +115,8 @@ def find_local_minima(
             existing neighbours) or ``exclude`` (drop minima touching the grid's edge,
             whose basin may continue outside the window; for a 1-D slice, ``ny = 1``,
             only its two ends are the edge).
+        max_depth: depths are capped here (the range of the finite values, where ``loss``
+            holds stand-in walls for non-finite points, which are not real heights).
 
     Returns:
         ``x``, ``y``, ``loss``, ``depth``: arrays ``(n_minima,)``, by increasing loss.
@@ -123,6 +126,8 @@ def find_local_minima(
     if not tolerance > 0:
         raise ValueError(f"minima tolerance must be > 0, found {tolerance}")
     regions, depths = minima_depths(loss)
+    if max_depth is not None:
+        depths = np.minimum(depths, max_depth)
     if len(depths):
         lowest = ndimage.minimum(loss, regions, np.arange(1, len(depths) + 1))
         floor = noise_floor(np.maximum(np.abs(lowest), np.abs(lowest + depths)))

@@ -63,9 +63,8 @@ def _basin_panel(ax, xs, ys, loss, metrics: xr.Dataset) -> None:
         norm=colors.LogNorm(low, high),
     )
     palette = plt.get_cmap("plasma")(np.linspace(0.1, 0.9, metrics.sizes["level"]))
-    for colour, level, height, width, edge in zip(
+    for colour, height, width, edge in zip(
         palette,
-        metrics["level"].values,
         metrics["basin_height"].values,
         metrics["basin_width"].values,
         metrics["basin_touches_edge"].values,
@@ -77,7 +76,7 @@ def _basin_panel(ax, xs, ys, loss, metrics: xr.Dataset) -> None:
                 line[:, 1],
                 color=colour,
                 linewidth=1.2,
-                label=f"{level:g} nats: width {'≥ ' if edge else ''}{width:.3g}"
+                label=f"{height:.3g} nats: width {'≥ ' if edge else ''}{width:.3g}"
                 if k == 0
                 else None,
             )
@@ -95,12 +94,10 @@ def _slice_figure(landscape, metrics, variable):
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     axes[0].plot(xs, loss, color="black")
     palette = plt.get_cmap("plasma")(np.linspace(0.1, 0.9, metrics.sizes["level"]))
-    for colour, level, height in zip(
-        palette, metrics["level"].values, metrics["basin_height"].values, strict=True
-    ):
+    for colour, height in zip(palette, metrics["basin_height"].values, strict=True):
         below = basin_mask(loss[None, :], float(height))[0]  # the connected basin only
         axes[0].fill_between(
-            xs, loss.min(), loss, where=below, color=colour, alpha=0.25, label=f"{level:g} nats"
+            xs, loss.min(), loss, where=below, color=colour, alpha=0.25, label=f"{height:.3g} nats"
         )
     axes[0].set_yscale("log")
     axes[0].set_title("loss with the basin at each level")

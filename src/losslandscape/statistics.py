@@ -24,6 +24,12 @@ def finite(values) -> np.ndarray:
     return array[np.isfinite(array)]
 
 
+def t_quantile(n: int, confidence: float = 0.95) -> float:
+    """``t_{(1 + confidence)/2, n−1}``: the two-sided Student-t quantile for ``n`` values
+    (4.30 for n = 3 at 95 %)."""
+    return float(stats.t.ppf((1 + confidence) / 2, n - 1))
+
+
 def t_interval(values, confidence: float = 0.95) -> tuple[float, float]:
     """Student's t-interval ``(low, high)`` of the mean of ``values`` ``(n,)``.
 
@@ -48,7 +54,7 @@ def t_interval(values, confidence: float = 0.95) -> tuple[float, float]:
     mean = float(data.mean())
     if np.ptp(data) == 0:
         return mean, mean
-    half_width = stats.t.ppf((1 + confidence) / 2, n - 1) * data.std(ddof=1) / math.sqrt(n)
+    half_width = t_quantile(n, confidence) * data.std(ddof=1) / math.sqrt(n)
     return float(mean - half_width), float(mean + half_width)
 
 

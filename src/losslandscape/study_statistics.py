@@ -12,7 +12,9 @@
   a run (between direction draws), and the draws' share of it.
 
 Run-level columns (accuracy, loss, sharpness; :data:`losslandscape.summary.RUN_COLUMNS`)
-are the same on every plane of a run, so they are analysed once, under plane ``run``.
+are the same on every plane of a run, so they are analysed once, under plane ``run``. Runs,
+not direction draws, are the units of every table but the variance split: draws of one run
+are averaged first (:func:`run_means`).
 """
 
 import itertools
@@ -55,6 +57,18 @@ def identity_columns(summary: pd.DataFrame) -> list[str]:
     return [*IDENTITY, *([DRAW] if DRAW in summary.columns else [])]
 
 
+def run_means(summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per (activation, seed, plane): where the summary has several direction draws
+    of a plane per run (a ``draw`` column), the mean over draws of every numeric column
+    (NaN left out), so that runs, not draws, are the units of the statistics; the summary
+    as it is otherwise."""
+    if DRAW not in summary.columns:
+        return summary
+    numeric = [c for c in summary.columns if c not in IDENTITY + (DRAW,)]
+    numeric = [c for c in numeric if pd.api.types.is_numeric_dtype(summary[c])]
+    return summary.groupby(list(IDENTITY), sort=False)[numeric].mean().reset_index()
+
+
 def long_table(summary: pd.DataFrame) -> pd.DataFrame:
     """Tidy values: columns plane, metric, activation, seed, value (and draw, where the
     summary has it); run-level metrics once per run, under plane ``run``."""
@@ -73,7 +87,7 @@ def by_activation(summary: pd.DataFrame) -> pd.DataFrame:
     ci_high: the 95 % t-interval of the mean (:func:`statistics.t_interval`; NaN for n < 2,
     a point when all values are equal)."""
     rows = []
-    for (plane, metric, activation), group in long_table(summary).groupby(
+    for (plane, metric, activation), group in long_table(run_means(summary)).groupby(
         ["plane", "metric", "activation"], sort=False
     ):
         values = statistics.finite(group["value"])
@@ -96,7 +110,8 @@ def by_activation(summary: pd.DataFrame) -> pd.DataFrame:
 def comparisons(summary: pd.DataFrame, activations: list[str]) -> pd.DataFrame:
     """Every pair of activations (in config order) on every metric and plane."""
     rows = []
-    for (plane, metric), group in long_table(summary).groupby(["plane", "metric"], sort=False):
+    table = long_table(run_means(summary))
+    for (plane, metric), group in table.groupby(["plane", "metric"], sort=False):
         values = {a: g["value"].to_numpy() for a, g in group.groupby("activation")}
         for a, b in itertools.combinations([a for a in activations if a in values], 2):
             result = statistics.compare(values[a], values[b])
@@ -122,7 +137,7 @@ def correlations(summary: pd.DataFrame) -> pd.DataFrame:
     """Spearman's rho of each landscape metric with each target, over all runs of a plane."""
     landscape, _ = metric_columns(summary)
     rows = []
-    for plane, group in summary.groupby("plane", sort=False):
+    for plane, group in run_means(summary).groupby("plane", sort=False):
         for metric, target in itertools.product(landscape, CORRELATION_TARGETS):
             rho, p_value, n = statistics.spearman(group[metric], group[target])
             rows.append(
@@ -142,6 +157,7 @@ def study_dataset(summary: pd.DataFrame, attrs: dict) -> xr.Dataset:
     """Every metric as a variable: landscape metrics over (plane, activation, seed), run
     metrics over (activation, seed)."""
     landscape, run = metric_columns(summary)
+    summary = run_means(summary)
     per_plane = summary.set_index(["plane", "activation", "seed"])[landscape].to_xarray()
     per_run = (
         summary.drop_duplicates(["activation", "seed"])

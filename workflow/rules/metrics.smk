@@ -122,5 +122,6 @@ rule study_statistics:
         code=code_of("stages.analyze"),
         activations=config["activations"],
         planes=PLANES,
+        basin_level_mode=config["metrics"]["basin_level_mode"],
     script:
         "../scripts/study_statistics.py"

@@ -9,4 +9,5 @@ with log_to_file(snakemake.log[0]):
         activations=list(snakemake.params.activations),
         planes=list(snakemake.params.planes),
         outputs=dict(snakemake.output.items()),
+        basin_level_mode=snakemake.params.basin_level_mode,
     )

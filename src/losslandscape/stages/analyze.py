@@ -74,9 +74,14 @@ def run_summarize_study(
 
 
 def run_study_statistics(
-    summary: str, activations: list[str], planes: list[str], outputs: dict[str, str]
+    summary: str,
+    activations: list[str],
+    planes: list[str],
+    outputs: dict[str, str],
+    basin_level_mode: str = "absolute",
 ) -> None:
-    """The per-run summary → statistics tables, the study netCDF and the front-page answer.
+    """The per-run summary → statistics tables, the study netCDF and the front-page answer
+    (``basin_level_mode``: the config's, for the basin levels' units).
 
     ``outputs`` names the files: ``by_activation``, ``comparisons``, ``correlations`` (CSV),
     ``dataset`` (netCDF over plane, activation and seed) and ``answer`` (reStructuredText).
@@ -96,6 +101,8 @@ def run_study_statistics(
         write_csv(frame, outputs[name], float_format="%.6g")
     attrs = provenance_attrs("study_statistics", {"summary": str(summary)})
     datamodel.write_netcdf(study_statistics.study_dataset(table, attrs), outputs["dataset"])
-    text = answer.answer_rst(table, stats, tests, correlations, activations, planes)
+    text = answer.answer_rst(
+        table, stats, tests, correlations, activations, planes, basin_level_mode
+    )
     write_text(outputs["answer"], text)
     log.info("statistics of %d runs → %s", table.groupby(["activation", "seed"]).ngroups, outputs)

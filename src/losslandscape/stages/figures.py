@@ -60,9 +60,9 @@ def run_plot_landscape_analysis(landscape: str, metrics: str, out: str, numbers:
         values = ds.load()
     plot_analysis.plot_analysis(datamodel.read_landscape(landscape), values, out)
     widths = ", ".join(
-        f"{'≥ ' if edge else ''}{width:.3g} at {level:g} nats"
-        for level, width, edge in zip(
-            values["level"].values,
+        f"{'≥ ' if edge else ''}{width:.3g} at {height:.3g} nats"
+        for height, width, edge in zip(
+            values["basin_height"].values,
             values["basin_width"].values,
             values["basin_touches_edge"].values,
             strict=True,
