@@ -71,7 +71,8 @@ def curvature_noise(loss: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndar
     second derivative reads (the engine's float32 losses are within 4e-7 relative of a
     float64 reference). The Hessian's second differences add those errors with the absolute
     weights of their stencils: ``g2`` per axis (the row sums of |D²|, D the first-difference
-    matrix: 1/Δ² inside, 6/Δ² at the ends) and ``g1x·g1y`` for the mixed derivative (1/Δ² inside, 16/Δ² in a corner);
+    matrix: 1/Δ² inside, 6/Δ² at the ends) and ``g1x·g1y`` for the mixed derivative (1/Δ²
+    inside, 16/Δ² in a corner);
     an eigenvalue of the 2 × 2 Hessian is at most ``|L_xx| + |L_yy| + |L_xy|``. So the bound
     is ``e · (g2x + g2y + g1x·g1y)``; on a 1-D slice, ``e · g2x``.
     """
