@@ -387,6 +387,11 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print_table(results, args.extents)
     print()
+    if args.quick:
+        print(
+            "--quick: a smoke test at a tiny size (a shallow net, a coarse grid, a subset); "
+            "its verdicts and flags say nothing about Li et al.'s result"
+        )
     print(width_verdict(results, args.extents))
     for line in scalar_verdicts(results, args.extents):
         print(line)

@@ -27,13 +27,19 @@ def run_compute_metrics(landscape: str, out: str, rule: str = "compute_metrics",
     metrics.attrs |= {key: source.attrs[key] for key in keep} | provenance_attrs(rule, parameters)
     datamodel.write_netcdf(metrics, out)
     log.info(
-        "metrics of %s: %d local minima, roughness %.4g nats, steepness %.4g, basin widths %s "
-        "(touching the edge: %s)",
+        "metrics of %s: %d local minima in the window, %d in the low-loss region; "
+        "roughness %.4g %s, steepness %.4g %s per unit; basin widths %s at %s %s above the "
+        "minimum (touching the edge: %s)",
         landscape,
         int(metrics.n_local_minima),
+        int(metrics.n_local_minima_region),
         float(metrics.roughness),
+        metrics.roughness.attrs["units"],
         float(metrics.steepness),
+        metrics.roughness.attrs["units"],
         metrics.basin_width.values.round(4).tolist(),
+        metrics.basin_height.values.round(4).tolist(),
+        metrics.basin_height.attrs["units"],
         metrics.basin_touches_edge.values.tolist(),
     )
 
