@@ -60,7 +60,10 @@ def test_every_run_and_plane_has_a_valid_landscape_and_figure(finished_study):
             with xr.open_dataset(
                 results / "metrics" / activation / "seed_42" / f"{plane}.nc"
             ) as metrics:
-                assert int(metrics.n_local_minima) >= 1
+                # the global minimum counts when the surface rises by the tolerance at all
+                # (the test study's 3-epoch sigmoid has planes flatter than 1e-3 nats)
+                discernible = float(metrics.loss_range) >= float(metrics.minima_tolerance)
+                assert (int(metrics.n_local_minima) >= 1) == discernible
             assert (
                 results / "report" / "landscape" / activation / "seed_42" / f"{plane}.png"
             ).stat().st_size > 10_000
