@@ -218,15 +218,17 @@ def print_table(results: dict, extents: list[float]) -> None:
 def width_verdict(results: dict, extents: list[float]) -> str:
     """Is the noshort basin narrower at every extent: narrower at one level at least and
     wider at none? Equal widths are ties (on a coarse grid, the lowest levels' basins are
-    often the same single cell); a level is undecided where the noshort basin reaches the
-    edge (its width a lower bound) and is not already below the skip net's."""
+    often the same single cell). A level is undecided where the comparison cannot be made:
+    the noshort basin reaches the edge (its width only a lower bound, which proves nothing
+    about "narrower"), either width is NaN, or the skip basin reaches the edge and the
+    noshort one is not below it."""
     parts, holds = [], True
     for extent in extents:
         levels, skip_w, skip_touch = basin_widths(results["skip"]["metrics"][extent])
         _, plain_w, plain_touch = basin_widths(results["noshort"]["metrics"][extent])
         counts = dict.fromkeys(("narrower", "tied", "wider", "undecided"), 0)
         for a, a_touch, b, b_touch in zip(plain_w, plain_touch, skip_w, skip_touch, strict=True):
-            if a_touch and (b_touch or a >= b):
+            if a_touch or not (np.isfinite(a) and np.isfinite(b)) or (b_touch and a >= b):
                 counts["undecided"] += 1
             elif np.isclose(a, b, rtol=1e-9, atol=0.0):
                 counts["tied"] += 1
@@ -236,7 +238,11 @@ def width_verdict(results: dict, extents: list[float]) -> str:
         parts.append(
             f"extent {extent:g}: narrower at {counts['narrower']}/{len(levels)} levels, "
             f"{counts['tied']} tied, {counts['wider']} wider"
-            + (f", {counts['undecided']} undecided (at the edge)" if counts["undecided"] else "")
+            + (
+                f", {counts['undecided']} undecided (a lower bound or NaN)"
+                if counts["undecided"]
+                else ""
+            )
         )
     verdict = "yes" if holds else "no"
     return (
@@ -261,16 +267,22 @@ def stability_notes(results: dict, extents: list[float]) -> list[str]:
 
 
 def scalar_verdicts(results: dict, extents: list[float]) -> list[str]:
-    """Per scalar metric: is the noshort value strictly beyond the skip net's, in Li et
-    al.'s direction, at every extent? (Metrics they make no claim about: values only.)"""
+    """Per scalar metric: is the noshort value beyond the skip net's, in Li et al.'s
+    direction, at every extent, by more than float noise (1e-6 relative)? A verdict on
+    values the metrics flag as not stable on this grid says so. (Metrics they make no claim
+    about: values only.)"""
     lines = []
     for name, (_, sign) in SCALARS.items():
-        parts, holds = [], True
+        parts, holds, flagged = [], True, 0
         for extent in extents:
             plain = results["noshort"]["scalars"][extent][name]
             skip = results["skip"]["scalars"][extent][name]
-            holds &= sign is not None and bool(sign * (plain - skip) > 0)
+            margin = 1e-6 * max(abs(plain), abs(skip))
+            holds &= sign is not None and bool(sign * (plain - skip) > margin)
             parts.append(f"{plain:.4g} vs {skip:.4g} at {extent:g}")
+            for net, _ in NETS:
+                stable = results[net]["metrics"][extent]["headline_stable"]
+                flagged += name in stable.headline.values and not stable.sel(headline=name)
         if sign is None:
             claim = "no claim by Li et al."
         else:
@@ -278,6 +290,8 @@ def scalar_verdicts(results: dict, extents: list[float]) -> list[str]:
                 f"Li et al.: {'larger' if sign > 0 else 'smaller'} → in their direction at "
                 f"every extent: {'yes' if holds else 'no'}"
             )
+            if flagged:
+                claim += f" (flagged not stable on {flagged} of {2 * len(extents)} grids)"
         lines.append(f"{name:23}noshort vs skip: {', '.join(parts)}; {claim}")
     return lines
 

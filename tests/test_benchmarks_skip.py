@@ -63,3 +63,31 @@ def test_net_missing_its_target_exits_non_zero():
     result = run_quick("--max-epochs", "1", "--target-accuracy", "0.999")
     assert result.returncode == 1
     assert "FAILED" in result.stdout
+
+
+def test_a_lower_bound_width_never_counts_as_narrower():
+    """A noshort basin that reaches the window's edge gives only a lower bound on its
+    width: below the skip net's it proves nothing, so the verdict cannot be "yes"."""
+    import importlib.util
+
+    import xarray as xr
+
+    spec = importlib.util.spec_from_file_location("skip_connections", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+
+    def widths(values, edges):
+        return xr.Dataset(
+            {
+                "basin_height": ("level", [0.1, 0.3]),
+                "basin_width": ("level", values),
+                "basin_touches_edge": ("level", edges),
+            }
+        )
+
+    skip = {"metrics": {1.0: widths([0.2, 0.4], [0, 0])}}
+    bounded = {"metrics": {1.0: widths([0.05, 0.1], [1, 1])}}
+    inside = {"metrics": {1.0: widths([0.05, 0.1], [0, 0])}}
+    verdict = script.width_verdict({"skip": skip, "noshort": bounded}, [1.0])
+    assert verdict.endswith(": no") and "2 undecided" in verdict
+    assert script.width_verdict({"skip": skip, "noshort": inside}, [1.0]).endswith(": yes")

@@ -244,3 +244,41 @@ def test_options_no_metric_can_use_are_refused_by_name():
     )
     with pytest.raises(ValueError, match="2 x 5 grid; .* at least 3 points"):
         landscape_metrics(two_rows)
+
+
+def test_curvature_noise_bounds_the_eigenvalue_change_of_any_float_error():
+    """Errors of at most NOISE_RELATIVE/2·|L| per value move λ1, λ2 by at most the bound at
+    every point: random sign patterns everywhere, and at a corner, an edge and an inside
+    point the worst pattern for each second derivative (signs of its stencil's weights)."""
+    from losslandscape.minima import NOISE_RELATIVE
+    from losslandscape.shape import curvature_noise
+
+    rng = np.random.default_rng(3)
+    xs, ys = np.linspace(-1, 1, 9), np.linspace(-2, 2, 7)
+    loss = 2.3 + rng.random((7, 9))
+    bound = curvature_noise(loss, xs, ys)
+    error = NOISE_RELATIVE / 2 * np.abs(loss)
+    base = np.stack(hessian_eigenvalues(loss, xs, ys))
+
+    def second_derivatives(surface):
+        d_dy, d_dx = np.gradient(surface, ys, xs, edge_order=2)
+        return (
+            np.gradient(d_dx, xs, axis=1, edge_order=2),
+            np.gradient(d_dy, ys, axis=0, edge_order=2),
+            np.gradient(d_dx, ys, axis=0, edge_order=2),
+        )
+
+    patterns = [rng.choice([-1.0, 1.0], loss.shape) for _ in range(200)]
+    for iy, ix in ((0, 0), (0, 4), (3, 4), (6, 8)):
+        for which in range(3):  # the stencil's weights at the point, by linearity
+            impulses = np.eye(loss.size).reshape(loss.size, *loss.shape)
+            weights = np.array([second_derivatives(i)[which][iy, ix] for i in impulses])
+            patterns.append(np.sign(weights).reshape(loss.shape))
+    for signs in patterns:
+        moved = np.stack(hessian_eigenvalues(loss + signs * error, xs, ys))
+        assert np.all(np.abs(moved - base) <= bound * (1 + 1e-6) + 1e-12)
+    # on a square grid of a constant c, e·3/Δ² inside and e·28/Δ² in a corner
+    axis = np.linspace(0, 1, 11)
+    flat = curvature_noise(np.full((11, 11), 2.0), axis, axis)
+    unit = NOISE_RELATIVE / 2 * 2.0 / 0.1**2
+    assert flat[5, 5] == pytest.approx(3 * unit) and flat[0, 0] == pytest.approx(28 * unit)

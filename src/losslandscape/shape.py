@@ -25,7 +25,7 @@ beyond that noise.
 """
 
 import numpy as np
-from scipy.ndimage import gaussian_filter, maximum_filter
+from scipy.ndimage import gaussian_filter
 
 from losslandscape.minima import NOISE_RELATIVE
 
@@ -67,25 +67,24 @@ def curvature_noise(loss: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndar
     """``(ny, nx)``: the largest curvature (loss per coordinate²) that float32 rounding of
     the grid values can fake at each point.
 
-    Each value is off by at most ``e = NOISE_RELATIVE / 2 · max|L|`` over the 5 × 5 points a
-    second derivative reads (the engine's float32 losses are within 4e-7 relative of a
-    float64 reference). The Hessian's second differences add those errors with the absolute
-    weights of their stencils: ``g2`` per axis (the row sums of |D²|, D the first-difference
-    matrix: 1/Δ² inside, 6/Δ² at the ends) and ``g1x·g1y`` for the mixed derivative (1/Δ²
-    inside, 16/Δ² in a corner);
-    an eigenvalue of the 2 × 2 Hessian is at most ``|L_xx| + |L_yy| + |L_xy|``. So the bound
-    is ``e · (g2x + g2y + g1x·g1y)``; on a 1-D slice, ``e · g2x``.
+    Each value is off by at most ``e = NOISE_RELATIVE / 2 · |L|`` (the engine's float32
+    losses are within 4e-7 relative of a float64 reference; non-finite values count 0, their
+    derivatives are NaN anyway). The Hessian's second differences add those errors with the
+    absolute weights of their stencils, D the first-difference matrix of each axis
+    (:func:`_difference_matrix`): ``|D²|`` along x and along y, ``|Dy|·|Dx|`` for the mixed
+    derivative; an eigenvalue of the 2 × 2 Hessian is off by at most
+    ``|δL_xx| + |δL_yy| + |δL_xy|``. So the bound is
+    ``e·|Dx²|ᵀ + |Dy²|·e + |Dy|·e·|Dx|ᵀ`` (on a 1-D slice, the first term): per unit of e,
+    3/Δ² inside a square grid, 28/Δ² in a corner.
     """
-    weights_x = _difference_matrix(xs)
-    g1x, g2x = np.abs(weights_x).sum(1), np.abs(weights_x @ weights_x).sum(1)
-    gain = np.broadcast_to(g2x[None, :], loss.shape)
+    error = NOISE_RELATIVE / 2 * np.abs(np.where(np.isfinite(loss), loss, 0.0))
+    weights_x = np.abs(_difference_matrix(xs))
+    bound = error @ np.abs(_difference_matrix(xs) @ _difference_matrix(xs)).T
     if len(ys) > 1:
-        weights_y = _difference_matrix(ys)
-        g1y, g2y = np.abs(weights_y).sum(1), np.abs(weights_y @ weights_y).sum(1)
-        gain = g2x[None, :] + g2y[:, None] + g1y[:, None] * g1x[None, :]
-    magnitude = np.abs(np.where(np.isfinite(loss), loss, 0.0))
-    nearby = maximum_filter(magnitude, size=5, mode="nearest")
-    return NOISE_RELATIVE / 2 * nearby * gain
+        difference_y = _difference_matrix(ys)
+        bound = bound + np.abs(difference_y @ difference_y) @ error
+        bound = bound + np.abs(difference_y) @ error @ weights_x.T
+    return bound
 
 
 def slice_curvature(loss: np.ndarray, xs: np.ndarray) -> np.ndarray:
