@@ -320,3 +320,63 @@ def test_direction_draws_are_averaged_per_run_before_the_study_tables():
     assert (correlations.query("plane == 'random'")["n_runs"] == 6).all()
     dataset = study_statistics.study_dataset(summary, {})
     assert float(dataset.roughness.sel(plane="random", activation="sigmoid", seed=2)) == 14.0
+
+
+def five_seed_summary(differ: bool) -> pd.DataFrame:
+    """Two activations × 5 seeds on one plane; with ``differ``, relu's basins are wider and
+    smoother than sigmoid's in every run (exact p = 2/252 reachable), else every value is
+    the same."""
+    rows = []
+    for a, activation in enumerate(["sigmoid", "relu"]):
+        for seed in range(5):
+            shift = a * 10 + seed if differ else 0
+            run = {column: 1.0 for column in RUN_COLUMNS}
+            run |= {"final_test_accuracy": 0.5 + 0.01 * shift, "diverged_epoch": -1}
+            rows.append(
+                {"activation": activation, "seed": seed, "plane": "random", **run}
+                | {
+                    "n_local_minima_region": 1,
+                    "roughness": 1.0 - 0.05 * shift,
+                    "steepness": 2.0,
+                    "nonconvex_fraction": 0.0,
+                    "shape_index_at_minimum": -1.0,
+                    "curvedness_at_minimum": 3.0,
+                    "basin_width_level_0.1": 0.2 + 0.01 * shift,
+                    "basin_touches_edge_level_0.1": 0,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("differ", [True, False])
+def test_the_answer_in_words(differ):
+    """The front page answers each question in a sentence: with the effect and exact p
+    where the activations differ, and saying so where they do not."""
+    summary = five_seed_summary(differ)
+    activations = ["sigmoid", "relu"]
+    text = answer.answer_rst(
+        summary,
+        study_statistics.by_activation(summary),
+        study_statistics.comparisons(summary, activations),
+        study_statistics.correlations(summary),
+        activations,
+        ["random"],
+    )
+    html = publish_parts(text, writer="html", settings_overrides={"halt_level": 2})["body"]
+    words = text[text.index("**The answer in words.**") : text.index(".. list-table::")]
+    assert words.count("\n- ") == 5  # minima, smoothness, width, shape, accuracy
+    if differ:
+        assert (
+            "*Width of the minimum* (basin width at 0.1 nats (plane units), random plane): "
+            in words
+        )
+        assert (
+            "the activations differ: sigmoid − relu = -0.1 (Cliff's δ -1, exact p = 0.00794)"
+            in words
+        )
+        assert "*Smoothness* (roughness (nats), random plane): the activations differ" in words
+        assert "Spearman's ρ = " in words and "a rank correlation" in words
+    else:
+        assert words.count("every activation gives the same value in every run") == 4
+        assert "no landscape headline varies with test accuracy" in words
+    assert "one direction draw per run" in words and "The answer in words" in html

@@ -6,6 +6,7 @@ import math
 
 import pandas as pd
 
+from losslandscape import conclusions
 from losslandscape.metrics import STABILITY_THRESHOLD, headline_level
 from losslandscape.statistics import t_quantile
 from losslandscape.study_statistics import RUN_PLANE
@@ -134,6 +135,40 @@ def _comparison_table(tests: pd.DataFrame, headlines, planes, activations) -> li
     return _list_table("Pairwise comparisons", header, rows)
 
 
+def _answer_in_words(summary, tests, correlations, activations, planes, landscape) -> list[str]:
+    """The study's questions answered in one generated sentence each, per plane
+    (:mod:`losslandscape.conclusions`), as a bullet list with the caveats for all."""
+    headings = dict(landscape)
+    columns = {name: column for column, _ in landscape for name in [_headline_name(column)]}
+    bullets = []
+    for question, name in conclusions.QUESTIONS:
+        column = columns[name]
+        for plane in planes:
+            bounds = sum(_caveats(summary, plane, a, column)[0] for a in activations)
+            unstable = sum(_caveats(summary, plane, a, column)[1] for a in activations)
+            caveats = [f"{bounds} run(s) give only a lower bound"] if bounds else []
+            if unstable:
+                caveats.append(f"{unstable} run(s) flag it as depending on the grid (†)")
+            bullets.append(
+                conclusions.difference_sentence(
+                    question, headings[column], plane, tests, column, caveats
+                )
+            )
+    bullets += [conclusions.accuracy_sentence(correlations, plane, landscape) for plane in planes]
+    draws = "direction draws per run" if "draw" in summary.columns else "one direction draw per run"
+    return [
+        "**The answer in words.**",
+        "",
+        *(f"- {bullet}" for bullet in bullets),
+        "",
+        f"For all of these: {draws}, so the noise floor between draws is "
+        + ("in the variance split" if "draw" in summary.columns else "not measured")
+        + "; whether each run reached a minimum is not checked here (compare the final "
+        "training loss and accuracy in *Trained models*).",
+        "",
+    ]
+
+
 def answer_rst(
     summary: pd.DataFrame,
     stats: pd.DataFrame,
@@ -172,6 +207,7 @@ def answer_rst(
         "of ReLU nets, which sigmoid nets do not have (docs/data-model.md).",
         "",
     ]
+    lines += _answer_in_words(summary, tests, correlations, activations, planes, landscape)
     lines += _interval_table("Trained models", stats, RUN_PLANE, RUN_HEADLINES, activations)
     for plane in planes:
         lines += _interval_table(
