@@ -253,17 +253,22 @@ def test_study_tables_from_a_summary():
     )
 
 
-@pytest.mark.parametrize("diverged", [False, True])
-def test_front_page_answer_renders_and_states_the_result(diverged):
-    summary = synthetic_summary(diverged)
-    activations = ["sigmoid", "relu", "leaky_relu"]
-    text = answer.answer_rst(
+def front_page(summary: pd.DataFrame, activations: list[str], planes: list[str]) -> str:
+    """The front page's results section, from the study tables as the stage builds them."""
+    return answer.answer_rst(
         summary,
         study_statistics.by_activation(summary),
         study_statistics.comparisons(summary, activations),
         study_statistics.correlations(summary),
         activations,
-        ["pca", "random"],
+        planes,
+    )
+
+
+@pytest.mark.parametrize("diverged", [False, True])
+def test_front_page_answer_renders_and_states_the_result(diverged):
+    text = front_page(
+        synthetic_summary(diverged), ["sigmoid", "relu", "leaky_relu"], ["pca", "random"]
     )
     # docutils stops at the first warning: the tables are well-formed
     html = publish_parts(text, writer="html", settings_overrides={"halt_level": 2})["body"]
@@ -352,16 +357,7 @@ def five_seed_summary(differ: bool) -> pd.DataFrame:
 def test_the_answer_in_words(differ):
     """The front page answers each question in a sentence: with the effect and exact p
     where the activations differ, and saying so where they do not."""
-    summary = five_seed_summary(differ)
-    activations = ["sigmoid", "relu"]
-    text = answer.answer_rst(
-        summary,
-        study_statistics.by_activation(summary),
-        study_statistics.comparisons(summary, activations),
-        study_statistics.correlations(summary),
-        activations,
-        ["random"],
-    )
+    text = front_page(five_seed_summary(differ), ["sigmoid", "relu"], ["random"])
     html = publish_parts(text, writer="html", settings_overrides={"halt_level": 2})["body"]
     words = text[text.index("**The answer in words.**") : text.index(".. list-table::")]
     assert words.count("\n- ") == 5  # minima, smoothness, width, shape, accuracy

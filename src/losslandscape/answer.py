@@ -144,8 +144,8 @@ def _answer_in_words(summary, tests, correlations, activations, planes, landscap
     for question, name in conclusions.QUESTIONS:
         column = columns[name]
         for plane in planes:
-            bounds = sum(_caveats(summary, plane, a, column)[0] for a in activations)
-            unstable = sum(_caveats(summary, plane, a, column)[1] for a in activations)
+            counts = [_caveats(summary, plane, a, column) for a in activations]
+            bounds, unstable = (sum(kind) for kind in zip(*counts, strict=True))
             caveats = [f"{bounds} run(s) give only a lower bound"] if bounds else []
             if unstable:
                 caveats.append(f"{unstable} run(s) flag it as depending on the grid (†)")

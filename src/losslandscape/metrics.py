@@ -79,12 +79,10 @@ def _floors(metrics: xr.Dataset) -> dict[str, float]:
     """Differences below which two values of a headline are the same number: the float32
     noise of the values (loss units) for roughness and of the curvature at the minimum."""
     low = abs(float(metrics["loss_min"])) + float(metrics["region_height"])
-    curvature = metrics["curvature_noise"].values[
-        metrics["loss_min_y"].values == metrics["y"].values
-    ][:, metrics["loss_min_x"].values == metrics["x"].values]
+    at_minimum = {"x": float(metrics["loss_min_x"]), "y": float(metrics["loss_min_y"])}
     return {
         "roughness": minima.NOISE_RELATIVE * low,
-        "curvedness_at_minimum": float(curvature.max()),
+        "curvedness_at_minimum": float(metrics["curvature_noise"].sel(at_minimum)),
     }
 
 
