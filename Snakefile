@@ -5,15 +5,21 @@
 #   resources/datasets/{dataset}/{archive}          (official archives, shared by studies)
 #   results/{study}/data/dataset.pt
 #   results/{study}/train/{activation}/seed_{seed}/checkpoints.pt | history.csv
+#   ({plane} is a plane name: pca, random_draw1, narrow_draw2, narrow_draw1_epoch10,
+#    three_seed, ...; losslandscape/plane_names.py)
 #   results/{study}/directions/{activation}/seed_{seed}/{plane}.pt
 #   results/{study}/landscape/{activation}/seed_{seed}/{plane}.nc
 #   results/{study}/metrics/{activation}/seed_{seed}/{plane}.nc
 #   results/{study}/landscape/{activation}/seed_{seed}/{plane}/tile_{tile}.nc (one per tile
 #       job; merge_landscape assembles them into {plane}.nc)
-#   results/{study}/metrics/summary.csv | summary_by_activation.csv
+#   results/{study}/metrics/{activation}/seed_barriers.nc  (lines between seeds' models)
+#   results/{study}/metrics/summary.csv | summary_by_activation.csv | across_seeds.csv
+#       | width_over_training.csv
 #   results/{study}/statistics/by_activation.csv | comparisons.csv | correlations.csv
+#       | variance_split.csv
 #   results/{study}/statistics/study.nc | answer.rst   (answer.rst: the report's front page)
 #   results/{study}/report/training_curves.png | metric_comparison.png | metric_accuracy.png
+#       | width_over_training.png | seed_barriers.png
 #   results/{study}/report/landscape/{activation}/seed_{seed}/{plane}.png
 #   results/{study}/report/analysis/{activation}/seed_{seed}/{plane}.png | {plane}.rst
 #   results/{study}/report/planes/{plane}.png
@@ -41,7 +47,7 @@ wildcard_constraints:
     study=re.escape(STUDY),
     activation="|".join(map(re.escape, config["activations"])),
     seed=r"\d+",
-    plane="|".join(PLANES),
+    plane="|".join(all_plane_names()),
     tile=r"\d+",
     dataset="|".join(ARCHIVE_FILES),
     archive="|".join(re.escape(f) for files in ARCHIVE_FILES.values() for f in files),

@@ -114,9 +114,25 @@ BAD_CONFIGS = {
         _set("training", "plateau", {"factor": 1.5, "patience": 15}),
         [_key("training", "plateau"), "is not valid under any of the given schemas"],
     ),
-    "plateau-and-milestones": (
+    "cosine-and-milestones": (
         _set("training", "milestones", {"epochs": [10], "factor": 0.1}),
-        ["config training: choose one learning-rate schedule", "plateau", "milestones"],
+        ["config training: choose one learning-rate schedule", "cosine", "milestones"],
+    ),
+    "negative-target-loss": (
+        _set("training", "target_loss", -0.1),
+        [_key("training", "target_loss"), "is not valid under any of the given schemas"],
+    ),
+    "zero-direction-draws": (
+        _set("directions", "draws", 0),
+        [_key("directions", "draws"), "0 is less than the minimum of 1"],
+    ),
+    "narrow-epoch-not-saved": (
+        _set("directions", "narrow", {"extent": 0.25, "epochs": [41]}),
+        ["directions.narrow.epochs", "expected saved epochs before the last", "[41]"],
+    ),
+    "three-seed-seeds-not-in-study": (
+        _set("directions", "three_seed", {"seeds": [42, 250, 7]}),
+        ["directions.planes has three_seed", "[42, 250, 300, 400]", "[42, 250, 7]"],
     ),
     "unknown-augmentation": (
         _set("training", "augmentation", "mixup"),

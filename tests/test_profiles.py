@@ -23,7 +23,11 @@ def test_profile_plans_the_default_study(profile, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stdout + result.stderr)
-    assert counts["train_model"] == 9 and counts["merge_landscape"] == 18
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    runs = len(config["activations"]) * len(config["seeds"])
+    assert counts["train_model"] == runs and counts["map_run_planes"] == runs
+    # the three-seed plane, one per activation, through its own per-plane rules
+    assert counts["evaluate_landscape"] == len(config["activations"])
     assert (REPO / "profiles" / profile / "README.md").exists()
 
 
@@ -34,4 +38,9 @@ def test_slurm_profile_marks_every_site_value_as_a_placeholder():
     site += [config["default-resources"]["slurm_partition"]]
     site += [r["slurm_partition"] for r in config["set-resources"].values()]
     assert all(value.startswith("REPLACE_ME") for value in site)
-    assert set(config["set-resources"]) == {"train_model", "evaluate_landscape_tile"}
+    assert set(config["set-resources"]) == {
+        "train_model",
+        "evaluate_landscape_tile",
+        "evaluate_landscape",
+        "map_run_planes",
+    }

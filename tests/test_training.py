@@ -1,4 +1,5 @@
 import math
+import re
 import signal
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import torch
 from losslandscape.checkpoints import load_checkpoints, model_from_checkpoints, save_checkpoints
 from losslandscape.datasets import save_dataset
 from losslandscape.evaluation import evaluate
+from losslandscape.resume import ResumeStore
 from losslandscape.stages.train import resume_folder_for
 from losslandscape.training import HISTORY_COLUMNS, crop_flip, train_run
 from tests.conftest import make_dataset
@@ -60,6 +62,11 @@ def test_checkpoints_round_trip_as_plain_data(tmp_path, toy_run):
     save_checkpoints(toy_run[0], path)
     loaded = load_checkpoints(path)  # weights_only=True inside
     assert loaded["epochs"] == toy_run[0]["epochs"] and loaded["activation"] == "relu"
+    assert loaded["target_loss"] is None and loaded["target_epoch"] == -1
+    # checkpoints written before the target keys existed still load
+    older = {k: v for k, v in toy_run[0].items() if k not in ("target_loss", "target_epoch")}
+    save_checkpoints(older, path)
+    assert load_checkpoints(path)["epochs"] == toy_run[0]["epochs"]
     broken = dict(toy_run[0], epochs=[0, 1])
     save_checkpoints(broken, path)
     with pytest.raises(ValueError, match="one state dict per saved epoch"):
@@ -132,6 +139,129 @@ def test_a_killed_training_resumes_to_exactly_the_uninterrupted_weights(tmp_path
     rows = pd.read_csv(tmp_path / "history.csv")
     assert rows["epoch"].tolist() == list(range(41))
     assert rows["learning_rate"].tolist() == history["learning_rate"].tolist()
+
+
+def test_cosine_rates_in_the_history_follow_the_closed_form(toy_dataset):
+    """SGDR eq. 5 with η_min = 0 and T = epochs: after epoch e the rate is
+    lr (1 + cos(π e / T)) / 2. The history records the rate *used* in each epoch (read
+    before that epoch's scheduler step), so row e ≥ 1 holds the closed form at e − 1 and
+    row 0 the initial rate."""
+    epochs, lr = 6, 1e-2
+    _, history = train_run(toy_dataset, "mlp", "tanh", 2, epochs, lr, cosine=True)
+    expected = [lr] + [
+        lr * (1 + math.cos(math.pi * (e - 1) / epochs)) / 2 for e in range(1, epochs + 1)
+    ]
+    assert history["learning_rate"].tolist() == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert history["learning_rate"].iloc[-1] < lr / 10  # nearly annealed in the last epoch
+
+
+@pytest.mark.parametrize(
+    ("schedule", "named"),
+    [({"plateau_factor": 0.5}, "a plateau"), ({"milestones": [2]}, "milestones [2]")],
+)
+def test_cosine_with_another_schedule_is_refused_naming_both(toy_dataset, schedule, named):
+    with pytest.raises(ValueError, match=rf"found {re.escape(named)}.* and cosine annealing"):
+        train_run(toy_dataset, "mlp", "relu", 0, 2, 1e-2, cosine=True, **schedule)
+
+
+def test_a_reached_target_marks_the_history_from_its_first_epoch_on(toy_dataset, toy_run):
+    """The target only marks: the run is the toy run bit for bit, its rows gain
+    reached_target = 0…0 1…1 switching at the first epoch whose training loss is ≤ it."""
+    plain_checkpoints, plain = toy_run
+    assert plain["reached_target"].tolist() == [0] * 5  # no target: never reached
+    assert plain_checkpoints["target_loss"] is None and plain_checkpoints["target_epoch"] == -1
+    target = float(plain["train_loss"].iloc[2])
+    checkpoints, history = train_run(
+        toy_dataset,
+        "mnist1d_cnn",
+        "relu",
+        seed=7,
+        epochs=4,
+        learning_rate=1e-2,
+        batch_size=50,
+        target_loss=target,
+    )
+    first = int(plain.loc[plain["train_loss"] <= target, "epoch"].iloc[0])
+    assert 1 <= first <= 2 and checkpoints["target_epoch"] == first
+    assert history["reached_target"].tolist() == [0] * first + [1] * (5 - first)
+    assert checkpoints["target_loss"] == target
+    pd.testing.assert_frame_equal(
+        history.drop(columns=["seconds", "reached_target"]),
+        plain.drop(columns=["seconds", "reached_target"]),
+    )
+    for name, tensor in plain_checkpoints["state_dicts"][-1].items():
+        assert torch.equal(tensor, checkpoints["state_dicts"][-1][name])
+
+
+def test_an_unreached_target_leaves_the_history_unmarked(toy_dataset):
+    checkpoints, history = train_run(toy_dataset, "mlp", "relu", 1, 2, 1e-3, target_loss=0.0)
+    assert history["reached_target"].tolist() == [0, 0, 0]
+    assert checkpoints["target_epoch"] == -1 and checkpoints["target_loss"] == 0.0
+
+
+@pytest.mark.parametrize("target", [-0.1, math.nan, math.inf])
+def test_a_target_that_is_no_loss_is_refused(toy_dataset, target):
+    with pytest.raises(ValueError, match="target_loss .*expected a finite cross-entropy"):
+        train_run(toy_dataset, "mlp", "relu", 1, 2, 1e-3, target_loss=target)
+
+
+def test_a_cosine_run_resumes_to_exactly_the_uninterrupted_weights(tmp_path, monkeypatch, caplog):
+    """A cosine run with a target stopped right after saving its progress at epoch 3 (as a
+    kill after that write would leave it) continues from there to the uninterrupted run's
+    weights, rates and target marks; a rerun with another schedule or target does not
+    pick up that progress."""
+    dataset = make_dataset(n_train=300, n_test=100, seed=4)
+    settings = dict(
+        dataset=dataset,
+        model_name="mnist1d_cnn",
+        activation="relu",
+        seed=5,
+        epochs=6,
+        learning_rate=1e-2,
+        batch_size=50,
+        checkpoint_every=2,
+        cosine=True,
+        target_loss=0.35,
+    )
+    reference, expected = train_run(**settings)
+    below = (expected["train_loss"] <= 0.35).astype(int)
+    assert expected["reached_target"].tolist() == below.cummax().tolist()  # stays 1
+
+    class Killed(Exception):
+        pass
+
+    save_state = ResumeStore.save_state
+
+    def stop_after(epoch: int):
+        def save_then_stop(store, state):
+            save_state(store, state)
+            if state["epoch"] == epoch:
+                raise Killed
+
+        return save_then_stop
+
+    folder = tmp_path / "resume"
+    with monkeypatch.context() as patch, pytest.raises(Killed):
+        patch.setattr(ResumeStore, "save_state", stop_after(3))
+        train_run(**settings, resume_folder=folder)
+    with caplog.at_level("INFO", logger="losslandscape.training"):
+        resumed, history = train_run(**settings, resume_folder=folder)
+    assert "resuming relu seed 5 after epoch 3" in caplog.text
+    assert resumed["epochs"] == reference["epochs"] == [0, 2, 4, 6]
+    for saved, wanted in zip(resumed["state_dicts"], reference["state_dicts"], strict=True):
+        for name, tensor in wanted.items():
+            assert torch.equal(saved[name], tensor), name
+    pd.testing.assert_frame_equal(history.drop(columns="seconds"), expected.drop(columns="seconds"))
+    assert resumed["target_epoch"] == reference["target_epoch"]
+
+    # the folder now holds the finished run's progress; changed settings must not use it
+    for changed in ({"cosine": False}, {"target_loss": 0.5}):
+        caplog.clear()
+        with monkeypatch.context() as patch, pytest.raises(Killed), caplog.at_level("INFO"):
+            patch.setattr(ResumeStore, "save_state", stop_after(0))  # stop once it started
+            train_run(**(settings | changed), resume_folder=folder)
+        assert "from other settings; starting afresh" in caplog.text, changed
+        assert "resuming" not in caplog.text, changed
 
 
 def test_crop_flip_crops_padded_images_and_mirrors_some_deterministically():

@@ -14,11 +14,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import xarray as xr
 import yaml
 
+from losslandscape.checkpoints import load_checkpoints
 from losslandscape.datamodel import read_landscape
-from losslandscape.directions import PLANES, SLICES
+from losslandscape.directions import load_directions
+from losslandscape.plane_names import ACROSS_SEEDS, SLICES, PlaneName, run_plane_names
 from tests.dry_run import SNAKEMAKE, job_counts
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,33 +49,51 @@ def finished_study(tmp_path_factory) -> Path:
     return workdir
 
 
+def _plane_names(config: dict, seed: int) -> list[PlaneName]:
+    """The planes config/test.yaml maps in the folder of ``seed``."""
+    directions = config["directions"]
+    seeds = config["seeds"]
+    return run_plane_names(
+        directions["planes"],
+        directions["draws"],
+        seed,
+        directions["three_seed"]["seeds"] or seeds[:3],
+        directions["narrow"]["epochs"],
+    )
+
+
 def test_every_run_and_plane_has_a_valid_landscape_and_figure(finished_study):
     results = finished_study / "results" / "test"
-    for activation in ("relu", "sigmoid"):
-        for plane in PLANES:
-            landscape = read_landscape(
-                results / "landscape" / activation / "seed_42" / f"{plane}.nc"
-            )
-            assert landscape.sizes["x"] == 5
-            assert landscape.sizes["y"] == (1 if plane in SLICES else 5)
-            assert landscape.attrs["activation"] == activation and landscape.attrs["plane"] == plane
-            assert landscape.sizes["epoch"] == 4  # epochs 0..3
-            with xr.open_dataset(
-                results / "metrics" / activation / "seed_42" / f"{plane}.nc"
-            ) as metrics:
-                # the global minimum counts when the surface rises by the tolerance at all
-                # (the test study's 3-epoch sigmoid has planes flatter than 1e-3 nats)
-                discernible = float(metrics.loss_range) >= float(metrics.minima_tolerance)
-                assert (int(metrics.n_local_minima) >= 1) == discernible
-            assert (
-                results / "report" / "landscape" / activation / "seed_42" / f"{plane}.png"
-            ).stat().st_size > 10_000
-        with xr.open_dataset(
-            results / "metrics" / activation / "seed_42" / "sharpness.nc"
-        ) as sharp:
-            assert float(sharp.hessian_max_eigenvalue) >= float(sharp.hessian_min_eigenvalue)
+    config = _test_config(finished_study)
+    summary_rows = 0
+    for activation in config["activations"]:
+        for seed in config["seeds"]:
+            folder = f"{activation}/seed_{seed}"
+            for plane in _plane_names(config, seed):
+                landscape = read_landscape(results / "landscape" / folder / f"{plane}.nc")
+                assert landscape.sizes["x"] == 5
+                assert landscape.sizes["y"] == (1 if plane.kind in SLICES else 5)
+                assert landscape.attrs["activation"] == activation
+                assert landscape.attrs["plane"] == plane.kind
+                assert landscape.attrs["plane_name"] == str(plane)
+                assert landscape.attrs["draw"] == plane.draw
+                assert landscape.sizes["epoch"] == 4  # epochs 0..3
+                with xr.open_dataset(results / "metrics" / folder / f"{plane}.nc") as metrics:
+                    # the global minimum counts when the surface rises by the tolerance at
+                    # all (the test study's 3-epoch sigmoid has planes flatter than 1e-3)
+                    discernible = float(metrics.loss_range) >= float(metrics.minima_tolerance)
+                    assert (int(metrics.n_local_minima) >= 1) == discernible
+                figure = results / "report" / "landscape" / folder / f"{plane}.png"
+                drawn = plane.draw == 1 and plane.epoch is None
+                assert figure.exists() == drawn
+                if drawn:
+                    assert figure.stat().st_size > 10_000
+                summary_rows += plane.epoch is None and plane.kind not in ACROSS_SEEDS
+            with xr.open_dataset(results / "metrics" / folder / "sharpness.nc") as sharp:
+                assert float(sharp.hessian_max_eigenvalue) >= float(sharp.hessian_min_eigenvalue)
     summary = pd.read_csv(results / "metrics" / "summary.csv")
     expected = {
+        "draw",
         "n_local_minima",
         "n_local_minima_region",
         "roughness",
@@ -85,14 +106,75 @@ def test_every_run_and_plane_has_a_valid_landscape_and_figure(finished_study):
         "basin_touches_edge_level_0.3",
         "shape_class_fraction_shape_class_cup",
         "headline_stable_headline_roughness",
+        "target_epoch",
+        "reached_target",
     }
-    assert len(summary) == 2 * len(PLANES) and expected <= set(summary.columns)
+    assert len(summary) == summary_rows and expected <= set(summary.columns)
+    assert set(summary.loc[summary["plane"] == "random", "draw"]) == {1, 2}
+    # every relu run reaches the 2.29-nat target in 3 epochs, not every sigmoid run
+    # (config/test.yaml)
+    reached = summary.groupby("activation")["reached_target"].min()
+    assert reached["relu"] == 1 and reached["sigmoid"] == 0
     by_activation = pd.read_csv(results / "metrics" / "summary_by_activation.csv")
     assert set(by_activation["activation"]) == {"relu", "sigmoid"}
+    split = pd.read_csv(results / "statistics" / "variance_split.csv")
+    assert {"random", "narrow", "line"} == set(split["plane"])
+    # two draws per run where both are finite (n0 is lower where some draw's value is NaN,
+    # e.g. the shape index of a flat grid)
+    assert (split["n_draws"].dropna() <= 2).all() and (split["n_draws"] == 2).any()
+    answer = (results / "statistics" / "answer.rst").read_text()
+    assert "did not reach the training-loss target of 2.29 nats: sigmoid seed 42" in answer
+    assert "**Across seeds.**" in answer and "**The answer in words.**" in answer
     assert (
         "epoch 3/3"
         in (finished_study / "logs" / "test" / "train_model" / "relu" / "seed_42.log").read_text()
     )
+
+
+def test_width_over_training_has_a_row_per_run_and_chosen_epoch(finished_study):
+    results = finished_study / "results" / "test"
+    table = pd.read_csv(results / "metrics" / "width_over_training.csv")
+    # narrow planes around epoch 1 (directions.narrow.epochs) and the final model, epoch 3
+    assert len(table) == 2 * 3 * 2 and set(table["epoch"]) == {1, 3}
+    history = pd.read_csv(results / "train" / "relu" / "seed_42" / "history.csv")
+    row = table[(table["activation"] == "relu") & (table["seed"] == 42) & (table["epoch"] == 1)]
+    # the table keeps 6 significant digits
+    assert float(row["train_loss"].iloc[0]) == pytest.approx(history["train_loss"][1], rel=1e-5)
+    assert (results / "report" / "width_over_training.png").stat().st_size > 10_000
+
+
+def test_three_seed_plane_passes_through_the_three_final_models(finished_study):
+    """Seeds 42, 250 and 300 (the first three) at (0, 0), (1, 0) and (a, 1) of the plane."""
+    results = finished_study / "results" / "test"
+    directions = load_directions(results / "directions" / "relu" / "seed_42" / "three_seed.pt")
+    meta = directions["metadata"]
+    assert meta["seeds"] == [42, 250, 300]
+    for seed, x, y in zip(meta["seeds"], meta["point_x"], meta["point_y"], strict=True):
+        final = load_checkpoints(results / "train" / "relu" / f"seed_{seed}" / "checkpoints.pt")
+        for name, origin in directions["origin"].items():
+            point = origin + x * directions["u"][name] + y * directions["v"][name]
+            torch.testing.assert_close(point, final["state_dicts"][-1][name], atol=1e-5, rtol=0)
+    landscape = read_landscape(results / "landscape" / "relu" / "seed_42" / "three_seed.nc")
+    assert list(landscape.attrs["plane_seeds"]) == [42, 250, 300]
+    table = pd.read_csv(results / "metrics" / "across_seeds.csv")
+    planes = table[table["kind"] == "three_seed"]
+    assert sorted(planes["activation"]) == ["relu", "sigmoid"]
+    assert (planes["barrier_height_max"] >= planes["barrier_height"]).all()
+
+
+def test_seed_barriers_run_between_every_pair_of_final_models(finished_study):
+    results = finished_study / "results" / "test"
+    with xr.open_dataset(results / "metrics" / "relu" / "seed_barriers.nc") as lines:
+        pairs = list(zip(lines.seed_a.values.tolist(), lines.seed_b.values.tolist(), strict=True))
+        assert pairs == [(42, 250), (42, 300), (250, 300)]
+        for pair, (a, b) in enumerate(pairs):
+            for seed, alpha in ((a, 0), (b, -1)):
+                history = pd.read_csv(results / "train" / "relu" / f"seed_{seed}" / "history.csv")
+                end = float(lines.train_loss[pair, alpha])
+                assert end == pytest.approx(float(history["train_loss"].iloc[-1]), rel=1e-5)
+            assert float(lines.barrier_height[pair]) >= 0
+    table = pd.read_csv(results / "metrics" / "across_seeds.csv")
+    assert len(table[table["kind"] == "line"]) == 2 * 3
 
 
 def test_three_point_plane_passes_through_its_checkpoints(finished_study):
@@ -162,7 +244,13 @@ def test_report_opens_in_headless_chromium_with_every_figure(finished_study):
         assert snakemake(finished_study, "--report", "report.html").returncode == 0
     config = _test_config(finished_study)
     runs = [(a, s) for a in config["activations"] for s in config["seeds"]]
-    planes = config["directions"]["planes"]
+    drawn = {
+        (seed, str(plane))
+        for seed in config["seeds"]
+        for plane in _plane_names(config, seed)
+        if plane.draw == 1 and plane.epoch is None
+    }
+    compared = {plane for seed, plane in drawn if seed == 42 and plane != "three_seed"}
     figures = {
         f"results/test/report/{name}.png"
         for name in (
@@ -170,12 +258,15 @@ def test_report_opens_in_headless_chromium_with_every_figure(finished_study):
             "training_curves_per_seed",
             "metric_comparison",
             "metric_accuracy",
-            *(f"planes/{plane}" for plane in planes),
+            "width_over_training",
+            "seed_barriers",
+            *(f"planes/{plane}" for plane in compared),
             *(
                 f"{kind}/{a}/seed_{s}/{plane}"
                 for kind in ("landscape", "analysis")
                 for a, s in runs
-                for plane in planes
+                for seed, plane in drawn
+                if seed == s
             ),
         )
     }
@@ -231,22 +322,24 @@ def _rules_to_run(workdir: Path, config: dict) -> set[str]:
     return set(job_counts(result.stdout + result.stderr))
 
 
-AFTER_TRAINING = {
-    "compute_directions",
-    "evaluate_landscape_tile",
-    "merge_landscape",
-    "compute_metrics",
-    "compute_sharpness",
-    "plot_landscape",
-    "plot_plane_comparison",
-    "plot_training_curves",
+# what follows the per-run metrics: the study tables, their statistics and figures
+STUDY_TABLES = {
     "summarize_study",
     "study_statistics",
     "plot_study_statistics",
+    "plot_width_over_training",
     "all",
 }
-# what follows the per-run metrics: the study tables, their statistics and figures
-STUDY_TABLES = {"summarize_study", "study_statistics", "plot_study_statistics", "all"}
+# a run's own planes (one job each per run) and the three-seed plane (per-plane rules)
+RUN_PLANES = {"map_run_planes", "compute_run_metrics", "plot_landscape"}
+THREE_SEED = {"compute_directions", "evaluate_landscape", "compute_metrics", "plot_landscape"}
+AFTER_TRAINING = (
+    RUN_PLANES
+    | THREE_SEED
+    | STUDY_TABLES
+    | {"compute_sharpness", "plot_plane_comparison", "plot_training_curves"}
+    | {"interpolate_seeds", "plot_seed_barriers"}
+)
 
 
 def _test_config(finished_study: Path) -> dict:
@@ -259,18 +352,28 @@ def _test_config(finished_study: Path) -> dict:
         (lambda c: c["training"].update(batch_size=25), {"train_model"} | AFTER_TRAINING),
         (
             lambda c: c["landscape"].update(resolution=7),
-            {"evaluate_landscape_tile", "merge_landscape", "compute_metrics"}
-            | {"plot_landscape", "plot_plane_comparison"}
-            | STUDY_TABLES,
+            # the three-seed plane's directions do not depend on the grid
+            RUN_PLANES
+            | THREE_SEED - {"compute_directions"}
+            | STUDY_TABLES
+            | {"plot_plane_comparison"},
         ),
         (
             lambda c: c["metrics"].update(basin_levels=[0.03, 0.3]),
-            {"compute_metrics", "plot_landscape"} | STUDY_TABLES,
+            {"compute_run_metrics", "compute_metrics", "plot_landscape"} | STUDY_TABLES,
         ),
         (lambda c: c["report"].update(title="Another title"), set()),
-        (lambda c: c.update(seeds=[42, 7]), {"train_model"} | AFTER_TRAINING),
+        (
+            lambda c: c.update(seeds=[42, 250, 300, 7]),
+            # the new seed's runs (their figures too); not the plane through the first three
+            {"train_model", "plot_landscape"} | AFTER_TRAINING - THREE_SEED,
+        ),
+        (
+            lambda c: c["directions"]["narrow"].update(extent=0.5),
+            RUN_PLANES | STUDY_TABLES | {"plot_plane_comparison"},
+        ),
     ],
-    ids=["training", "resolution", "metric", "report-title", "added-seed"],
+    ids=["training", "resolution", "metric", "report-title", "added-seed", "narrow-extent"],
 )
 def test_a_config_change_reruns_exactly_what_depends_on_it(finished_study, change, expected):
     config = _test_config(finished_study)
@@ -280,7 +383,7 @@ def test_a_config_change_reruns_exactly_what_depends_on_it(finished_study, chang
 
 def test_an_added_seed_plans_jobs_for_the_new_runs_only(finished_study):
     config = _test_config(finished_study)
-    config["seeds"] = [42, 7]
+    config["seeds"] = [42, 250, 300, 7]
     (finished_study / "config" / "changed.yaml").write_text(yaml.safe_dump(config))
     result = subprocess.run(
         [SNAKEMAKE, "-n", "--configfile", "config/changed.yaml"],
@@ -291,18 +394,26 @@ def test_an_added_seed_plans_jobs_for_the_new_runs_only(finished_study):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     outputs = [line for line in (result.stdout + result.stderr).splitlines() if "output:" in line]
-    per_run = [line for line in outputs if "/seed_" in line]
+    per_run = [line for line in outputs if re.search(r"/seed_\d+/", line)]
     assert per_run and all("seed_7" in line for line in per_run)
-    gathers = [line for line in outputs if "/seed_" not in line]
-    gathered = ("metrics/summary", "training_curves", "statistics/", "report/metric_", "planes/")
+    gathers = [line for line in outputs if not re.search(r"/seed_\d+/", line)]
+    gathered = (
+        "metrics/summary",
+        "training_curves",
+        "statistics/",
+        "report/metric_",
+        "planes/",
+        "seed_barriers",  # the new seed's lines to the others
+        "width_over_training",
+    )
     assert gathers and all(any(g in line for g in gathered) for line in gathers), gathers
 
 
 @pytest.mark.parametrize(
     "module, expected",
     [
-        ("metrics.py", {"compute_metrics", "summarize_study", "plot_landscape"}),
-        ("engine.py", {"evaluate_landscape_tile", "merge_landscape", "compute_metrics"}),
+        ("metrics.py", {"compute_run_metrics", "summarize_study", "plot_landscape"}),
+        ("engine.py", {"map_run_planes", "evaluate_landscape", "compute_run_metrics"}),
         ("training.py", {"train_model"}),
     ],
 )
@@ -316,7 +427,7 @@ def test_an_edited_package_module_reruns_the_rules_that_import_it(finished_study
         source.write_text(original)
     assert expected <= rules
     if module == "metrics.py":
-        assert "train_model" not in rules and "evaluate_landscape_tile" not in rules
+        assert "train_model" not in rules and "map_run_planes" not in rules
 
 
 def _copy_workflow(workdir: Path) -> Path:
@@ -344,7 +455,7 @@ def test_a_killed_run_restarted_with_rerun_incomplete_ends_identical(
     results = workdir / "results" / "test"
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and job.poll() is None:
-        if list(results.glob("landscape/*/seed_42/*/tile_*.nc")):
+        if list(results.glob("landscape/*/seed_42/*.nc*")):  # grids done or in progress
             break
         time.sleep(0.05)
     assert job.poll() is None, "the run ended before it could be killed"
@@ -405,9 +516,10 @@ def _slurm_state(slurm_id: str, seconds: float = 10.0) -> str:
 def test_the_study_on_slurm_survives_a_scancel_and_matches_the_local_run(
     finished_study, tmp_path_factory
 ):
-    """The test study through ``--profile profiles/slurm-ci`` on a real cluster: one tile
-    job is cancelled with ``scancel`` while it runs, ``retries`` resubmits only that job,
-    and every netCDF value and summary table equals the local run's."""
+    """The test study through ``--profile profiles/slurm-ci`` on a real cluster: one job
+    mapping a run's planes is cancelled with ``scancel`` while it runs, ``retries``
+    resubmits only that job, and every netCDF value and summary table equals the local
+    run's."""
     assert _slurm_cluster_answers(), "LOSSLANDSCAPE_SLURM_REQUIRED=1 but sinfo gets no answer"
     workdir = _copy_workflow(tmp_path_factory.mktemp("slurm"))
     log = workdir / "snakemake.log"
@@ -430,7 +542,7 @@ def test_the_study_on_slurm_survives_a_scancel_and_matches_the_local_run(
             ).stdout.split()
             for line in queue:
                 slurm_id, comment = line.split("|", 1)
-                if comment.startswith("rule_evaluate_landscape_tile"):
+                if comment.startswith("rule_map_run_planes"):
                     subprocess.run(["scancel", slurm_id], check=True)
                     # a job that finished in the meantime was not cancelled: try the next
                     if _slurm_state(slurm_id) == "CANCELLED":
@@ -443,18 +555,18 @@ def test_the_study_on_slurm_survives_a_scancel_and_matches_the_local_run(
             if job.poll() is None:
                 os.killpg(job.pid, signal.SIGKILL)
     text = log.read_text()
-    assert cancelled is not None, "no tile job was seen running:\n" + text[-3000:]
+    assert cancelled is not None, "no map_run_planes job was seen running:\n" + text[-3000:]
     assert job.returncode == 0, text[-4000:]
     assert "CANCELLED" in text, text[-4000:]
 
-    # one resubmission, of the cancelled tile only: nothing else is computed twice
+    # one resubmission, of the cancelled job only: nothing else is computed twice
     submitted = re.findall(
         r"submitted with SLURM jobid \d+ \(log: \S*/slurm_logs/(rule_\w+)/", text
     )
-    tiles = [name for name in submitted if name == "rule_evaluate_landscape_tile"]
+    mapped = [name for name in submitted if name == "rule_map_run_planes"]
     plan = snakemake(finished_study, "-n", "--forceall", "--quiet", "rules")
     planned = job_counts(plan.stdout + plan.stderr)
-    assert len(tiles) == planned["evaluate_landscape_tile"] + 1
+    assert len(mapped) == planned["map_run_planes"] + 1
     local_rules = set(re.findall(r"^localrule (\w+):", text, re.MULTILINE))
     assert "all" in local_rules
     assert len(submitted) == sum(n for r, n in planned.items() if r not in local_rules) + 1

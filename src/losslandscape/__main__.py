@@ -25,6 +25,7 @@ from losslandscape.devices import DEVICES
 from losslandscape.directions import PLANES
 from losslandscape.metrics import DEFAULTS as METRICS
 from losslandscape.minima import EDGE_RULES
+from losslandscape.plane_names import PlaneName
 from losslandscape.stages import analyze, data, directions, figures, landscape, sharpness, train
 from losslandscape.training import AUGMENTATIONS
 
@@ -40,6 +41,15 @@ def _add_landscape_settings(p: argparse.ArgumentParser) -> None:
             default=getattr(defaults, field.name),
             help=f"default {getattr(defaults, field.name)}",
         )
+
+
+def plane_name(text: str) -> str:
+    """An argparse type: a valid plane name (losslandscape.plane_names), else a usage error."""
+    try:
+        PlaneName.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,6 +84,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=int, default=1)
     p.add_argument("--milestones", type=int, nargs="+", default=None, metavar="EPOCH")
     p.add_argument("--milestone-factor", type=float, default=0.1)
+    p.add_argument("--cosine", action="store_true", help="cosine annealing of the rate to 0")
+    p.add_argument(
+        "--target-loss", type=float, default=None, help="training-loss target (nats) to record"
+    )
     p.add_argument("--augmentation", default="none", choices=AUGMENTATIONS)
     p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--threads", type=int, default=1)
@@ -81,8 +95,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--history", required=True)
 
     p = sub.add_parser("directions", help="two direction vectors spanning a plane")
-    p.add_argument("--checkpoints", required=True)
-    p.add_argument("--plane", required=True, choices=PLANES)
+    p.add_argument(
+        "--checkpoints",
+        required=True,
+        nargs="+",
+        help="the run's checkpoints, then the two other seeds' (three_seed planes)",
+    )
+    p.add_argument(
+        "--plane",
+        required=True,
+        type=plane_name,
+        help=f"a plane name: {', '.join(PLANES)}, with _draw<k> for random, narrow and line "
+        "(random_draw1), narrow_draw<k>_epoch<e>",
+    )
+    p.add_argument("--narrow-extent", type=float, default=0.25)
     p.add_argument("--dataset", default=None, help="prepared data set (hessian planes)")
     p.add_argument("--hessian-subset-size", type=int, default=500)
     p.add_argument("--seed", type=int, required=True)

@@ -63,13 +63,14 @@ def _headline_name(column: str) -> str:
 def _caveats(summary: pd.DataFrame, plane: str, activation: str, column: str) -> tuple[int, int]:
     """``(lower bounds, not stable)``: how many of the activation's runs on ``plane`` give
     ``column`` only as a lower bound (a basin reaching the window's edge) or flag it as not
-    stable (:data:`losslandscape.metrics.STABILITY_THRESHOLD`)."""
-    runs = summary[(summary["plane"] == plane) & (summary["activation"] == activation)]
+    stable (:data:`losslandscape.metrics.STABILITY_THRESHOLD`) in any of their direction
+    draws (runs are counted, not draws)."""
+    rows = summary[(summary["plane"] == plane) & (summary["activation"] == activation)]
     edge = column.replace(_WIDTH_PREFIX, "basin_touches_edge_level_")
-    bounds = int((runs[edge] == 1).sum()) if column.startswith(_WIDTH_PREFIX) else 0
+    bounds = rows[rows[edge] == 1]["seed"].nunique() if column.startswith(_WIDTH_PREFIX) else 0
     stable = f"headline_stable_headline_{_headline_name(column)}"
-    unstable = int((runs[stable] == 0).sum()) if stable in runs else 0
-    return bounds, unstable
+    unstable = rows[rows[stable] == 0]["seed"].nunique() if stable in rows else 0
+    return int(bounds), int(unstable)
 
 
 def _number(value: float) -> str:
@@ -135,7 +136,9 @@ def _comparison_table(tests: pd.DataFrame, headlines, planes, activations) -> li
     return _list_table("Pairwise comparisons", header, rows)
 
 
-def _answer_in_words(summary, tests, correlations, activations, planes, landscape) -> list[str]:
+def _answer_in_words(
+    summary, tests, correlations, activations, planes, landscape, variance, left_out
+) -> list[str]:
     """The study's questions answered in one generated sentence each, per plane
     (:mod:`losslandscape.conclusions`), as a bullet list with the caveats for all."""
     headings = dict(landscape)
@@ -151,22 +154,91 @@ def _answer_in_words(summary, tests, correlations, activations, planes, landscap
                 caveats.append(f"{unstable} run(s) flag it as depending on the grid (†)")
             bullets.append(
                 conclusions.difference_sentence(
-                    question, headings[column], plane, tests, column, caveats
+                    question, headings[column], plane, tests, column, caveats, variance
                 )
             )
     bullets += [conclusions.accuracy_sentence(correlations, plane, landscape) for plane in planes]
-    draws = "direction draws per run" if "draw" in summary.columns else "one direction draw per run"
+    drawn = variance is not None and not variance.empty
+    draws = (
+        "several direction draws per run (each run's value is the mean over its draws; the "
+        "noise between draws is in the variance split and in each sentence)"
+        if drawn
+        else "one direction draw per run, so the noise between draws is not measured"
+    )
+    judged = "target_loss" in summary.columns and summary["target_loss"].notna().any()
+    if not judged:
+        training = (
+            "no training-loss target is set, so whether each run reached a minimum is not checked"
+        )
+    elif left_out is not None and len(left_out):
+        target = _number(float(left_out["target_loss"].iloc[0]))
+        training = (
+            f"only runs that reached the training-loss target ({target} nats) are compared; "
+            f"{len(left_out)} did not and are left out (listed below)"
+        )
+    else:
+        target = _number(float(summary["target_loss"].dropna().iloc[0]))
+        training = f"every run reached the training-loss target ({target} nats)"
     return [
         "**The answer in words.**",
         "",
         *(f"- {bullet}" for bullet in bullets),
         "",
-        f"For all of these: {draws}, so the noise floor between draws is "
-        + ("in the variance split" if "draw" in summary.columns else "not measured")
-        + "; whether each run reached a minimum is not checked here (compare the final "
-        "training loss and accuracy in *Trained models*).",
+        f"For all of these: {draws}; {training}.",
         "",
     ]
+
+
+def _training_target(left_out: pd.DataFrame | None) -> list[str]:
+    """The runs left out of the comparison for missing the training-loss target."""
+    if left_out is None or not len(left_out):
+        return []
+    listed = ", ".join(
+        f"{r.activation} seed {r.seed} (final training loss {_number(r.final_train_loss)} nats)"
+        for r in left_out.itertuples()
+    )
+    target = _number(float(left_out["target_loss"].iloc[0]))
+    return [
+        f"**Runs that did not reach the training-loss target of {target} nats: {listed}.** "
+        "They are not at a minimum yet, so their landscapes are left out of every table, "
+        "test and sentence on this page (their files and summary rows are kept).",
+        "",
+    ]
+
+
+def _across_seeds_table(table: pd.DataFrame, activations: list[str]) -> list[str]:
+    """Per activation: the loss barrier on the straight lines between its seeds' models
+    (mean and range, nats) and, on the plane through three of them, the local minima and
+    the mean lowest pass between the models."""
+    rows = []
+    for activation in activations:
+        lines = table[(table["activation"] == activation) & (table["kind"] == "line")]
+        plane = table[(table["activation"] == activation) & (table["kind"] == "three_seed")]
+        barrier = (
+            f"{_number(lines['barrier_height'].mean())} [{_number(lines['barrier_height'].min())}, "
+            f"{_number(lines['barrier_height'].max())}] over {len(lines)} pairs"
+            if len(lines)
+            else "–"
+        )
+        minima = str(int(plane["n_local_minima"].iloc[0])) if len(plane) else "–"
+        region = str(int(plane["n_local_minima_region"].iloc[0])) if len(plane) else "–"
+        passes = _number(float(plane["barrier_height"].iloc[0])) if len(plane) else "–"
+        rows.append([activation, barrier, minima, region, passes])
+    header = [
+        "activation",
+        "barrier on the line between two seeds (nats; mean [min, max])",
+        "local minima on the three-seed plane (window)",
+        "… in its low-loss region",
+        "lowest pass between its models (nats, mean of pairs)",
+    ]
+    intro = [
+        "**Across seeds.** How separated are the solutions an activation finds? A barrier "
+        "near 0 means the seeds' models are joined by a path of low loss (one wide basin); a "
+        "high one, separate minima (Frankle et al. 2020; Garipov et al. 2018). Runs are "
+        "paired here, so no test is drawn from these numbers.",
+        "",
+    ]
+    return intro + _list_table("Across seeds", header, rows)
 
 
 def answer_rst(
@@ -177,9 +249,15 @@ def answer_rst(
     activations: list[str],
     planes: list[str],
     basin_level_mode: str = "absolute",
+    variance: pd.DataFrame | None = None,
+    left_out: pd.DataFrame | None = None,
+    across_seeds: pd.DataFrame | None = None,
 ) -> str:
     """The front page's results section (reStructuredText); activations and planes in the
-    config's order."""
+    config's order. ``summary`` holds the compared runs; ``variance`` is the variance split
+    (direction-draw noise), ``left_out`` the runs that did not reach the training-loss
+    target (:func:`losslandscape.study_statistics.converged_runs`), ``across_seeds`` the
+    table of barriers between seeds (:func:`losslandscape.summary.across_seeds_table`)."""
     units = "nats" if basin_level_mode == "absolute" else "× the window's loss range"
     landscape = landscape_headlines(summary.columns, units)
     seeds = summary.groupby("activation")["seed"].nunique()
@@ -207,7 +285,12 @@ def answer_rst(
         "of ReLU nets, which sigmoid nets do not have (docs/data-model.md).",
         "",
     ]
-    lines += _answer_in_words(summary, tests, correlations, activations, planes, landscape)
+    lines += _answer_in_words(
+        summary, tests, correlations, activations, planes, landscape, variance, left_out
+    )
+    lines += _training_target(left_out)
+    if across_seeds is not None and len(across_seeds):
+        lines += _across_seeds_table(across_seeds, activations)
     lines += _interval_table("Trained models", stats, RUN_PLANE, RUN_HEADLINES, activations)
     for plane in planes:
         lines += _interval_table(

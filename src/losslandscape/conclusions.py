@@ -5,8 +5,9 @@ smoothness, the width and the shape of the minimum, and do those go with accurac
 sentence is read off the study tables (:mod:`losslandscape.study_statistics`): the pair
 of activations with the largest effect (Cliff's δ, then the smaller exact permutation p),
 whether its p reaches 0.05, and the caveats that apply — too few runs for p < 0.05, runs
-whose headline is a lower bound or depends on the grid (:mod:`losslandscape.metrics`), and
-what is not measured yet (one direction draw per run: no draw-to-draw noise floor).
+whose headline is a lower bound or depends on the grid (:mod:`losslandscape.metrics`) — and,
+where runs have several direction draws, how the difference compares with the noise that the
+choice of directions alone puts into it (:func:`draw_noise`).
 """
 
 import math
@@ -42,6 +43,28 @@ def _strongest(tests: pd.DataFrame, plane: str, column: str) -> pd.Series | None
     return order.iloc[0]
 
 
+def draw_noise(variance: pd.DataFrame | None, plane: str, column: str, pair: pd.Series) -> float:
+    """The standard error that direction draws alone put into a difference of activation
+    means: sqrt(σ²_w,a / (n_a·k_a) + σ²_w,b / (n_b·k_b)), σ²_w the within-run (between-draw)
+    variance and k the draws per run of each activation (the variance split,
+    :func:`losslandscape.study_statistics.variance_split`; each run's value is a mean over
+    its k draws), n the runs compared (``pair``'s ``n_a`` and ``n_b``: the runs that reached
+    the training-loss target, where the split may count more). NaN where the split has no
+    such rows (one draw per run)."""
+    if variance is None or variance.empty:
+        return math.nan
+    rows = variance[(variance["plane"] == plane) & (variance["metric"] == column)]
+    rows = rows.set_index("activation")
+    total = 0.0
+    for side in ("a", "b"):
+        activation = pair[f"activation_{side}"]
+        if activation not in rows.index:
+            return math.nan
+        row = rows.loc[activation]
+        total += row["within_run_variance"] / (pair[f"n_{side}"] * row["n_draws"])
+    return math.sqrt(total) if math.isfinite(total) else math.nan
+
+
 def difference_sentence(
     question: str,
     heading: str,
@@ -49,13 +72,18 @@ def difference_sentence(
     tests: pd.DataFrame,
     column: str,
     caveats: list[str],
+    variance: pd.DataFrame | None = None,
 ) -> str:
     """One sentence: does any pair of activations differ on ``column`` (a headline, with
-    ``heading`` naming it and its unit) on ``plane``?"""
+    ``heading`` naming it and its unit) on ``plane``, and (with ``variance``, the variance
+    split) is that difference larger than twice the direction-draw noise (:func:`draw_noise`)?"""
     pair = _strongest(tests, plane, column)
     lead = f"*{question.capitalize()}* ({heading}, {plane} plane): "
     if pair is None:
-        text = "no two activations could be compared (fewer than two runs each)"
+        text = (
+            "no pair of activations had values to compare (fewer than two activations "
+            "with compared runs, or no finite values)"
+        )
     elif pair["mean_difference"] == 0 and pair["cliffs_delta"] == 0:
         text = "every activation gives the same value in every run"
     else:
@@ -73,6 +101,16 @@ def difference_sentence(
                     f", and these run counts cannot reach it (smallest possible p = "
                     f"{_number(pair['smallest_p'])})"
                 )
+        noise = draw_noise(variance, plane, column, pair)
+        if math.isfinite(noise) and noise > 0:
+            ratio = abs(pair["mean_difference"]) / noise
+            verdict = "beyond" if ratio > 2 else "within"
+            text += (
+                f"; the difference is {ratio:.2g}× the direction-draw noise of it (s.e. "
+                f"{_number(noise)}): {verdict} twice that noise"
+            )
+        elif math.isfinite(noise):
+            text += "; the direction draws agree exactly (no draw noise)"
     return lead + text + "".join(f"; {caveat}" for caveat in caveats) + "."
 
 

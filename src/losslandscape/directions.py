@@ -28,12 +28,13 @@ from pathlib import Path
 import torch
 
 from losslandscape.parameters import ParameterLayout
+from losslandscape.plane_names import KINDS, SLICES
 from losslandscape.seeding import generator_for
 from losslandscape.torchfiles import atomic_torch_save, load_torch_file
 
 FORMAT_VERSION = 2  # 2: the plane's origin is stored (three_point planes start at w1)
-PLANES = ("pca", "random", "three_point", "hessian", "interpolation", "line")
-SLICES = ("interpolation", "line")  # 1-D: v = 0 and the grid has the single row y = 0
+# The plane kinds and 1-D kinds (v = 0, a single grid row y = 0): losslandscape.plane_names
+PLANES = KINDS
 NORMALIZATIONS = ("filter", "layer", "none")
 
 
@@ -145,19 +146,34 @@ def random_directions(
     seed: int,
     normalization: str = "filter",
     ignore_biasbn: bool = True,
+    draw: int = 1,
 ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], dict]:
     """Two independent random directions drawn from generators for ``(seed, "direction_u")``
-    and ``(seed, "direction_v")``; metadata records the normalization and the cosine
-    between them (near 0 in high dimension, not exactly 0)."""
-    u = random_direction(weights, generator_for(seed, "direction_u"), normalization, ignore_biasbn)
-    v = random_direction(weights, generator_for(seed, "direction_v"), normalization, ignore_biasbn)
+    and ``(seed, "direction_v")`` (draw 1) or ``(seed, "direction_u_draw<k>")`` and
+    ``(seed, "direction_v_draw<k>")`` (draw k > 1: independent of the others); metadata
+    records the normalization, the draw and the cosine between u and v (near 0 in high
+    dimension, not exactly 0)."""
+    if draw < 1:
+        raise ValueError(f"direction draw: expected 1, 2, ...; found {draw}")
+    suffix = "" if draw == 1 else f"_draw{draw}"
+    u, v = (
+        random_direction(
+            weights, generator_for(seed, f"direction_{axis}{suffix}"), normalization, ignore_biasbn
+        )
+        for axis in ("u", "v")
+    )
     layout = ParameterLayout(tuple(weights), tuple(w.shape for w in weights.values()))
     flat_u, flat_v = layout.flatten(u).double(), layout.flatten(v).double()
     cosine = float(torch.dot(flat_u, flat_v) / (flat_u.norm() * flat_v.norm()))
     return (
         u,
         v,
-        {"normalization": normalization, "ignore_biasbn": int(ignore_biasbn), "cosine_uv": cosine},
+        {
+            "normalization": normalization,
+            "ignore_biasbn": int(ignore_biasbn),
+            "draw": draw,
+            "cosine_uv": cosine,
+        },
     )
 
 

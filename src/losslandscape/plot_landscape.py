@@ -12,6 +12,76 @@ from matplotlib import colors, ticker
 
 from losslandscape.files import save_figure
 
+# The trajectory is drawn only where a checkpoint lies near the plane (relative off-plane
+# distance below this): on random planes every checkpoint's residual but the origin's is ~1,
+# and its projection is a meaningless cloud near the origin, not a path across the map.
+TRAJECTORY_RESIDUAL_MAX = 0.5
+
+
+def _trajectory(ax, landscape: xr.Dataset) -> None:
+    """The training trajectory (plane coordinates): its checkpoints near the plane (residual
+    below :data:`TRAJECTORY_RESIDUAL_MAX`) and inside the window. Fewer than two such
+    checkpoints: no line (and no legend entry), and a note saying why."""
+    xs, ys = landscape["x"].values, landscape["y"].values
+    near = landscape.trajectory_residual < TRAJECTORY_RESIDUAL_MAX
+    on_grid = (
+        (landscape.trajectory_x >= xs[0])
+        & (landscape.trajectory_x <= xs[-1])
+        & (landscape.trajectory_y >= ys[0])
+        & (landscape.trajectory_y <= ys[-1])
+    )
+    shown = near & on_grid
+    # One checkpoint is no path: the plane's origin (residual 0) is always on it, and on a
+    # random plane it is the only one; the trained model has its own marker.
+    if int(shown.sum()) < 2:
+        reason = (
+            f"off the plane (residual ≥ {TRAJECTORY_RESIDUAL_MAX:g})"
+            if int(near.sum()) < 2
+            else "outside the window"
+        )
+        ax.text(
+            0.02,
+            0.02,
+            f"trajectory not drawn: {reason}",
+            transform=ax.transAxes,
+            fontsize=7,
+            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
+        )
+        return
+    ax.plot(
+        landscape.trajectory_x.where(shown),
+        landscape.trajectory_y.where(shown),
+        "o-",
+        color="tab:red",
+        markersize=2.5,
+        linewidth=1,
+        label="training trajectory",
+    )
+
+
+def _spanning_models(ax, attrs: dict) -> None:
+    """The three models that span a three-point plane (labelled by epoch) or a three-seed
+    plane (labelled by seed), at their plane coordinates."""
+    if attrs["plane"] == "three_seed":
+        labels = [f"seed {seed}" for seed in np.atleast_1d(attrs["plane_seeds"])]
+    else:
+        labels = [f"epoch {epoch}" for epoch in np.atleast_1d(attrs["three_point_epochs"])]
+    for px, py, label in zip(
+        np.atleast_1d(attrs["three_point_x"]),
+        np.atleast_1d(attrs["three_point_y"]),
+        labels,
+        strict=True,
+    ):
+        ax.plot(px, py, marker="o", color="white", markeredgecolor="black", markersize=7)
+        ax.annotate(
+            label,
+            (px, py),
+            textcoords="offset points",
+            xytext=(6, 6),
+            color="white",
+            fontsize=8,
+        )
+
 
 def _loss_panel(ax, landscape: xr.Dataset, variable: str) -> None:
     loss = landscape[variable].values
@@ -41,21 +111,7 @@ def _loss_panel(ax, landscape: xr.Dataset, variable: str) -> None:
     plt.colorbar(
         filled, ax=ax, label=f"{variable.replace('_', ' ')} (nats, log scale)", format="%.3g"
     )
-    on_grid = (
-        (landscape.trajectory_x >= xs[0])
-        & (landscape.trajectory_x <= xs[-1])
-        & (landscape.trajectory_y >= ys[0])
-        & (landscape.trajectory_y <= ys[-1])
-    )
-    ax.plot(
-        landscape.trajectory_x.where(on_grid),
-        landscape.trajectory_y.where(on_grid),
-        "o-",
-        color="tab:red",
-        markersize=2.5,
-        linewidth=1,
-        label="training trajectory",
-    )
+    _trajectory(ax, landscape)
     iy, ix = np.unravel_index(np.argmin(loss), loss.shape)
     ax.plot(
         xs[ix],
@@ -67,24 +123,10 @@ def _loss_panel(ax, landscape: xr.Dataset, variable: str) -> None:
         label="grid minimum",
     )
     if "three_point_x" in landscape.attrs:
-        for px, py, epoch in zip(
-            np.atleast_1d(landscape.attrs["three_point_x"]),
-            np.atleast_1d(landscape.attrs["three_point_y"]),
-            np.atleast_1d(landscape.attrs["three_point_epochs"]),
-            strict=True,
-        ):
-            ax.plot(px, py, marker="o", color="white", markeredgecolor="black", markersize=7)
-            ax.annotate(
-                f"epoch {epoch}",
-                (px, py),
-                textcoords="offset points",
-                xytext=(6, 6),
-                color="white",
-                fontsize=8,
-            )
+        _spanning_models(ax, landscape.attrs)
     ax.plot(
         # The trained model is the trajectory's last point: (0, 0) unless the plane's origin
-        # is another checkpoint (three-point planes).
+        # is another checkpoint (three-point planes, narrow planes around an earlier epoch).
         float(landscape.trajectory_x[-1]),
         float(landscape.trajectory_y[-1]),
         marker="X",
@@ -127,8 +169,9 @@ def _slice_panels(axes, landscape: xr.Dataset) -> None:
 
 
 def plot_landscape(landscape: xr.Dataset, path: str) -> None:
-    """Train and test loss maps (filled contours, log colour scale) with the trajectory;
-    for a 1-D slice, loss and accuracy curves along it."""
+    """Train and test loss maps (filled contours, log colour scale) with the trajectory where
+    it lies near the plane (:data:`TRAJECTORY_RESIDUAL_MAX`); for a 1-D slice, loss and
+    accuracy curves along it. Titled by the plane's name (``plane_name``, else ``plane``)."""
     fig, axes = plt.subplots(1, 2, figsize=(12, 5))
     if landscape.sizes["y"] == 1:
         _slice_panels(axes, landscape)
@@ -137,9 +180,10 @@ def plot_landscape(landscape: xr.Dataset, path: str) -> None:
             _loss_panel(ax, landscape, variable)
         axes[0].legend(loc="upper left", fontsize=7, framealpha=0.8)
     attrs = landscape.attrs
+    around = f" around epoch {attrs['centre_epoch']}" if "centre_epoch" in attrs else ""
     title = (
-        f"{attrs['activation']}, seed {attrs['seed']}: {attrs['plane']} "
-        f"{'slice' if landscape.sizes['y'] == 1 else 'plane'} "
+        f"{attrs['activation']}, seed {attrs['seed']}: {attrs.get('plane_name', attrs['plane'])} "
+        f"{'slice' if landscape.sizes['y'] == 1 else 'plane'}{around} "
         f"({attrs['model']} on {attrs['dataset']})"
     )
     if attrs["plane"] == "pca":

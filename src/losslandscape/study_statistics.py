@@ -32,7 +32,14 @@ IDENTITY = ("activation", "seed", "plane")
 DRAW = "draw"
 RUN_PLANE = "run"  # the plane label of run-level metrics in the tables
 # Settings echoed in the summary, not measurements
-NOT_METRICS = ("minima_tolerance", "region_height", "roughness_window_x", "roughness_window_y")
+NOT_METRICS = (
+    "minima_tolerance",
+    "region_height",
+    "roughness_window_x",
+    "roughness_window_y",
+    "target_loss",
+    "reached_target",
+)
 # Per-run checks of the headlines (metrics.landscape_metrics), not measurements
 NOT_METRIC_PREFIXES = ("stability_", "headline_stable_")
 CORRELATION_TARGETS = ("final_test_accuracy", "generalization_gap")
@@ -107,8 +114,24 @@ def by_activation(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+COMPARISON_COLUMNS = (
+    "plane",
+    "metric",
+    "activation_a",
+    "activation_b",
+    "n_a",
+    "n_b",
+    "mean_difference",
+    "cliffs_delta",
+    "p_value",
+    "smallest_p",
+    "note",
+)
+
+
 def comparisons(summary: pd.DataFrame, activations: list[str]) -> pd.DataFrame:
-    """Every pair of activations (in config order) on every metric and plane."""
+    """Every pair of activations (in config order) on every metric and plane; with fewer
+    than two activations, a table with these columns and no rows."""
     rows = []
     table = long_table(run_means(summary))
     for (plane, metric), group in table.groupby(["plane", "metric"], sort=False):
@@ -130,7 +153,7 @@ def comparisons(summary: pd.DataFrame, activations: list[str]) -> pd.DataFrame:
                     "note": result.note,
                 }
             )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
 
 
 def correlations(summary: pd.DataFrame) -> pd.DataFrame:
@@ -150,7 +173,8 @@ def correlations(summary: pd.DataFrame) -> pd.DataFrame:
                     "p_value": p_value,
                 }
             )
-    return pd.DataFrame(rows)
+    columns = ["plane", "metric", "target", "n_runs", "spearman_rho", "p_value"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def study_dataset(summary: pd.DataFrame, attrs: dict) -> xr.Dataset:
@@ -221,3 +245,17 @@ def variance_split(summary: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=list(VARIANCE_SPLIT_COLUMNS))
+
+
+def converged_runs(summary: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(kept, left out)``: the summary's rows of runs that reached the training-loss
+    target (``reached_target`` 1, or no such column: nothing judged) and one row per run
+    that did not (activation, seed, target_loss, final_train_loss), for the front page.
+    Runs that did not reach the target are not at a minimum yet; comparing their
+    landscapes with converged ones would confound the activation with training time."""
+    if "reached_target" not in summary.columns:
+        return summary, summary.iloc[0:0][["activation", "seed"]]
+    reached = summary["reached_target"] == 1
+    columns = ["activation", "seed", "target_loss", "final_train_loss"]
+    left_out = summary.loc[~reached, columns].drop_duplicates(["activation", "seed"])
+    return summary[reached], left_out.reset_index(drop=True)

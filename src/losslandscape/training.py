@@ -33,6 +33,7 @@ HISTORY_COLUMNS = [
     "learning_rate",
     "seconds",
     "diverged",
+    "reached_target",
 ]
 
 
@@ -45,6 +46,54 @@ def make_optimizer(name: str, params, learning_rate: float, momentum: float, wei
             params, lr=learning_rate, momentum=momentum, weight_decay=weight_decay
         )
     raise ValueError(f"optimizer {name!r} is unknown; choose one of adam, sgd")
+
+
+def make_scheduler(
+    opt: torch.optim.Optimizer,
+    epochs: int,
+    plateau_factor: float | None,
+    plateau_patience: int,
+    milestones: list[int] | None,
+    milestone_factor: float,
+    cosine: bool,
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """The one learning-rate schedule asked for, or None; stepped once per epoch.
+
+    Raises:
+        ValueError: more than one of a plateau, milestones and cosine annealing.
+    """
+    chosen = [
+        name
+        for name, on in (
+            (f"a plateau (factor {plateau_factor})", plateau_factor is not None),
+            (f"milestones {milestones}", bool(milestones)),
+            ("cosine annealing", cosine),
+        )
+        if on
+    ]
+    if len(chosen) > 1:
+        raise ValueError(
+            "choose one learning-rate schedule: a plateau, milestones or cosine annealing; "
+            f"found {' and '.join(chosen)}"
+        )
+    if plateau_factor is not None:
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            opt, mode="min", factor=plateau_factor, patience=plateau_patience
+        )
+    if milestones:
+        return torch.optim.lr_scheduler.MultiStepLR(opt, milestones, milestone_factor)
+    if cosine:
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs, eta_min=0.0)
+    return None
+
+
+def first_epoch_at_or_below(rows: list[list], target_loss: float | None) -> int:
+    """The first history row's epoch whose training loss is ≤ ``target_loss`` (nats), −1
+    if none is or there is no target. ``rows`` are history rows in ``HISTORY_COLUMNS``."""
+    if target_loss is None:
+        return -1
+    epoch_at, loss_at = HISTORY_COLUMNS.index("epoch"), HISTORY_COLUMNS.index("train_loss")
+    return next((int(row[epoch_at]) for row in rows if row[loss_at] <= target_loss), -1)
 
 
 AUGMENTATIONS = ("none", "crop_flip")
@@ -87,6 +136,8 @@ def train_run(
     augmentation: str = "none",
     device: torch.device | str = "cpu",
     resume_folder: str | Path | None = None,
+    cosine: bool = False,
+    target_loss: float | None = None,
 ) -> tuple[dict, pd.DataFrame]:
     """Train one model and return ``(checkpoints, history)``.
 
@@ -94,10 +145,20 @@ def train_run(
         dataset: a prepared data set (see :mod:`losslandscape.datasets`).
         epochs: passes over the training set; checkpoints are kept at epoch 0, every
             ``checkpoint_every`` epochs, and always at the last epoch.
+        learning_rate: the optimizer's (initial) step size, dimensionless.
         plateau_factor: if set, ReduceLROnPlateau multiplies the learning rate by this
             factor after ``plateau_patience`` epochs without a lower training loss.
         milestones: if set (instead of a plateau), the rate is multiplied by
             ``milestone_factor`` after each of these epochs (Li et al.'s ResNet schedule).
+        cosine: if True (instead of a plateau or milestones), cosine annealing from
+            ``learning_rate`` to 0 over the run, one cycle without restarts (Loshchilov &
+            Hutter 2017, "SGDR", eq. 5, with η_min = 0, η_max = ``learning_rate``,
+            T_i = ``epochs``; ``CosineAnnealingLR``): after epoch e the rate is
+            ``learning_rate · (1 + cos(π e / epochs)) / 2`` (0 after the last), so the rate
+            used in epoch e ≥ 1, which the history records, is that of epoch e − 1.
+        target_loss: a training-loss target in nats (mean cross-entropy over the training
+            set, eval mode); None for none. It only marks the history and checkpoints
+            (below); training always runs all ``epochs``.
         model_kwargs: constructor arguments beyond those the data set's shapes give
             (``leaky_relu_slope`` among them).
         augmentation: ``none`` or ``crop_flip`` (training batches only; images only).
@@ -110,8 +171,14 @@ def train_run(
         checkpoints: plain data, see :mod:`losslandscape.checkpoints`.
         history: one row per epoch (0 = initialization) with ``HISTORY_COLUMNS``; losses are
             mean cross-entropy in nats over the whole split, measured in eval mode after the
-            epoch; ``seconds`` is the wall time of the epoch's training steps; ``diverged``
-            is 1 on the epoch whose loss was not finite.
+            epoch; ``learning_rate`` is the rate used in the epoch (epoch 0: the initial
+            rate); ``seconds`` is the wall time of the epoch's training steps; ``diverged``
+            is 1 on the epoch whose loss was not finite; ``reached_target`` is 1 on and after
+            the first epoch whose training loss was ≤ ``target_loss`` (all 0 without one).
+
+    ``checkpoints["target_loss"]`` is ``target_loss`` (float, nats, or None) and
+    ``checkpoints["target_epoch"]`` the first epoch (0 = initialization) whose training loss
+    was ≤ it, −1 if none was or there is no target.
 
     A run whose training loss becomes NaN or infinite stops there: its history's last row
     has ``diverged`` = 1, its checkpoints end at the last finite saved epoch (the model
@@ -127,6 +194,10 @@ def train_run(
             f"augmentation {augmentation!r} needs images (n, c, h, w); data set "
             f"{dataset['name']!r} has inputs of shape {list(dataset['input_shape'])}"
         )
+    if target_loss is not None and not (math.isfinite(target_loss) and target_loss >= 0):
+        raise ValueError(
+            f"target_loss {target_loss!r}: expected a finite cross-entropy in nats (≥ 0) or None"
+        )
     seed_everything(seed)
     device = torch.device(device)
     kwargs = data_kwargs(model_name, dataset["input_shape"], dataset["n_classes"])
@@ -135,15 +206,9 @@ def train_run(
         torch.manual_seed(derived_seed(seed, "init"))
         model = build_model(model_name, activation, **kwargs).to(device)
     opt = make_optimizer(optimizer, model.parameters(), learning_rate, momentum, weight_decay)
-    scheduler = None
-    if plateau_factor is not None and milestones:
-        raise ValueError("choose one learning-rate schedule: a plateau or milestones, not both")
-    if plateau_factor is not None:
-        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            opt, mode="min", factor=plateau_factor, patience=plateau_patience
-        )
-    elif milestones:
-        scheduler = torch.optim.lr_scheduler.MultiStepLR(opt, milestones, milestone_factor)
+    scheduler = make_scheduler(
+        opt, epochs, plateau_factor, plateau_patience, milestones, milestone_factor, cosine
+    )
     generators = {
         "data_order": generator_for(seed, "data_order"),
         "augmentation": generator_for(seed, "augmentation"),
@@ -165,6 +230,8 @@ def train_run(
             "optimizer": [optimizer, momentum, weight_decay],
             "plateau": [plateau_factor, plateau_patience],
             "milestones": [milestones, milestone_factor],
+            "cosine": cosine,
+            "target_loss": target_loss,
             "checkpoint_every": checkpoint_every,
             "augmentation": augmentation,
         }
@@ -177,8 +244,11 @@ def train_run(
         test_loss, test_acc = evaluate(model, x_test, y_test)
         lr = opt.param_groups[0]["lr"]
         finite = math.isfinite(train_loss)
+        reached = bool(rows) and rows[-1][-1] == 1  # once reached, marked to the end
+        reached |= target_loss is not None and train_loss <= target_loss
         rows.append(
-            [epoch, train_loss, train_acc, test_loss, test_acc, lr, seconds, int(not finite)]
+            [epoch, train_loss, train_acc, test_loss, test_acc, lr, seconds]
+            + [int(not finite), int(reached)]
         )
         log.info(
             "%s seed %d epoch %d/%d: train loss %.4f acc %.3f | test loss %.4f acc %.3f | "
@@ -277,5 +347,7 @@ def train_run(
         "epochs": saved_epochs,
         "state_dicts": state_dicts,
         "diverged_epoch": diverged_epoch,
+        "target_loss": None if target_loss is None else float(target_loss),
+        "target_epoch": first_epoch_at_or_below(rows, target_loss),
     }
     return checkpoints, pd.DataFrame(rows, columns=HISTORY_COLUMNS)

@@ -13,9 +13,18 @@ validate(config, "../schemas/config.schema.yaml")
 # digest of the modules its stage imports, transitively (losslandscape/codehash.py, loaded
 # by path so that planning imports neither torch nor an installed copy of the package).
 PACKAGE_DIR = Path(workflow.basedir) / "src" / "losslandscape"
-_spec = importlib.util.spec_from_file_location("codehash", PACKAGE_DIR / "codehash.py")
-codehash = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(codehash)
+
+
+def _module_by_path(name):
+    spec = importlib.util.spec_from_file_location(name, PACKAGE_DIR / f"{name}.py")
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return loaded
+
+
+codehash = _module_by_path("codehash")
+# The plane-name grammar (losslandscape/plane_names.py: no torch, so loaded by path too)
+plane_names = _module_by_path("plane_names")
 
 
 def code_of(module):
@@ -24,7 +33,13 @@ def code_of(module):
 
 
 STUDY = config["study"]
+# Plane kinds; the {plane} wildcard holds plane names (kinds with their draw, centre epoch
+# or other seed: losslandscape/plane_names.py)
 PLANES = config["directions"]["planes"]
+DIRECTIONS = config["directions"]
+SEEDS = [int(s) for s in config["seeds"]]
+THREE_SEEDS = DIRECTIONS.get("three_seed", {}).get("seeds") or SEEDS[:3]
+NARROW_EPOCHS = DIRECTIONS.get("narrow", {}).get("epochs", [])
 
 missing_rates = [
     a for a in config["activations"] if a not in config["training"]["learning_rate"]
@@ -34,10 +49,26 @@ if missing_rates:
         f"config training.learning_rate: no learning rate for activation(s) {missing_rates}; "
         f"found rates for {sorted(config['training']['learning_rate'])}"
     )
-if config["training"]["plateau"] and config["training"]["milestones"]:
+schedules = {
+    key: config["training"].get(key)
+    for key in ("plateau", "milestones", "cosine")
+    if config["training"].get(key)
+}
+if len(schedules) > 1:
     raise ValueError(
-        "config training: choose one learning-rate schedule; found both plateau "
-        f"{config['training']['plateau']} and milestones {config['training']['milestones']}"
+        f"config training: choose one learning-rate schedule; found {schedules}"
+    )
+if "three_seed" in PLANES:
+    if len(SEEDS) < 3 or not set(THREE_SEEDS) <= set(SEEDS):
+        raise ValueError(
+            "config directions.planes has three_seed, which needs three of the study's "
+            f"seeds {SEEDS}; found directions.three_seed.seeds "
+            f"{DIRECTIONS.get('three_seed', {}).get('seeds')} (null: the first three)"
+        )
+if config["across_seeds"]["interpolations"] and len(SEEDS) < 2:
+    raise ValueError(
+        "config across_seeds.interpolations is true, which needs at least 2 seeds; "
+        f"found seeds {SEEDS}"
     )
 
 epochs, every = config["training"]["epochs"], config["training"]["checkpoint_every"]
@@ -47,6 +78,13 @@ if "pca" in PLANES and len(saved_epochs) < 4:
         "config directions.planes has pca, which needs at least 4 saved checkpoints; "
         f"training.epochs {epochs} with checkpoint_every {every} saves {saved_epochs}"
     )
+if "narrow" in PLANES:
+    early = [e for e in NARROW_EPOCHS if e not in saved_epochs or e >= epochs]
+    if early:
+        raise ValueError(
+            "config directions.narrow.epochs: expected saved epochs before the last "
+            f"({saved_epochs[:-1]}); found {NARROW_EPOCHS}, of which {early} are not"
+        )
 for plane, count in (("three_point", 3), ("interpolation", 2)):
     chosen = config["directions"][plane]["epochs"]
     if plane in PLANES and chosen is not None:
@@ -58,7 +96,7 @@ for plane, count in (("three_point", 3), ("interpolation", 2)):
             )
 
 n_grid_points = config["landscape"]["resolution"] ** (
-    1 if set(PLANES) & {"interpolation", "line"} else 2
+    1 if set(PLANES) & set(plane_names.SLICES) else 2
 )
 if config["landscape"]["tiles"] > n_grid_points:
     raise ValueError(
@@ -79,11 +117,120 @@ def run_paths(pattern, **extra):
     ]
 
 
-def run_plane_paths(pattern):
-    """`pattern` expanded for every run and plane kind."""
+def planes_of(seed, kinds=None):
+    """The plane names mapped in the folder of `seed` (of `kinds`, default every kind)."""
+    return [
+        str(name)
+        for name in plane_names.run_plane_names(
+            kinds or PLANES,
+            DIRECTIONS.get("draws", 1),
+            int(seed),
+            THREE_SEEDS,
+            NARROW_EPOCHS,
+        )
+    ]
+
+
+def all_plane_names():
+    """Every plane name of the study (for the {plane} wildcard's constraint)."""
+    return sorted({name for seed in SEEDS for name in planes_of(seed)})
+
+
+def is_run_plane(name):
+    """Planes described per run in the summary: not across seeds, not around earlier
+    checkpoints (those have tables of their own)."""
+    parsed = plane_names.PlaneName.parse(name)
+    return parsed.kind not in plane_names.ACROSS_SEEDS and parsed.epoch is None
+
+
+def run_plane_paths(pattern, which=is_run_plane):
+    """`pattern` expanded for every run and every plane name for which `which` holds."""
     return [
         pattern.format(study=STUDY, activation=a, seed=s, plane=p)
-        for (a, s), p in product(runs(), PLANES)
+        for a, s in runs()
+        for p in planes_of(s)
+        if which(p)
+    ]
+
+
+def is_figured(name):
+    """Planes drawn in the report: the first direction draw, centred on the final model
+    (the other draws and the planes around earlier checkpoints are measured, in the
+    summary tables, not drawn: a figure job costs more than a small model's plane)."""
+    parsed = plane_names.PlaneName.parse(name)
+    return parsed.draw == 1 and parsed.epoch is None
+
+
+def figure_plane_paths(pattern):
+    """`pattern` expanded for every run and every plane drawn in the report."""
+    return run_plane_paths(pattern, which=is_figured)
+
+
+def across_seed_paths(pattern):
+    """`pattern` for every plane through several seeds' models (three_seed)."""
+    return run_plane_paths(
+        pattern,
+        which=lambda name: plane_names.PlaneName.parse(name).kind
+        in plane_names.ACROSS_SEEDS,
+    )
+
+
+def over_training_paths(pattern):
+    """`pattern` for the narrow planes of the first draw, around earlier checkpoints and the
+    final model: basin width over training."""
+    return run_plane_paths(
+        pattern,
+        which=lambda name: plane_names.PlaneName.parse(name).kind == "narrow"
+        and plane_names.PlaneName.parse(name).draw == 1,
+    )
+
+
+# The plane kinds of the per-run summary (its `plane` column), and the plane names drawn
+# side by side for every run (the first draw)
+SUMMARY_PLANES = [k for k in PLANES if k not in plane_names.ACROSS_SEEDS]
+COMPARED_PLANES = [
+    p
+    for p in planes_of(SEEDS[0])
+    if is_run_plane(p) and plane_names.PlaneName.parse(p).draw == 1
+]
+
+
+def seed_checkpoints(wildcards):
+    """The final checkpoints of every seed of one activation, in the config's order."""
+    return [
+        rules.train_model.output.checkpoints.format(
+            study=wildcards.study, activation=wildcards.activation, seed=seed
+        )
+        for seed in SEEDS
+    ]
+
+
+def seed_barrier_paths():
+    """The seed-barrier files of every activation, where the config asks for them."""
+    if not config["across_seeds"]["interpolations"]:
+        return []
+    return [
+        f"results/{STUDY}/metrics/{activation}/seed_barriers.nc"
+        for activation in config["activations"]
+    ]
+
+
+def plane_checkpoints(wildcards):
+    """The run's checkpoints, then those of the other seeds a plane passes through."""
+    parsed = plane_names.PlaneName.parse(wildcards.plane)
+    seeds = [int(wildcards.seed)]
+    if parsed.kind == "three_seed":
+        if seeds[0] != THREE_SEEDS[0]:
+            raise ValueError(
+                f"the three_seed plane lives in the folder of seed {THREE_SEEDS[0]}, the first "
+                f"of {THREE_SEEDS}; found a request in the folder of seed {seeds[0]}"
+            )
+        seeds = THREE_SEEDS
+    return [
+        rules.train_model.output.checkpoints.format(
+            study=wildcards.study, activation=wildcards.activation, seed=seed
+        )
+        for seed in seeds
     ]
 
 
@@ -94,7 +241,7 @@ def run_labels():
 
 def hessian_dataset(wildcards):
     """The prepared data set for hessian planes (their directions need data), else nothing."""
-    if wildcards.plane != "hessian":
+    if plane_names.PlaneName.parse(wildcards.plane).kind != "hessian":
         return []
     return rules.prepare_dataset.output.dataset.format(study=wildcards.study)
 
@@ -152,10 +299,40 @@ def landscape_settings():
     )
 
 
+def options_of_plane(name):
+    """The direction options of plane `name`'s kind only (random ones for narrow planes and
+    line slices, with the narrow extent for narrow planes)."""
+    kind = plane_names.PlaneName.parse(name).kind
+    options = dict(DIRECTIONS.get(plane_names.DIRECTIONS_OF.get(kind, kind), {}))
+    if kind == "narrow":
+        options["extent"] = DIRECTIONS["narrow"]["extent"]
+    return canonical(options)
+
+
 def plane_options(wildcards):
-    """The direction options of this plane kind only (random ones for line slices)."""
-    section = {"line": "random"}.get(wildcards.plane, wildcards.plane)
-    return canonical(config["directions"].get(section, {}))
+    """The direction options of the requested plane's kind (:func:`options_of_plane`)."""
+    return options_of_plane(wildcards.plane)
+
+
+def local_planes():
+    """The plane names mapped from a run's own checkpoints: every kind but those through
+    several seeds' models. The same in every run's folder."""
+    return [
+        name
+        for name in planes_of(SEEDS[0])
+        if plane_names.PlaneName.parse(name).kind not in plane_names.ACROSS_SEEDS
+    ]
+
+
+def local_plane_options():
+    """Plane name → its direction options, for the run's own planes."""
+    return {name: options_of_plane(name) for name in local_planes()}
+
+
+def local_paths(pattern, which=lambda name: True):
+    """`pattern` for each of a run's own planes (for which `which` holds), its other
+    wildcards kept: the outputs of the rules that handle a run's planes in one job."""
+    return [pattern.replace("{plane}", name) for name in local_planes() if which(name)]
 
 
 def landscape_tiles(wildcards):
@@ -185,11 +362,21 @@ def final_outputs():
         f"results/{STUDY}/statistics/study.nc",
         f"results/{STUDY}/report/metric_comparison.png",
         f"results/{STUDY}/report/training_curves.png",
-        *run_plane_paths(
+        *figure_plane_paths(
             "results/{study}/report/landscape/{activation}/seed_{seed}/{plane}.png"
         ),
-        *run_plane_paths(
+        *figure_plane_paths(
             "results/{study}/report/analysis/{activation}/seed_{seed}/{plane}.png"
         ),
-        *(f"results/{STUDY}/report/planes/{plane}.png" for plane in PLANES),
+        *(f"results/{STUDY}/report/planes/{plane}.png" for plane in COMPARED_PLANES),
+        *(
+            [f"results/{STUDY}/report/width_over_training.png"]
+            if "narrow" in PLANES and NARROW_EPOCHS
+            else []
+        ),
+        *(
+            [f"results/{STUDY}/report/seed_barriers.png"]
+            if config["across_seeds"]["interpolations"]
+            else []
+        ),
     ]

@@ -1,6 +1,6 @@
 rule compute_directions:
     input:
-        checkpoints=rules.train_model.output.checkpoints,
+        checkpoints=plane_checkpoints,
         dataset=hessian_dataset,
     output:
         directions="results/{study}/directions/{activation}/seed_{seed}/{plane}.pt",

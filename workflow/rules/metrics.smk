@@ -20,6 +20,37 @@ rule compute_metrics:
         "../scripts/compute_metrics.py"
 
 
+# A run's own planes in one job (Python, xarray and scipy start once); compute_metrics
+# handles the planes through several runs' models.
+ruleorder: compute_run_metrics > compute_metrics
+
+
+rule compute_run_metrics:
+    input:
+        landscapes=local_paths(
+            "results/{study}/landscape/{activation}/seed_{seed}/{plane}.nc"
+        ),
+    output:
+        metrics=local_paths(
+            "results/{study}/metrics/{activation}/seed_{seed}/{plane}.nc"
+        ),
+    log:
+        "logs/{study}/compute_run_metrics/{activation}/seed_{seed}.log",
+    benchmark:
+        "logs/{study}/benchmarks/compute_run_metrics/{activation}/seed_{seed}.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        code=code_of("stages.analyze"),
+        metrics=canonical(config["metrics"]),
+    script:
+        "../scripts/compute_metrics.py"
+
+
 rule compute_sharpness:
     input:
         dataset=rules.prepare_dataset.output.dataset,
@@ -54,6 +85,13 @@ rule summarize_study:
         histories=run_paths(
             "results/{study}/train/{activation}/seed_{seed}/history.csv"
         ),
+        across_seeds=across_seed_paths(
+            "results/{study}/metrics/{activation}/seed_{seed}/{plane}.nc"
+        ),
+        over_training=over_training_paths(
+            "results/{study}/metrics/{activation}/seed_{seed}/{plane}.nc"
+        ),
+        seed_barriers=seed_barrier_paths(),
     output:
         summary=report(
             "results/{study}/metrics/summary.csv",
@@ -66,6 +104,18 @@ rule summarize_study:
             caption="../../report/summary_by_activation.rst",
             category="Metrics",
             labels={"table": "mean and sd over seeds"},
+        ),
+        across_seeds=report(
+            "results/{study}/metrics/across_seeds.csv",
+            caption="../../report/across_seeds.rst",
+            category="Metrics",
+            labels={"table": "across seeds: barriers and three-seed planes"},
+        ),
+        over_training=report(
+            "results/{study}/metrics/width_over_training.csv",
+            caption="../../report/width_over_training_table.rst",
+            category="Metrics",
+            labels={"table": "basin width over training"},
         ),
     log:
         "logs/{study}/summarize_study/summary.log",
@@ -80,6 +130,7 @@ rule summarize_study:
     params:
         code=code_of("stages.analyze"),
         runs=run_labels(),
+        target_loss=config["training"]["target_loss"],
     script:
         "../scripts/summarize_study.py"
 
@@ -87,6 +138,7 @@ rule summarize_study:
 rule study_statistics:
     input:
         summary=rules.summarize_study.output.summary,
+        across_seeds=rules.summarize_study.output.across_seeds,
     output:
         by_activation=report(
             "results/{study}/statistics/by_activation.csv",
@@ -106,6 +158,12 @@ rule study_statistics:
             category="Study statistics",
             labels={"table": "correlation with accuracy"},
         ),
+        variance_split=report(
+            "results/{study}/statistics/variance_split.csv",
+            caption="../../report/statistics_variance_split.rst",
+            category="Study statistics",
+            labels={"table": "variance between seeds and between direction draws"},
+        ),
         dataset="results/{study}/statistics/study.nc",
         answer="results/{study}/statistics/answer.rst",
     log:
@@ -121,7 +179,7 @@ rule study_statistics:
     params:
         code=code_of("stages.analyze"),
         activations=config["activations"],
-        planes=PLANES,
+        planes=SUMMARY_PLANES,
         basin_level_mode=config["metrics"]["basin_level_mode"],
     script:
         "../scripts/study_statistics.py"

@@ -106,9 +106,36 @@ rule plot_study_statistics:
     params:
         code=code_of("stages.figures"),
         activations=config["activations"],
-        planes=PLANES,
+        planes=SUMMARY_PLANES,
     script:
         "../scripts/plot_study_statistics.py"
+
+
+rule plot_width_over_training:
+    input:
+        table=rules.summarize_study.output.over_training,
+    output:
+        figure=report(
+            "results/{study}/report/width_over_training.png",
+            caption="../../report/width_over_training.rst",
+            category="Study statistics",
+            labels={"figure": "basin width over training"},
+        ),
+    log:
+        "logs/{study}/plot_width_over_training/figure.log",
+    benchmark:
+        "logs/{study}/benchmarks/plot_width_over_training/figure.tsv"
+    conda:
+        "../../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        code=code_of("stages.figures"),
+        activations=config["activations"],
+    script:
+        "../scripts/plot_width_over_training.py"
 
 
 rule plot_plane_comparison:
@@ -142,3 +169,30 @@ rule plot_plane_comparison:
         variable=config["metrics"]["variable"],
     script:
         "../scripts/plot_plane_comparison.py"
+
+
+rule plot_seed_barriers:
+    input:
+        barriers=seed_barrier_paths(),
+    output:
+        figure=report(
+            "results/{study}/report/seed_barriers.png",
+            caption="../../report/seed_barriers.rst",
+            category="Study statistics",
+            labels={"figure": "barriers between seeds"},
+        ),
+    log:
+        "logs/{study}/plot_seed_barriers/figure.log",
+    benchmark:
+        "logs/{study}/benchmarks/plot_seed_barriers/figure.tsv"
+    conda:
+        "../../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        code=code_of("stages.figures"),
+        activations=config["activations"],
+    script:
+        "../scripts/plot_seed_barriers.py"

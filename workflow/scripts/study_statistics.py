@@ -10,4 +10,5 @@ with log_to_file(snakemake.log[0]):
         planes=list(snakemake.params.planes),
         outputs=dict(snakemake.output.items()),
         basin_level_mode=snakemake.params.basin_level_mode,
+        across_seeds=snakemake.input.across_seeds,
     )

@@ -11,4 +11,10 @@ with log_to_file(snakemake.log[0]):
         runs=[tuple(run) for run in snakemake.params.runs],
         out=snakemake.output.summary,
         out_by_activation=snakemake.output.by_activation,
+        across_seeds=list(snakemake.input.across_seeds),
+        seed_barriers=list(snakemake.input.seed_barriers),
+        over_training=list(snakemake.input.over_training),
+        out_across_seeds=snakemake.output.across_seeds,
+        out_over_training=snakemake.output.over_training,
+        target_loss=snakemake.params.target_loss,
     )

@@ -25,6 +25,8 @@ with log_to_file(snakemake.log[0]):
         weight_decay=training["weight_decay"],
         plateau_factor=training["plateau"]["factor"] if training["plateau"] else None,
         plateau_patience=training["plateau"]["patience"] if training["plateau"] else 0,
+        cosine=training["cosine"],
+        target_loss=training["target_loss"],
         checkpoint_every=training["checkpoint_every"],
         augmentation=training["augmentation"],
         milestones=training["milestones"]["epochs"] if training["milestones"] else None,

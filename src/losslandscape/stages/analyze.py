@@ -2,10 +2,12 @@
 
 import logging
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
 from losslandscape import answer, datamodel, study_statistics, summary
+from losslandscape.barriers import plane_barriers
 from losslandscape.files import write_csv, write_text
 from losslandscape.metrics import landscape_metrics
 from losslandscape.provenance import provenance_attrs
@@ -22,9 +24,16 @@ def run_compute_metrics(landscape: str, out: str, rule: str = "compute_metrics",
     """
     source = datamodel.read_landscape(landscape)
     metrics = landscape_metrics(source, **options)
+    if "three_point_x" in source.attrs:
+        metrics = metrics.assign(model_barriers(source, options.get("variable", "train_loss")))
     keep = ("activation", "seed", "model", "dataset", "plane")
+    optional = ("plane_name", "draw", "centre_epoch", "plane_seeds", "extent")
     parameters = {"landscape": str(landscape), **options}
-    metrics.attrs |= {key: source.attrs[key] for key in keep} | provenance_attrs(rule, parameters)
+    metrics.attrs |= (
+        {key: source.attrs[key] for key in keep}
+        | {key: source.attrs[key] for key in optional if key in source.attrs}
+        | provenance_attrs(rule, parameters)
+    )
     datamodel.write_netcdf(metrics, out)
     log.info(
         "metrics of %s: %d local minima in the window, %d in the low-loss region; "
@@ -44,6 +53,41 @@ def run_compute_metrics(landscape: str, out: str, rule: str = "compute_metrics",
     )
 
 
+def model_barriers(landscape: xr.Dataset, variable: str) -> dict[str, xr.DataArray]:
+    """Barriers between the three models a three-point or three-seed plane passes through
+    (its ``three_point_x``/``three_point_y`` attrs): the lowest pass on the grid between
+    each pair (:func:`losslandscape.barriers.plane_barriers`, nats), as a ``(model,
+    model_to)`` matrix and its mean and maximum over the three pairs."""
+    points = np.column_stack(
+        [
+            np.atleast_1d(landscape.attrs["three_point_x"]),
+            np.atleast_1d(landscape.attrs["three_point_y"]),
+        ]
+    )
+    matrix = plane_barriers(
+        landscape["x"].values, landscape["y"].values, landscape[variable].values, points
+    )
+    pairs = matrix[np.triu_indices(len(points), k=1)]
+    units = {"units": "nats"}
+    return {
+        "model_barrier": xr.DataArray(
+            matrix,
+            dims=("model", "model_to"),
+            attrs={
+                "long_name": "lowest pass on the grid between two marked models, minus the "
+                "mean of their losses",
+                **units,
+            },
+        ),
+        "model_barrier_mean": xr.DataArray(
+            pairs.mean(), attrs={"long_name": "mean over pairs of models of model_barrier", **units}
+        ),
+        "model_barrier_max": xr.DataArray(
+            pairs.max(), attrs={"long_name": "largest model_barrier over pairs of models", **units}
+        ),
+    }
+
+
 def load_histories(histories: list[str], runs: list[tuple[str, int]]) -> pd.DataFrame:
     """Concatenate history CSVs into one long table with ``activation`` and ``seed`` columns."""
     tables = [
@@ -60,10 +104,21 @@ def run_summarize_study(
     runs: list[tuple[str, int]],
     out: str,
     out_by_activation: str,
+    across_seeds: list[str] = (),
+    seed_barriers: list[str] = (),
+    over_training: list[str] = (),
+    out_across_seeds: str | None = None,
+    out_over_training: str | None = None,
+    target_loss: float | None = None,
 ) -> None:
-    """One row per (run, plane) → ``out``; means and sds over seeds → ``out_by_activation``.
+    """One row per (run, plane) → ``out``; means and sds over seeds → ``out_by_activation``;
+    the planes through several seeds' models (``across_seeds`` metrics) and the lines
+    between them (``seed_barriers`` files) → ``out_across_seeds``; the narrow planes of the
+    first draw around earlier checkpoints and the final model (``over_training`` metrics)
+    → ``out_over_training``.
 
-    ``sharpness`` and ``histories`` hold one file per run, in the order of ``runs``.
+    ``sharpness`` and ``histories`` hold one file per run, in the order of ``runs``;
+    ``target_loss`` is the study's training-loss target (nats), or None.
     """
     by_run = {}
     for run, history, sharp in zip(runs, histories, sharpness, strict=True):
@@ -73,10 +128,27 @@ def run_summarize_study(
     for path in metrics:
         with xr.open_dataset(path) as ds:
             history, sharp = by_run[(ds.attrs["activation"], int(ds.attrs["seed"]))]
-            rows.append(summary.run_row(ds.load(), history, sharp))
+            rows.append(summary.run_row(ds.load(), history, sharp, target_loss))
     table = summary.study_summary(rows)
     write_csv(table, out, float_format="%.6g")
     write_csv(summary.activation_summary(table), out_by_activation, float_format="%.6g")
+    if out_across_seeds is not None:
+        planes = [_load(path) for path in across_seeds]
+        lines = [_load(path) for path in seed_barriers]
+        write_csv(summary.across_seeds_table(planes, lines), out_across_seeds, float_format="%.6g")
+    if out_over_training is not None:
+        frames = [_load(path) for path in over_training]
+        histories_by_run = {run: history for run, (history, _) in by_run.items()}
+        write_csv(
+            summary.over_training_table(frames, histories_by_run),
+            out_over_training,
+            float_format="%.6g",
+        )
+
+
+def _load(path: str) -> xr.Dataset:
+    with xr.open_dataset(path) as ds:
+        return ds.load()
 
 
 def run_study_statistics(
@@ -85,30 +157,57 @@ def run_study_statistics(
     planes: list[str],
     outputs: dict[str, str],
     basin_level_mode: str = "absolute",
+    across_seeds: str | None = None,
 ) -> None:
     """The per-run summary → statistics tables, the study netCDF and the front-page answer
-    (``basin_level_mode``: the config's, for the basin levels' units).
+    (``basin_level_mode``: the config's, for the basin levels' units; ``across_seeds``: the
+    table of barriers between seeds, for the front page, if the study has one).
 
-    ``outputs`` names the files: ``by_activation``, ``comparisons``, ``correlations`` (CSV),
-    ``dataset`` (netCDF over plane, activation and seed) and ``answer`` (reStructuredText).
+    Runs that did not reach the training-loss target are left out of every test, interval
+    and correlation (:func:`losslandscape.study_statistics.converged_runs`) and listed on
+    the front page; the variance split uses every run (it measures draw noise, not the
+    activations). ``outputs`` names the files: ``by_activation``, ``comparisons``,
+    ``correlations``, ``variance_split`` (CSV), ``dataset`` (netCDF over plane, activation
+    and seed) and ``answer`` (reStructuredText).
     """
     table = pd.read_csv(summary)
     unknown = sorted(set(table["activation"]) - set(activations))
     if unknown:
         raise ValueError(f"{summary} has activations {unknown} that the config does not list")
-    stats = study_statistics.by_activation(table)
-    tests = study_statistics.comparisons(table, activations)
-    correlations = study_statistics.correlations(table)
+    kept, left_out = study_statistics.converged_runs(table)
+    # activations none of whose runs reached the target drop out of every table
+    compared = [a for a in activations if a in set(kept["activation"])]
+    if not compared:
+        raise ValueError(
+            f"{summary}: no run reached the training-loss target, so there is nothing to "
+            f"compare; runs: {left_out.to_dict('records')}. Train longer, change the learning "
+            "rates, or raise training.target_loss"
+        )
+    stats = study_statistics.by_activation(kept)
+    tests = study_statistics.comparisons(kept, compared)
+    correlations = study_statistics.correlations(kept)
+    split = study_statistics.variance_split(table)
     for name, frame in (
         ("by_activation", stats),
         ("comparisons", tests),
         ("correlations", correlations),
+        ("variance_split", split),
     ):
         write_csv(frame, outputs[name], float_format="%.6g")
     attrs = provenance_attrs("study_statistics", {"summary": str(summary)})
     datamodel.write_netcdf(study_statistics.study_dataset(table, attrs), outputs["dataset"])
+    barriers = pd.read_csv(across_seeds) if across_seeds else None
     text = answer.answer_rst(
-        table, stats, tests, correlations, activations, planes, basin_level_mode
+        kept,
+        stats,
+        tests,
+        correlations,
+        compared,
+        planes,
+        basin_level_mode,
+        variance=split,
+        left_out=left_out,
+        across_seeds=barriers,
     )
     write_text(outputs["answer"], text)
     log.info("statistics of %d runs → %s", table.groupby(["activation", "seed"]).ngroups, outputs)

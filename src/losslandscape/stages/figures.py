@@ -36,12 +36,18 @@ def run_plot_study_statistics(
     accuracy: str,
 ) -> None:
     """Summary and correlation tables → the metric comparison and metric–accuracy PNGs,
-    activations and planes in config order (the front page's order)."""
+    activations and planes in config order (the front page's order): the runs the front
+    page compares (those that reached the training-loss target), each run's draws averaged
+    into one value, as in the statistics."""
     import pandas as pd
 
     from losslandscape import plot_statistics
+    from losslandscape.study_statistics import converged_runs, run_means
 
-    table = pd.read_csv(summary)
+    # the runs the front page compares, one value per run (the mean over its draws)
+    kept, _ = converged_runs(pd.read_csv(summary))
+    table = run_means(kept)
+    activations = [a for a in activations if a in set(table["activation"])]
     plot_statistics.plot_metric_comparison(table, activations, planes, comparison)
     plot_statistics.plot_metric_accuracy(
         table, pd.read_csv(correlations), activations, planes, accuracy
@@ -108,3 +114,27 @@ def run_plot_plane_comparison(
         for path, (activation, seed) in zip(landscapes, runs, strict=True)
     }
     plot_comparison.plot_plane_comparison(loaded, activations, variable, out)
+
+
+def run_plot_width_over_training(table: str, activations: list[str], out: str) -> None:
+    """The basin-width-over-training CSV (one row per run and epoch) → one PNG, activations
+    in config order."""
+    import pandas as pd
+
+    from losslandscape import plot_across_runs
+
+    plot_across_runs.plot_width_over_training(pd.read_csv(table), activations, out)
+
+
+def run_plot_seed_barriers(barriers: list[str], activations: list[str], out: str) -> None:
+    """Every activation's seed-barriers netCDF → one PNG, a panel per activation in config
+    order."""
+    import xarray as xr
+
+    from losslandscape import plot_across_runs
+
+    loaded = []
+    for path in barriers:
+        with xr.open_dataset(path) as ds:
+            loaded.append(ds.load())
+    plot_across_runs.plot_seed_barriers(loaded, activations, out)

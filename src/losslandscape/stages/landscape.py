@@ -18,11 +18,12 @@ from losslandscape.allocator import keep_freed_memory
 from losslandscape.checkpoints import load_checkpoints, model_from_checkpoints, run_attrs
 from losslandscape.datasets import load_dataset
 from losslandscape.devices import resolve_device
-from losslandscape.directions import SLICES, load_directions, project_onto_plane
+from losslandscape.directions import load_directions, project_onto_plane
 from losslandscape.engine import EvaluationOptions, choose_strategy, open_evaluator
 from losslandscape.evaluation import evaluate
 from losslandscape.landscape import grid_coordinates, symmetric_axis
 from losslandscape.parameters import ParameterLayout
+from losslandscape.plane_names import SLICES
 from losslandscape.provenance import provenance_attrs
 from losslandscape.seeding import seeded_subset
 from losslandscape.tiles import (
@@ -36,6 +37,11 @@ from losslandscape.tiles import (
 )
 
 log = logging.getLogger(__name__)
+
+# The seed of the evaluation subset (landscape.subset_size), the same for every run
+EVALUATION_SUBSET_SEED = 0
+# Kinds whose grid spans given points (the models they pass through) plus a margin
+THROUGH_POINTS = ("three_point", "three_seed", "interpolation")
 
 # auto also measures torch.compile when the tile would take longer than this with the
 # best other strategy (small_cnn2d: compile 2.3 points/s against 0.9 for point, after
@@ -86,15 +92,16 @@ def grid_axes(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Grid axes ``xs`` ``(resolution,)`` and ``ys`` (``(resolution,)``, or ``[0]`` for 1-D).
 
-    ``random``, ``hessian`` and ``line``: ``[-extent, extent]``. ``pca``: symmetric about
-    the model, covering the projected trajectory (``(n_epochs,)`` coordinates) plus
-    ``margin`` (a fraction of it). ``three_point`` and ``interpolation``: covering the
+    ``plane`` is the plane kind. ``random``, ``narrow``, ``hessian`` and ``line``:
+    ``[-extent, extent]`` (pass a narrow plane's own extent). ``pca``: symmetric about the
+    model, covering the projected trajectory (``(n_epochs,)`` coordinates) plus ``margin``
+    (a fraction of it). ``three_point``, ``three_seed`` and ``interpolation``: covering the
     points' coordinates ``points = (xs, ys)`` plus ``margin`` of their span on each side.
     """
     if plane == "pca":
         xs = symmetric_axis(float(np.abs(trajectory_x).max()), margin, resolution)
         ys = symmetric_axis(float(np.abs(trajectory_y).max()), margin, resolution)
-    elif plane in ("three_point", "interpolation"):
+    elif plane in THROUGH_POINTS:
         axes = []
         for values in points:
             low, high = min(values), max(values)
@@ -136,11 +143,12 @@ def load_plane(dataset: str, checkpoints: str, directions: str, s: LandscapeSett
     traj_x, traj_y, residual = (t.numpy() for t in project_onto_plane(offsets, u, v))
     meta = dirs["metadata"]
     points = None
-    if dirs["plane"] == "three_point":
+    if dirs["plane"] in ("three_point", "three_seed"):
         points = (meta["point_x"], meta["point_y"])
     elif dirs["plane"] == "interpolation":
         points = ([0.0, 1.0], [0.0, 0.0])
-    xs, ys = grid_axes(dirs["plane"], traj_x, traj_y, s.resolution, s.extent, s.margin, points)
+    extent = meta.get("extent", s.extent)  # a narrow plane's own half-width
+    xs, ys = grid_axes(dirs["plane"], traj_x, traj_y, s.resolution, extent, s.margin, points)
     trajectory = {"trajectory_x": traj_x, "trajectory_y": traj_y, "trajectory_residual": residual}
     return Plane(ckpt, dirs, data, model, origin, u, v, xs, ys, trajectory)
 
@@ -177,7 +185,9 @@ def run_evaluate_tile(
     device = resolve_device(s.device)
     model = plane.model.to(device)
     origin, u, v = (t.to(device) for t in (plane.origin, plane.u, plane.v))
-    splits = evaluation_splits(plane.data, s, seed, device)
+    # One evaluation subset for every run of a study (not seeded by the run): activations and
+    # seeds are compared on the same samples, so subset noise does not differ between them.
+    splits = evaluation_splits(plane.data, s, EVALUATION_SUBSET_SEED, device)
     norm_inputs = plane.data["x_train"][
         seeded_subset(len(plane.data["y_train"]), s.batchnorm_samples, seed, "batchnorm_subset")
     ].to(device)
@@ -283,6 +293,8 @@ def run_merge_landscape(
     attrs = {
         **run_attrs(ckpt),
         "plane": dirs["plane"],
+        "plane_name": dirs.get("plane_name", dirs["plane"]),
+        "draw": int(meta.get("draw", 1)),
         "dimensions": 1 if dirs["plane"] in SLICES else 2,
         "normalization": meta["normalization"],
         "strategy": tile_attrs["strategy"],
@@ -293,7 +305,13 @@ def run_merge_landscape(
     }
     if dirs["plane"] in ("three_point", "interpolation"):
         attrs[f"{dirs['plane']}_epochs"] = [int(e) for e in meta["epochs"]]
-    if dirs["plane"] == "three_point":
+    if dirs["plane"] == "three_seed":
+        attrs["plane_seeds"] = [int(e) for e in meta["seeds"]]
+    if "epoch" in meta:  # a narrow plane around an earlier checkpoint
+        attrs["centre_epoch"] = int(meta["epoch"])
+    if "extent" in meta:
+        attrs["extent"] = float(meta["extent"])
+    if dirs["plane"] in ("three_point", "three_seed"):
         attrs["three_point_x"] = [float(c) for c in meta["point_x"]]
         attrs["three_point_y"] = [float(c) for c in meta["point_y"]]
     if dirs["plane"] == "hessian":
@@ -315,13 +333,19 @@ def run_merge_landscape(
 
 
 def run_evaluate_landscape(
-    dataset: str, checkpoints: str, directions: str, out: str, settings: dict, threads: int = 1
+    dataset: str,
+    checkpoints: str,
+    directions: str,
+    out: str,
+    settings: dict,
+    threads: int = 1,
+    rule: str = "evaluate_landscape",
 ) -> None:
     """One-piece evaluation (all tiles in turn, then the merge) → landscape netCDF."""
     s = LandscapeSettings.from_config(settings)
     tile_files = [f"{out}.tile_{k}.nc" for k in range(s.tiles)]
     for k, tile_file in enumerate(tile_files):
         run_evaluate_tile(dataset, checkpoints, directions, tile_file, k, settings, threads)
-    run_merge_landscape(dataset, checkpoints, directions, tile_files, out, settings)
+    run_merge_landscape(dataset, checkpoints, directions, tile_files, out, settings, rule)
     for tile_file in tile_files:
         Path(tile_file).unlink()

@@ -1,0 +1,173 @@
+"""Stage interpolate_seeds: the straight lines between every pair of one activation's
+trained models, and the loss barrier on each (how separated the solutions it finds are)."""
+
+import logging
+from itertools import combinations
+
+import numpy as np
+import torch
+import xarray as xr
+
+from losslandscape import datamodel
+from losslandscape.barriers import interpolation_barrier
+from losslandscape.checkpoints import load_checkpoints, model_from_checkpoints
+from losslandscape.datasets import load_dataset
+from losslandscape.evaluation import evaluate
+from losslandscape.provenance import provenance_attrs
+from losslandscape.seeding import seeded_subset
+from losslandscape.stages.landscape import EVALUATION_SUBSET_SEED
+
+log = logging.getLogger(__name__)
+
+
+def interpolated_state(start: dict, end: dict, alpha: float) -> dict:
+    """``(1 − α)·start + α·end`` for every floating tensor of two state dicts (weights and
+    BatchNorm statistics alike); integer buffers (batch counters) are taken from ``start``."""
+    return {
+        name: torch.lerp(tensor, end[name], alpha) if tensor.is_floating_point() else tensor
+        for name, tensor in start.items()
+    }
+
+
+def line_losses(
+    model: torch.nn.Module, start: dict, end: dict, alphas: np.ndarray, data: dict
+) -> dict[str, np.ndarray]:
+    """Train and test loss (nats) and accuracy at each of ``alphas`` ``(n,)`` on the line from
+    state ``start`` (α = 0) to ``end`` (α = 1), on the whole splits of ``data``."""
+    values = {f"{split}_{kind}": [] for split in ("train", "test") for kind in ("loss", "accuracy")}
+    for alpha in alphas:
+        model.load_state_dict(interpolated_state(start, end, float(alpha)))
+        for split in ("train", "test"):
+            loss, accuracy = evaluate(model, data[f"x_{split}"], data[f"y_{split}"])
+            values[f"{split}_loss"].append(loss)
+            values[f"{split}_accuracy"].append(accuracy)
+    return {key: np.asarray(column) for key, column in values.items()}
+
+
+def run_interpolate_seeds(
+    dataset: str,
+    checkpoints: list[str],
+    out: str,
+    points: int = 25,
+    subset_size: int | None = None,
+    threads: int = 1,
+    rule: str = "interpolate_seeds",
+) -> None:
+    """Lines between the final models of every pair of ``checkpoints`` (runs of one
+    activation, in the config's seed order) → netCDF with dims ``(pair, alpha)``.
+
+    ``alpha`` runs over ``points`` equally spaced values on [0, 1] (0: the pair's first seed,
+    1: its second; Goodfellow et al. 2015). Variables: ``train_loss``, ``test_loss`` (nats),
+    ``train_accuracy``, ``test_accuracy`` on ``(pair, alpha)``, evaluated on the whole
+    splits or, with ``subset_size``, on the landscapes' fixed evaluation subset (the same
+    samples as every grid of the study, so a line's barrier and a plane's pass compare); per
+    pair ``barrier_height`` (nats: the training loss's maximum along the line minus the
+    mean of its two ends, Frankle et al. 2020 §2), ``barrier_alpha`` and the end losses;
+    coordinates ``seed_a``, ``seed_b`` on ``pair``. Runs on ``threads`` CPU threads.
+
+    Raises ValueError for fewer than 2 checkpoint files, runs of different activations or
+    architectures, or fewer than 3 points.
+    """
+    if len(checkpoints) < 2:
+        raise ValueError(f"seed interpolation: expected 2 or more runs; found {checkpoints}")
+    if points < 3:
+        raise ValueError(f"seed interpolation: expected at least 3 points per line; found {points}")
+    torch.set_num_threads(threads)
+    runs = [load_checkpoints(path) for path in checkpoints]
+    activations = {run["activation"] for run in runs}
+    if len(activations) != 1:
+        raise ValueError(
+            f"seed interpolation: {checkpoints} hold several activations {activations}"
+        )
+    data = load_dataset(dataset)
+    for split in ("train", "test"):
+        labels = data[f"y_{split}"]
+        keep = seeded_subset(
+            len(labels), subset_size, EVALUATION_SUBSET_SEED, f"evaluation_subset_{split}"
+        )
+        data[f"x_{split}"], data[f"y_{split}"] = data[f"x_{split}"][keep], labels[keep]
+    model = model_from_checkpoints(runs[0])
+    # names and shapes: the same layers at another width are another architecture
+    shapes = {name: tuple(t.shape) for name, t in model.state_dict().items()}
+    for path, run in zip(checkpoints, runs, strict=True):
+        if {name: tuple(t.shape) for name, t in run["state_dicts"][-1].items()} != shapes:
+            raise ValueError(
+                f"seed interpolation: {path} holds another architecture than {checkpoints[0]}"
+            )
+    alphas = np.linspace(0.0, 1.0, points)
+    pairs = list(combinations(range(len(runs)), 2))
+    lines, barriers = [], []
+    for a, b in pairs:
+        values = line_losses(
+            model, runs[a]["state_dicts"][-1], runs[b]["state_dicts"][-1], alphas, data
+        )
+        lines.append(values)
+        barriers.append(interpolation_barrier(alphas, values["train_loss"]))
+        log.info(
+            "%s seeds %d → %d: training-loss barrier %.4g nats at alpha %.2f",
+            runs[a]["activation"],
+            runs[a]["seed"],
+            runs[b]["seed"],
+            barriers[-1]["barrier_height"],
+            barriers[-1]["barrier_alpha"],
+        )
+    dims = ("pair", "alpha")
+    variables = {
+        key: (
+            dims,
+            np.stack([line[key] for line in lines]),
+            {"long_name": key.replace("_", " "), "units": "nats" if key.endswith("loss") else "1"},
+        )
+        for key in lines[0]
+    }
+    for key, long_name in (
+        (
+            "barrier_height",
+            "training-loss barrier: maximum along the line minus the mean of its ends",
+        ),
+        ("barrier_alpha", "alpha of the maximum"),
+        ("loss_start", "training loss at alpha = 0"),
+        ("loss_end", "training loss at alpha = 1"),
+    ):
+        units = "1" if key == "barrier_alpha" else "nats"
+        variables[key] = (
+            "pair",
+            np.array([b[key] for b in barriers]),
+            {"long_name": long_name, "units": units},
+        )
+    ds = xr.Dataset(
+        variables,
+        coords={
+            "alpha": (
+                "alpha",
+                alphas,
+                {"long_name": "position on the line (0: seed_a, 1: seed_b)", "units": "1"},
+            ),
+            "seed_a": (
+                "pair",
+                [int(runs[a]["seed"]) for a, _ in pairs],
+                {"long_name": "seed of the model at alpha = 0", "units": "1"},
+            ),
+            "seed_b": (
+                "pair",
+                [int(runs[b]["seed"]) for _, b in pairs],
+                {"long_name": "seed of the model at alpha = 1", "units": "1"},
+            ),
+        },
+        attrs={
+            "activation": runs[0]["activation"],
+            "model": runs[0]["model_name"],
+            "dataset": runs[0]["dataset"],
+            "evaluation_subset_size": -1 if subset_size is None else int(subset_size),
+            **provenance_attrs(
+                rule,
+                {
+                    "checkpoints": [str(c) for c in checkpoints],
+                    "dataset": str(dataset),
+                    "points": points,
+                    "subset_size": subset_size,
+                },
+            ),
+        },
+    )
+    datamodel.write_netcdf(ds, out)
