@@ -315,7 +315,7 @@ def test_front_page_lists_the_runs_left_out_and_the_barriers_across_seeds():
     rows = [block.split("\n     - ") for block in table.split("   * - ")[2:]]
     assert [[cell.strip() for cell in row] for row in rows] == [
         ["sigmoid", "0.3 [0.1, 0.6] over 3 pairs", "3", "1", "0.25"],
-        ["relu", "2 [1, 3] over 3 pairs", "–", "–", "–"],
+        ["relu (1 run(s) short of the target)", "2 [1, 3] over 3 pairs", "–", "–", "–"],
     ]
 
 

@@ -206,10 +206,19 @@ def _training_target(left_out: pd.DataFrame | None) -> list[str]:
     ]
 
 
-def _across_seeds_table(table: pd.DataFrame, activations: list[str]) -> list[str]:
-    """Per activation: the loss barrier on the straight lines between its seeds' models
-    (mean and range, nats) and, on the plane through three of them, the local minima and
-    the mean lowest pass between the models."""
+def _across_seeds_table(
+    table: pd.DataFrame, activations: list[str], left_out: pd.DataFrame | None = None
+) -> list[str]:
+    """Per activation (every one the table has, in config order): the loss barrier on the
+    straight lines between its seeds' models (mean and range, nats) and, on the plane
+    through three of them, the local minima and the mean lowest pass between the models;
+    an activation with runs that missed the training-loss target says how many (their
+    models are on these lines too)."""
+    missed = (
+        left_out.groupby("activation").size()
+        if left_out is not None and len(left_out)
+        else pd.Series(dtype=int)
+    )
     rows = []
     for activation in activations:
         lines = table[(table["activation"] == activation) & (table["kind"] == "line")]
@@ -223,7 +232,10 @@ def _across_seeds_table(table: pd.DataFrame, activations: list[str]) -> list[str
         minima = str(int(plane["n_local_minima"].iloc[0])) if len(plane) else "–"
         region = str(int(plane["n_local_minima_region"].iloc[0])) if len(plane) else "–"
         passes = _number(float(plane["barrier_height"].iloc[0])) if len(plane) else "–"
-        rows.append([activation, barrier, minima, region, passes])
+        name = activation
+        if activation in missed.index:
+            name += f" ({int(missed[activation])} run(s) short of the target)"
+        rows.append([name, barrier, minima, region, passes])
     header = [
         "activation",
         "barrier on the line between two seeds (nats; mean [min, max])",
@@ -290,7 +302,8 @@ def answer_rst(
     )
     lines += _training_target(left_out)
     if across_seeds is not None and len(across_seeds):
-        lines += _across_seeds_table(across_seeds, activations)
+        ordered = [a for a in dict.fromkeys([*activations, *across_seeds["activation"]])]
+        lines += _across_seeds_table(across_seeds, ordered, left_out)
     lines += _interval_table("Trained models", stats, RUN_PLANE, RUN_HEADLINES, activations)
     for plane in planes:
         lines += _interval_table(
