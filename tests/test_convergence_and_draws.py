@@ -491,3 +491,32 @@ def test_over_training_table_reads_each_checkpoints_epoch_and_loss():
     assert table["n_local_minima_region"].tolist() == [2, 2, 2, 3, 3]
     empty = over_training_table([], histories)
     assert empty.empty and list(empty.columns) == list(OVER_TRAINING_COLUMNS)
+
+
+def test_tied_pairs_report_the_larger_difference_of_means():
+    """Pairs that do not overlap tie at δ = ±1 and the smallest p: the sentence names the
+    pair with the larger |Δ|, whatever the config order."""
+    small, large = comparison(-0.5), comparison(2.0)
+    large["activation_a"], large["activation_b"] = "tanh", "relu"
+    for tests in (pd.concat([small, large]), pd.concat([large, small])):
+        text = sentence(tests.reset_index(drop=True), None)
+        assert "tanh − relu = 2" in text
+
+
+def test_a_plane_without_draws_says_its_noise_is_not_measured():
+    split = study_statistics.variance_split(draw_summary())  # rows for the random plane only
+    tests = comparison(3.0).assign(plane="pca")
+    text = conclusions.difference_sentence(
+        "smoothness", "roughness (nats)", "pca", tests, "roughness", [], split
+    )
+    assert "one plane per run here, so its direction-draw noise is not measured" in text
+
+
+def test_the_caveats_count_the_tests_and_those_at_p_005():
+    tests = pd.concat([comparison(1.0), comparison(2.0), comparison(3.0)], ignore_index=True)
+    tests["p_value"] = [0.0286, 0.2, 0.0286]
+    tests["smallest_p"] = 0.0286
+    text = conclusions.multiplicity_sentence(tests)
+    assert "Of the 3 pairwise tests" in text and "2 reach p ≤ 0.05" in text
+    assert "0.0286" in text and "no correction for multiple tests" in text
+    assert conclusions.multiplicity_sentence(tests.iloc[0:0]) == ""

@@ -179,12 +179,13 @@ def _answer_in_words(
     else:
         target = _number(float(summary["target_loss"].dropna().iloc[0]))
         training = f"every run reached the training-loss target ({target} nats)"
+    multiplicity = conclusions.multiplicity_sentence(tests)
     return [
         "**The answer in words.**",
         "",
         *(f"- {bullet}" for bullet in bullets),
         "",
-        f"For all of these: {draws}; {training}.",
+        f"For all of these: {draws}; {training}." + (f" {multiplicity}" if multiplicity else ""),
         "",
     ]
 

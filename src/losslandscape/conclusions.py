@@ -29,17 +29,19 @@ def _number(value: float) -> str:
 
 
 def _strongest(tests: pd.DataFrame, plane: str, column: str) -> pd.Series | None:
-    """The pair with the largest |Cliff's δ| (then the smallest p) on one metric and plane;
-    None where no pair was tested."""
+    """The pair with the largest |Cliff's δ| (then the smallest p, then the largest |Δ|) on
+    one metric and plane; None where no pair was tested."""
     if tests.empty:  # one activation: no pair
         return None
     rows = tests[(tests["plane"] == plane) & (tests["metric"] == column)]
     rows = rows[rows["cliffs_delta"].notna()]
     if rows.empty:
         return None
-    order = rows.assign(size=rows["cliffs_delta"].abs()).sort_values(
-        ["size", "p_value"], ascending=[False, True], na_position="last"
-    )
+    # ties in |δ| and p (runs that do not overlap at the smallest p the counts allow) go
+    # to the larger difference of means
+    order = rows.assign(
+        size=rows["cliffs_delta"].abs(), gap=rows["mean_difference"].abs()
+    ).sort_values(["size", "p_value", "gap"], ascending=[False, True, False], na_position="last")
     return order.iloc[0]
 
 
@@ -111,7 +113,27 @@ def difference_sentence(
             )
         elif math.isfinite(noise):
             text += "; the direction draws agree exactly (no draw noise)"
+        elif variance is not None and not variance.empty:
+            text += "; one plane per run here, so its direction-draw noise is not measured"
     return lead + text + "".join(f"; {caveat}" for caveat in caveats) + "."
+
+
+def multiplicity_sentence(tests: pd.DataFrame) -> str:
+    """How many of the pairwise tests reach p ≤ 0.05, and how many would by chance alone:
+    every test at its smallest possible p still has that chance under no difference, so
+    across many tests some reach it without any effect (no correction is applied)."""
+    finite = tests[tests["p_value"].notna()]
+    if finite.empty:
+        return ""
+    hits = int((finite["p_value"] <= SIGNIFICANCE).sum())
+    floor = float(finite["smallest_p"].min())
+    return (
+        f"Of the {len(finite)} pairwise tests behind these sentences and tables, {hits} reach "
+        f"p ≤ {SIGNIFICANCE}; with no difference at all, each would still reach it with "
+        f"probability up to {SIGNIFICANCE} (the smallest p these run counts allow is "
+        f"{_number(floor)}), about {round(len(finite) * SIGNIFICANCE)} of them, and no "
+        "correction for multiple tests is applied: read a single p ≤ 0.05 with that in mind."
+    )
 
 
 def accuracy_sentence(correlations: pd.DataFrame, plane: str, headlines) -> str:

@@ -33,16 +33,21 @@ def _landscape_panels(summary: pd.DataFrame, planes: list[str]) -> list[tuple[st
 
 
 def plot_metric_comparison(
-    summary: pd.DataFrame, activations: list[str], planes: list[str], path: str
+    summary: pd.DataFrame,
+    activations: list[str],
+    planes: list[str],
+    path: str,
+    color_order: list[str] | None = None,
 ) -> None:
     """Box and individual runs (dots) per activation for every headline metric: the run
     metrics first, then the landscape metrics of each plane in the order of ``planes``.
-    Figure ``(n_panels,)``."""
+    Figure ``(n_panels,)``. Colours follow ``color_order`` (the config's activations, so
+    that an activation keeps its colour when others are left out), else ``activations``."""
     sns.set_theme(style="whitegrid", context="paper")
     values = long_table(summary)
     panels = [(RUN_PLANE, column, heading) for column, heading in RUN_HEADLINES]
     panels += _landscape_panels(summary, planes)
-    colors = activation_colors(activations)
+    colors = activation_colors(color_order or activations)
     fig, axes = _grid(len(panels), columns=4)
     for ax, (plane, column, heading) in zip(axes, panels, strict=False):
         data = values[(values["plane"] == plane) & (values["metric"] == column)]
@@ -52,13 +57,16 @@ def plot_metric_comparison(
             ax.text(0.5, 0.5, "undefined here", ha="center", va="center", transform=ax.transAxes)
             continue
         common = dict(data=data, x="activation", y="value", order=activations, ax=ax)
-        sns.boxplot(**common, hue="activation", palette=colors, fill=False, legend=False)
+        # no outlier markers: the dots already show every run
+        sns.boxplot(
+            **common, hue="activation", palette=colors, fill=False, legend=False, showfliers=False
+        )
         sns.stripplot(**common, hue="activation", palette=colors, size=6, legend=False)
         ax.set_xlabel("")
         ax.set_ylabel("")
     n = summary.groupby("activation")["seed"].nunique().max()
     fig.suptitle(f"Metrics per activation: box over seeds, one dot per run ({n} seeds)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.98))  # room for the title above the panels' titles
     save_figure(fig, path, dpi=110)
     plt.close(fig)
 
@@ -69,13 +77,14 @@ def plot_metric_accuracy(
     activations: list[str],
     planes: list[str],
     path: str,
+    color_order: list[str] | None = None,
 ) -> None:
     """Each landscape headline metric (x) against final test accuracy (y), one dot per
     run, one panel per (plane, metric) with ``planes`` in their order, Spearman's rho over
-    all runs in the title."""
+    all runs in the title; colours as :func:`plot_metric_comparison`."""
     sns.set_theme(style="whitegrid", context="paper")
     panels = _landscape_panels(summary, planes)
-    colors = activation_colors(activations)
+    colors = activation_colors(color_order or activations)
     rho = correlations[correlations["target"] == "final_test_accuracy"].set_index(
         ["plane", "metric"]
     )["spearman_rho"]

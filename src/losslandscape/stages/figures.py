@@ -47,10 +47,11 @@ def run_plot_study_statistics(
     # the runs the front page compares, one value per run (the mean over its draws)
     kept, _ = converged_runs(pd.read_csv(summary))
     table = run_means(kept)
-    activations = [a for a in activations if a in set(table["activation"])]
-    plot_statistics.plot_metric_comparison(table, activations, planes, comparison)
+    compared = [a for a in activations if a in set(table["activation"])]
+    # colours from the config's full list: an activation keeps its colour in every figure
+    plot_statistics.plot_metric_comparison(table, compared, planes, comparison, activations)
     plot_statistics.plot_metric_accuracy(
-        table, pd.read_csv(correlations), activations, planes, accuracy
+        table, pd.read_csv(correlations), compared, planes, accuracy, activations
     )
 
 
