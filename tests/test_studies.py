@@ -89,7 +89,7 @@ def test_the_original_study_shortened_runs_end_to_end(tmp_path):
     assert sum(p.numel() for p in model.parameters()) == 8_561_220
     assert model(torch.zeros(1, 3, 32, 32)).shape == (1, 100)
     for activation in ("relu", "sigmoid"):
-        for plane in ("pca", "random", "interpolation"):
+        for plane in ("pca", "random_draw1", "interpolation"):  # one draw in this study
             landscape = read_landscape(
                 results / "landscape" / activation / "seed_42" / f"{plane}.nc"
             )
