@@ -35,6 +35,7 @@ from losslandscape.stages.landscape import (
     run_evaluate_landscape,
 )
 from losslandscape.summary import (
+    ACROSS_SEEDS_COLUMNS,
     OVER_TRAINING_COLUMNS,
     RUN_COLUMNS,
     over_training_table,
@@ -283,16 +284,7 @@ def across_seeds() -> pd.DataFrame:
         ["relu", "line", "1-3", 2.0, np.nan, np.nan, np.nan],
         ["relu", "line", "2-3", 3.0, np.nan, np.nan, np.nan],
     ]
-    columns = [
-        "activation",
-        "kind",
-        "seeds",
-        "barrier_height",
-        "barrier_height_max",
-        "n_local_minima",
-        "n_local_minima_region",
-    ]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=list(ACROSS_SEEDS_COLUMNS))
 
 
 def test_front_page_lists_the_runs_left_out_and_the_barriers_across_seeds():

@@ -14,16 +14,10 @@ from matplotlib.lines import Line2D
 
 from losslandscape.files import save_figure
 from losslandscape.palette import activation_colors
+from losslandscape.summary import OVER_TRAINING_COLUMNS
 
-WIDTH_COLUMNS = (
-    "activation",
-    "seed",
-    "epoch",
-    "train_loss",
-    "basin_level",
-    "basin_width",
-    "basin_touches_edge",
-)
+# the columns of summary.over_training_table this figure reads
+WIDTH_COLUMNS = tuple(c for c in OVER_TRAINING_COLUMNS if c != "n_local_minima_region")
 LOWER_BOUND_LABEL = "hollow: a lower bound (the basin reaches the window's edge)"
 
 
