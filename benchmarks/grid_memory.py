@@ -19,11 +19,11 @@ import resource
 import numpy as np
 import torch
 
-from losslandscape.allocator import keep_freed_memory
-from losslandscape.directions import random_directions
-from losslandscape.engine import EvaluationOptions, budget_batch_size, evaluate_points
-from losslandscape.models import build_model, data_kwargs
+from losslandscape.engine.cpu.allocator import keep_freed_memory
+from losslandscape.engine.strategies import EvaluationOptions, budget_batch_size, evaluate_points
+from losslandscape.models.registry import build_model, data_kwargs
 from losslandscape.parameters import ParameterLayout
+from losslandscape.planes.directions import random_directions
 from losslandscape.seeding import generator_for
 
 CASES = {

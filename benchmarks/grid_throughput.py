@@ -6,7 +6,8 @@ filter-normalized plane and prints
 
 - points/s of (a) the reference loop (Li et al.: copy the point's weights into the model,
   DataLoader of batch 128) at the better of 1 and ``--threads`` torch threads, and (b) each
-  strategy of ``losslandscape.engine``: ``point``, ``vmap`` and ``compile`` with one thread,
+  strategy of ``losslandscape.engine.strategies``:
+``point``, ``vmap`` and ``compile`` with one thread,
   ``pool`` with ``--threads`` one-thread workers; the best strategy's ratio to the reference;
 - the float32 matmul rate of this machine with ``--threads`` threads (the faster of MKL's and
   oneDNN's), and the fraction of it the best strategy reaches (FLOPs per grid point counted
@@ -34,13 +35,13 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from losslandscape.allocator import keep_freed_memory
-from losslandscape.datasets import prepare_dataset
-from losslandscape.directions import random_directions
-from losslandscape.engine import STRATEGIES, EvaluationOptions, open_evaluator
-from losslandscape.landscape import evaluate_grid_reference, grid_coordinates
-from losslandscape.models import build_model, data_kwargs
+from losslandscape.data.datasets import prepare_dataset
+from losslandscape.engine.cpu.allocator import keep_freed_memory
+from losslandscape.engine.grid import evaluate_grid_reference, grid_coordinates
+from losslandscape.engine.strategies import STRATEGIES, EvaluationOptions, open_evaluator
+from losslandscape.models.registry import build_model, data_kwargs
 from losslandscape.parameters import ParameterLayout
+from losslandscape.planes.directions import random_directions
 from losslandscape.seeding import generator_for
 
 TOLERANCE = 1e-5

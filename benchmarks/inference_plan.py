@@ -1,4 +1,4 @@
-"""What the engine's graph rewrites (``losslandscape.inference_plan``) gain, in one run.
+"""What the engine's graph rewrites (``losslandscape.engine.cpu.inference_plan``) gain, in one run.
 
 For the default mnist1d CNN with each study activation, on one thread, it times a grid
 point's forward passes over the training and test sets (4,000 + 1,000 signals, batch
@@ -9,7 +9,8 @@ point's forward passes over the training and test sets (4,000 + 1,000 signals, b
 - ``gemm``: the copy the engine runs (:func:`evaluation_copy`: planned, its weights
   stored as the plan reads them), fed its prepared batches, its products torch's batched
   GEMM;
-- ``kernel``: the same with the products in the C kernel (``losslandscape.native_kernel``),
+- ``kernel``: the same with the products in the C kernel
+  (``losslandscape.engine.cpu.native_kernel``),
   its logits reduced by torch;
 - ``fused``: as the engine runs it where the kernels build: the products, and the loss
   sums from the head's output, in C;
@@ -30,10 +31,10 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from losslandscape.allocator import keep_freed_memory
-from losslandscape.datasets import prepare_dataset
-from losslandscape.engine import cross_entropy_and_prediction, evaluation_copy
-from losslandscape.models import build_model
+from losslandscape.data.datasets import prepare_dataset
+from losslandscape.engine.cpu.allocator import keep_freed_memory
+from losslandscape.engine.strategies import cross_entropy_and_prediction, evaluation_copy
+from losslandscape.models.registry import build_model
 
 BATCH = 1000
 VARIANTS = ("plain", "gemm", "kernel", "fused")

@@ -38,9 +38,9 @@ import time
 
 import torch
 
-from losslandscape.allocator import keep_freed_memory
-from losslandscape.datasets import prepare_dataset
-from losslandscape.training import train_run
+from losslandscape.data.datasets import prepare_dataset
+from losslandscape.engine.cpu.allocator import keep_freed_memory
+from losslandscape.training.loop import train_run
 
 MODEL = "mnist1d_cnn"
 BATCH_SIZE = 100

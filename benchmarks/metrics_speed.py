@@ -10,8 +10,8 @@ import time
 import numpy as np
 import xarray as xr
 
-from losslandscape.metrics import landscape_metrics
-from losslandscape.minima import minima_depths
+from losslandscape.metrics.landscape import landscape_metrics
+from losslandscape.metrics.minima import minima_depths
 
 
 def surfaces(n: int) -> dict[str, np.ndarray]:

@@ -4,7 +4,7 @@ Greydanus (2020), "Scaling down deep learning", reports test accuracy ≈ 68 % f
 (40-100-100-10) and ≈ 94 % for the CNN (5,210 parameters) on mnist1d. The paper's code
 trains with Adam, learning rate 1e-2, batch 100, no weight decay, for 6000 steps (150
 epochs of the 4000 training signals). This script does the same through
-``losslandscape.training.train_run`` for several seeds and prints the final test accuracy
+``losslandscape.training.loop.train_run`` for several seeds and prints the final test accuracy
 beside the paper's; it exits non-zero when a model is more than 3 points away.
 
 Run: python benchmarks/mnist1d_accuracy.py [--seeds 0 1 2] [--epochs 150]
@@ -16,9 +16,9 @@ import time
 
 import torch
 
-from losslandscape.allocator import keep_freed_memory
-from losslandscape.datasets import prepare_dataset
-from losslandscape.training import train_run
+from losslandscape.data.datasets import prepare_dataset
+from losslandscape.engine.cpu.allocator import keep_freed_memory
+from losslandscape.training.loop import train_run
 
 PAPER = {"mlp": 0.68, "mnist1d_cnn": 0.94}
 TOLERANCE = 0.03

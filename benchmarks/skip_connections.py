@@ -5,7 +5,8 @@ show that a ResNet without its skip connections ("noshort") has, once trained, a
 narrower, more sharply curved, more non-convex and more chaotic minimum on a
 filter-normalized random plane than the same network with them; ResNet-20 noshort is
 still fairly convex, ResNet-56 and -110 noshort are chaotic. This script repeats the
-comparison on an offline data set and reads it off ``losslandscape.metrics.landscape_metrics``
+comparison on an offline data set and reads it off
+``losslandscape.metrics.landscape.landscape_metrics``
 (default options):
 
 1. Data: scikit-learn's digits (1,438 training images 8×8, 10 classes) through
@@ -63,16 +64,16 @@ import xarray as xr
 from torch import nn
 from torch.nn import functional as F
 
-from losslandscape.activations import activation_factory
-from losslandscape.allocator import keep_freed_memory
-from losslandscape.datasets import prepare_dataset
-from losslandscape.directions import random_directions
-from losslandscape.engine import EvaluationOptions, open_evaluator
-from losslandscape.evaluation import evaluate
-from losslandscape.landscape import grid_coordinates
-from losslandscape.metrics import landscape_metrics
-from losslandscape.models_cifar import CifarResNet
+from losslandscape.data.datasets import prepare_dataset
+from losslandscape.engine.cpu.allocator import keep_freed_memory
+from losslandscape.engine.evaluation import evaluate
+from losslandscape.engine.grid import grid_coordinates
+from losslandscape.engine.strategies import EvaluationOptions, open_evaluator
+from losslandscape.metrics.landscape import landscape_metrics
+from losslandscape.models.activations import activation_factory
+from losslandscape.models.cifar import CifarResNet
 from losslandscape.parameters import ParameterLayout
+from losslandscape.planes.directions import random_directions
 from losslandscape.seeding import generator_for, seeded_subset
 
 NETS = (("skip", True), ("noshort", False))

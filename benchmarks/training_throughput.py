@@ -19,9 +19,9 @@ import yaml
 from torch.nn import functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from losslandscape.allocator import keep_freed_memory
 from losslandscape.devices import resolve_device
-from losslandscape.models import build_model
+from losslandscape.engine.cpu.allocator import keep_freed_memory
+from losslandscape.models.registry import build_model
 
 STUDIES = Path(__file__).resolve().parents[1] / "config" / "studies"
 CASES = {  # model → (classes, study file)

@@ -6,9 +6,9 @@ import os
 import pytest
 import torch
 
-from losslandscape.datasets import tensor_checksum
-from losslandscape.native_kernel import batch_last_kernels
-from losslandscape.training import train_run
+from losslandscape.data.datasets import tensor_checksum
+from losslandscape.engine.cpu.native_kernel import batch_last_kernels
+from losslandscape.training.loop import train_run
 
 
 def make_dataset(
@@ -59,7 +59,8 @@ def restore_torch_threads():
 
 @pytest.fixture
 def c_kernel():
-    """The engine's C kernels (``losslandscape.native_kernel``); their tests skip where they
+    """The engine's C kernels (``losslandscape.engine.cpu.native_kernel``); their tests skip
+    where they
     do not build, except under ``LOSSLANDSCAPE_NATIVE_REQUIRED=1`` (CI), where they fail."""
     kernels = batch_last_kernels()
     if kernels is None:

@@ -3,8 +3,8 @@
 import torch
 from torch import nn
 
-from losslandscape.directions import random_directions
 from losslandscape.parameters import ParameterLayout
+from losslandscape.planes.directions import random_directions
 
 
 def random_plane(model: nn.Module, seed: int = 0) -> tuple[torch.Tensor, ...]:

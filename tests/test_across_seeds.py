@@ -13,18 +13,22 @@ import pytest
 import torch
 import xarray as xr
 
-from losslandscape.barriers import plane_barriers
-from losslandscape.checkpoints import load_checkpoints, model_from_checkpoints, save_checkpoints
-from losslandscape.datamodel import build_landscape, read_landscape, write_landscape
-from losslandscape.datasets import load_dataset, save_dataset
-from losslandscape.directions import load_directions
-from losslandscape.evaluation import evaluate
-from losslandscape.provenance import provenance_attrs
+from losslandscape.data.datasets import load_dataset, save_dataset
+from losslandscape.engine.evaluation import evaluate
+from losslandscape.io.datamodel import build_landscape, read_landscape, write_landscape
+from losslandscape.io.provenance import provenance_attrs
+from losslandscape.metrics.barriers import plane_barriers
+from losslandscape.planes.directions import load_directions
 from losslandscape.stages.analyze import model_barriers, run_compute_metrics
 from losslandscape.stages.directions import direction_kwargs, run_compute_directions
 from losslandscape.stages.seed_barriers import interpolated_state, run_interpolate_seeds
-from losslandscape.summary import ACROSS_SEEDS_COLUMNS, across_seeds_table
-from losslandscape.training import train_run
+from losslandscape.statistics.summary import ACROSS_SEEDS_COLUMNS, across_seeds_table
+from losslandscape.training.checkpoints import (
+    load_checkpoints,
+    model_from_checkpoints,
+    save_checkpoints,
+)
+from losslandscape.training.loop import train_run
 
 SEEDS = (11, 12, 13)
 TINY = {"model_name": "mlp", "epochs": 2, "learning_rate": 1e-2, "batch_size": 50}

@@ -2,8 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from losslandscape.activations import ACTIVATIONS, make_activation
-from losslandscape.models import build_model, data_kwargs
+from losslandscape.models.activations import ACTIVATIONS, make_activation
+from losslandscape.models.registry import build_model, data_kwargs
 
 
 def test_unknown_activation_names_the_choices():

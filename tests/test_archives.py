@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from losslandscape.archives import ARCHIVES, download, file_md5, read_cifar, read_idx
-from losslandscape.datasets import prepare_dataset
+from losslandscape.data.archives import ARCHIVES, download, file_md5, read_cifar, read_idx
+from losslandscape.data.datasets import prepare_dataset
 from tests.fabricated import make_cifar10, make_cifar100, make_idx_dataset
 
 
@@ -135,7 +135,7 @@ def test_a_cut_download_resumes_from_its_partial_file(tmp_path):
 @pytest.mark.parametrize("name", sorted(ARCHIVES))
 def test_the_workflow_downloads_exactly_the_official_archives(name):
     """workflow/rules/common.smk repeats the archive file names (planning must not import
-    the package); the download jobs it plans are the files of losslandscape.archives."""
+    the package); the download jobs it plans are the files of losslandscape.data.archives."""
     repo = Path(__file__).resolve().parents[1]
     result = subprocess.run(
         [str(Path(sys.executable).with_name("snakemake")), "-n", "--config"]

@@ -1,4 +1,4 @@
-"""Loss barriers (:mod:`losslandscape.barriers`) on curves and surfaces with known answers.
+"""Loss barriers (:mod:`losslandscape.metrics.barriers`) on curves and surfaces with known answers.
 
 The line barrier on analytic paths (equal and unequal ends, a margin beyond [0, 1], a
 diverged point); the plane barrier on two Gaussian wells (saddle at the origin), on a ridge
@@ -10,7 +10,11 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from losslandscape.barriers import interpolation_barrier, plane_barrier_levels, plane_barriers
+from losslandscape.metrics.barriers import (
+    interpolation_barrier,
+    plane_barrier_levels,
+    plane_barriers,
+)
 
 # --- the line: interpolation_barrier ---------------------------------------------------
 

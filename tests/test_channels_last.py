@@ -7,16 +7,16 @@ import pytest
 import torch
 from torch import nn
 
-from losslandscape.channels_last import (
+from losslandscape.engine.cpu.channels_last import (
     SIGNAL_ROWS,
     ChannelsLastConv1d,
     as_channels_last,
     convert_convolutions,
     signal_rows,
 )
-from losslandscape.engine import STRATEGIES, EvaluationOptions
-from losslandscape.landscape import evaluate_grid, evaluate_grid_reference
-from losslandscape.models import build_model
+from losslandscape.engine.grid import evaluate_grid, evaluate_grid_reference
+from losslandscape.engine.strategies import STRATEGIES, EvaluationOptions
+from losslandscape.models.registry import build_model
 from tests.planes import random_plane
 
 CONV1D_SETTINGS = [

@@ -5,7 +5,7 @@ import sys
 
 import xarray as xr
 
-from losslandscape.datamodel import write_landscape
+from losslandscape.io.datamodel import write_landscape
 from tests.test_datamodel import make_landscape
 
 

@@ -20,12 +20,10 @@ import torch
 import xarray as xr
 from docutils.core import publish_parts
 
-from losslandscape import answer, conclusions, study_statistics
-from losslandscape.checkpoints import model_from_checkpoints, save_checkpoints
-from losslandscape.datamodel import read_landscape
-from losslandscape.datasets import save_dataset
-from losslandscape.directions import load_directions
-from losslandscape.evaluation import evaluate
+from losslandscape.data.datasets import save_dataset
+from losslandscape.engine.evaluation import evaluate
+from losslandscape.io.datamodel import read_landscape
+from losslandscape.planes.directions import load_directions
 from losslandscape.stages.analyze import run_study_statistics
 from losslandscape.stages.directions import direction_kwargs, run_compute_directions
 from losslandscape.stages.landscape import (
@@ -34,13 +32,16 @@ from losslandscape.stages.landscape import (
     load_plane,
     run_evaluate_landscape,
 )
-from losslandscape.summary import (
+from losslandscape.statistics import answer, conclusions
+from losslandscape.statistics import study as study_statistics
+from losslandscape.statistics.summary import (
     ACROSS_SEEDS_COLUMNS,
     OVER_TRAINING_COLUMNS,
     RUN_COLUMNS,
     over_training_table,
     target_columns,
 )
+from losslandscape.training.checkpoints import model_from_checkpoints, save_checkpoints
 from tests.test_statistics import draw_summary, five_seed_summary
 
 # --- the training-loss target -------------------------------------------------------------

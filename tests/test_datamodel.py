@@ -2,14 +2,14 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from losslandscape.datamodel import (
+from losslandscape.io.datamodel import (
     GRID_VARIABLES,
     build_landscape,
     read_landscape,
     validate_landscape,
     write_landscape,
 )
-from losslandscape.provenance import provenance_attrs
+from losslandscape.io.provenance import provenance_attrs
 
 
 def make_landscape(nx: int = 6, ny: int = 5) -> xr.Dataset:

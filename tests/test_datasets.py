@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from losslandscape.datasets import load_dataset, prepare_dataset, save_dataset
+from losslandscape.data.datasets import load_dataset, prepare_dataset, save_dataset
 
 
 @pytest.fixture(scope="module")

@@ -2,14 +2,14 @@ import numpy as np
 import pytest
 import torch
 
-from losslandscape.directions import (
+from losslandscape.models.registry import build_model, data_kwargs
+from losslandscape.parameters import ParameterLayout
+from losslandscape.planes.directions import (
     pca_directions,
     project_onto_plane,
     random_directions,
     three_point_directions,
 )
-from losslandscape.models import build_model, data_kwargs
-from losslandscape.parameters import ParameterLayout
 
 
 def test_pca_equals_a_centred_svd_up_to_sign():

@@ -6,8 +6,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from losslandscape.checkpoints import model_from_checkpoints
-from losslandscape.engine import (
+from losslandscape.engine.grid import evaluate_grid, evaluate_grid_reference
+from losslandscape.engine.strategies import (
     STRATEGIES,
     EvaluationOptions,
     budget_batch_size,
@@ -15,8 +15,8 @@ from losslandscape.engine import (
     cross_entropy_and_prediction,
     evaluate_points,
 )
-from losslandscape.landscape import evaluate_grid, evaluate_grid_reference
 from losslandscape.parameters import ParameterLayout
+from losslandscape.training.checkpoints import model_from_checkpoints
 from tests.planes import random_plane
 
 

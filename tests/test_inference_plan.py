@@ -7,11 +7,11 @@ import pytest
 import torch
 from torch import nn
 
-from losslandscape.channels_last import convert_convolutions
-from losslandscape.engine import cross_entropy_and_prediction, evaluation_copy
-from losslandscape.inference_plan import plan_inference
-from losslandscape.inplace_activations import make_activations_inplace
-from losslandscape.models import build_model
+from losslandscape.engine.cpu.channels_last import convert_convolutions
+from losslandscape.engine.cpu.inference_plan import plan_inference
+from losslandscape.engine.cpu.inplace_activations import make_activations_inplace
+from losslandscape.engine.strategies import cross_entropy_and_prediction, evaluation_copy
+from losslandscape.models.registry import build_model
 from losslandscape.parameters import ParameterLayout
 
 

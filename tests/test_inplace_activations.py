@@ -7,9 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from losslandscape.inplace_activations import make_activations_inplace
-from losslandscape.landscape import evaluate_grid, evaluate_grid_reference
-from losslandscape.models import build_model
+from losslandscape.engine.cpu.inplace_activations import make_activations_inplace
+from losslandscape.engine.grid import evaluate_grid, evaluate_grid_reference
+from losslandscape.models.registry import build_model
 from tests.planes import random_plane
 
 

@@ -1,10 +1,10 @@
 import math
 
-from losslandscape.checkpoints import model_from_checkpoints
-from losslandscape.directions import random_directions
-from losslandscape.evaluation import evaluate
-from losslandscape.landscape import evaluate_grid, symmetric_axis
+from losslandscape.engine.evaluation import evaluate
+from losslandscape.engine.grid import evaluate_grid, symmetric_axis
 from losslandscape.parameters import ParameterLayout
+from losslandscape.planes.directions import random_directions
+from losslandscape.training.checkpoints import model_from_checkpoints
 
 
 def _plane(toy_run, seed=0):

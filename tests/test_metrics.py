@@ -7,11 +7,11 @@ from scipy.ndimage import gaussian_filter
 from skimage.measure import label
 from skimage.morphology import h_minima
 
-from losslandscape.basins import basin_contours, basin_widths
-from losslandscape.metrics import landscape_metrics
-from losslandscape.minima import find_local_minima
-from losslandscape.shape import curvedness, hessian_eigenvalues, shape_index
-from losslandscape.smoothness import gradient_magnitude, roughness, steepness
+from losslandscape.metrics.basins import basin_contours, basin_widths
+from losslandscape.metrics.landscape import landscape_metrics
+from losslandscape.metrics.minima import find_local_minima
+from losslandscape.metrics.shape import curvedness, hessian_eigenvalues, shape_index
+from losslandscape.metrics.smoothness import gradient_magnitude, roughness, steepness
 from tests.test_datamodel import make_landscape
 
 
@@ -250,8 +250,8 @@ def test_curvature_noise_bounds_the_eigenvalue_change_of_any_float_error():
     """Errors of at most NOISE_RELATIVE/2·|L| per value move λ1, λ2 by at most the bound at
     every point: random sign patterns everywhere, and at a corner, an edge and an inside
     point the worst pattern for each second derivative (signs of its stencil's weights)."""
-    from losslandscape.minima import NOISE_RELATIVE
-    from losslandscape.shape import curvature_noise
+    from losslandscape.metrics.minima import NOISE_RELATIVE
+    from losslandscape.metrics.shape import curvature_noise
 
     rng = np.random.default_rng(3)
     xs, ys = np.linspace(-1, 1, 9), np.linspace(-2, 2, 7)

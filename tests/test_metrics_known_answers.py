@@ -12,9 +12,9 @@ import pytest
 import xarray as xr
 
 from losslandscape.__main__ import main
-from losslandscape.datamodel import build_landscape, write_landscape
-from losslandscape.metrics import DEFAULTS
-from losslandscape.provenance import provenance_attrs
+from losslandscape.io.datamodel import build_landscape, write_landscape
+from losslandscape.io.provenance import provenance_attrs
+from losslandscape.metrics.landscape import DEFAULTS
 
 F32 = np.finfo(np.float32).eps
 

@@ -7,9 +7,15 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from losslandscape import native_kernel
-from losslandscape.engine import cross_entropy_and_prediction
-from losslandscape.native_kernel import IDENTITY, LEAKY_RELU, RELU, SIGMOID, batch_last_kernels
+from losslandscape.engine.cpu import native_kernel
+from losslandscape.engine.cpu.native_kernel import (
+    IDENTITY,
+    LEAKY_RELU,
+    RELU,
+    SIGMOID,
+    batch_last_kernels,
+)
+from losslandscape.engine.strategies import cross_entropy_and_prediction
 
 
 @pytest.fixture

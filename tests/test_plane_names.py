@@ -1,6 +1,6 @@
 import pytest
 
-from losslandscape.plane_names import KINDS, PlaneName, run_plane_names
+from losslandscape.planes.names import KINDS, PlaneName, run_plane_names
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,11 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from losslandscape import files, plot_across_runs, plot_landscape
-from losslandscape.datamodel import build_landscape, write_netcdf
-from losslandscape.provenance import provenance_attrs
+from losslandscape.io import files
+from losslandscape.io.datamodel import build_landscape, write_netcdf
+from losslandscape.io.provenance import provenance_attrs
+from losslandscape.plots import across_runs as plot_across_runs
+from losslandscape.plots import landscape as plot_landscape
 from losslandscape.stages import figures
 
 ACTIVATIONS = ["relu", "tanh"]

@@ -9,11 +9,8 @@ import xarray as xr
 from torch.func import functional_call
 from torch.nn import functional as F
 
-from losslandscape.checkpoints import model_from_checkpoints, save_checkpoints
-from losslandscape.datasets import save_dataset
-from losslandscape.models import build_model
-from losslandscape.parameters import ParameterLayout
-from losslandscape.sharpness import (
+from losslandscape.data.datasets import save_dataset
+from losslandscape.metrics.sharpness import (
     HessianOperator,
     adaptive_hessian_max_eigenvalue,
     epsilon_sharpness,
@@ -22,8 +19,11 @@ from losslandscape.sharpness import (
     hutchinson_trace,
     sharpness_subset,
 )
+from losslandscape.models.registry import build_model
+from losslandscape.parameters import ParameterLayout
 from losslandscape.stages.sharpness import run_compute_sharpness
-from losslandscape.summary import SHARPNESS_COLUMNS
+from losslandscape.statistics.summary import SHARPNESS_COLUMNS
+from losslandscape.training.checkpoints import model_from_checkpoints, save_checkpoints
 
 
 @pytest.fixture(scope="module")
@@ -163,8 +163,8 @@ def test_hessian_map_on_a_coarse_sub_grid(tmp_path, toy_dataset, toy_run):
     """``python -m losslandscape hessian-map``: at the plane's origin it is the trained
     model's Hessian (the sharpness stage's numbers); the ratio is |λmin/λmax| everywhere."""
     from losslandscape.__main__ import main
-    from losslandscape.datamodel import write_landscape
-    from losslandscape.hessian_map import coarse_axis
+    from losslandscape.io.datamodel import write_landscape
+    from losslandscape.metrics.hessian_map import coarse_axis
     from losslandscape.stages.directions import run_compute_directions
     from tests.test_datamodel import make_landscape
 

@@ -7,8 +7,10 @@ import pandas as pd
 import pytest
 from docutils.core import publish_parts
 
-from losslandscape import answer, statistics, study_statistics
-from losslandscape.summary import RUN_COLUMNS
+from losslandscape.statistics import answer
+from losslandscape.statistics import inference as statistics
+from losslandscape.statistics import study as study_statistics
+from losslandscape.statistics.summary import RUN_COLUMNS
 
 
 def test_exact_permutation_test_on_two_tiny_samples():
@@ -291,7 +293,7 @@ def test_front_page_answer_renders_and_states_the_result(diverged):
 def test_statistics_figures_show_planes_in_config_order(monkeypatch, tmp_path):
     """The figures list planes as the config and the front page do, not as the summary
     table happens to be sorted (alphabetically)."""
-    from losslandscape import plot_statistics
+    from losslandscape.plots import statistics as plot_statistics
 
     titles = []
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 import yaml
 
-from losslandscape.archives import file_md5
-from losslandscape.checkpoints import load_checkpoints, model_from_checkpoints
-from losslandscape.datamodel import read_landscape
+from losslandscape.data.archives import file_md5
+from losslandscape.io.datamodel import read_landscape
+from losslandscape.training.checkpoints import load_checkpoints, model_from_checkpoints
 from tests.dry_run import SNAKEMAKE, job_counts
 from tests.fabricated import make_cifar100
 

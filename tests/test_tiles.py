@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from losslandscape.checkpoints import save_checkpoints
-from losslandscape.datamodel import read_landscape
-from losslandscape.datasets import save_dataset
+from losslandscape.data.datasets import save_dataset
+from losslandscape.engine.tiles import merge_tiles, partial_path, read_tile, tile_points
+from losslandscape.io.datamodel import read_landscape
 from losslandscape.stages.directions import run_compute_directions
 from losslandscape.stages.landscape import (
     LandscapeSettings,
@@ -19,7 +19,7 @@ from losslandscape.stages.landscape import (
     run_evaluate_tile,
     run_merge_landscape,
 )
-from losslandscape.tiles import merge_tiles, partial_path, read_tile, tile_points
+from losslandscape.training.checkpoints import save_checkpoints
 
 
 @pytest.fixture(scope="module")

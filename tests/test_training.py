@@ -9,12 +9,16 @@ import pandas as pd
 import pytest
 import torch
 
-from losslandscape.checkpoints import load_checkpoints, model_from_checkpoints, save_checkpoints
-from losslandscape.datasets import save_dataset
-from losslandscape.evaluation import evaluate
-from losslandscape.resume import ResumeStore
+from losslandscape.data.datasets import save_dataset
+from losslandscape.engine.evaluation import evaluate
 from losslandscape.stages.train import resume_folder_for
-from losslandscape.training import HISTORY_COLUMNS, crop_flip, train_run
+from losslandscape.training.checkpoints import (
+    load_checkpoints,
+    model_from_checkpoints,
+    save_checkpoints,
+)
+from losslandscape.training.loop import HISTORY_COLUMNS, crop_flip, train_run
+from losslandscape.training.resume import ResumeStore
 from tests.conftest import make_dataset
 
 
@@ -244,7 +248,7 @@ def test_a_cosine_run_resumes_to_exactly_the_uninterrupted_weights(tmp_path, mon
     with monkeypatch.context() as patch, pytest.raises(Killed):
         patch.setattr(ResumeStore, "save_state", stop_after(3))
         train_run(**settings, resume_folder=folder)
-    with caplog.at_level("INFO", logger="losslandscape.training"):
+    with caplog.at_level("INFO", logger="losslandscape.training.loop"):
         resumed, history = train_run(**settings, resume_folder=folder)
     assert "resuming relu seed 5 after epoch 3" in caplog.text
     assert resumed["epochs"] == reference["epochs"] == [0, 2, 4, 6]

@@ -18,10 +18,10 @@ import torch
 import xarray as xr
 import yaml
 
-from losslandscape.checkpoints import load_checkpoints
-from losslandscape.datamodel import read_landscape
-from losslandscape.directions import load_directions
-from losslandscape.plane_names import ACROSS_SEEDS, SLICES, PlaneName, run_plane_names
+from losslandscape.io.datamodel import read_landscape
+from losslandscape.planes.directions import load_directions
+from losslandscape.planes.names import ACROSS_SEEDS, SLICES, PlaneName, run_plane_names
+from losslandscape.training.checkpoints import load_checkpoints
 from tests.dry_run import SNAKEMAKE, job_counts
 
 REPO = Path(__file__).resolve().parents[1]

@@ -18,16 +18,16 @@ import json
 import logging
 from dataclasses import fields
 
-from losslandscape.archives import ARCHIVES
-from losslandscape.basins import LEVEL_MODES
-from losslandscape.datasets import DATASETS
+from losslandscape.data.archives import ARCHIVES
+from losslandscape.data.datasets import DATASETS
 from losslandscape.devices import DEVICES
-from losslandscape.directions import PLANES
-from losslandscape.metrics import DEFAULTS as METRICS
-from losslandscape.minima import EDGE_RULES
-from losslandscape.plane_names import PlaneName
+from losslandscape.metrics.basins import LEVEL_MODES
+from losslandscape.metrics.landscape import DEFAULTS as METRICS
+from losslandscape.metrics.minima import EDGE_RULES
+from losslandscape.planes.directions import PLANES
+from losslandscape.planes.names import PlaneName
 from losslandscape.stages import analyze, data, directions, figures, landscape, sharpness, train
-from losslandscape.training import AUGMENTATIONS
+from losslandscape.training.loop import AUGMENTATIONS
 
 
 def _add_landscape_settings(p: argparse.ArgumentParser) -> None:
@@ -44,7 +44,7 @@ def _add_landscape_settings(p: argparse.ArgumentParser) -> None:
 
 
 def plane_name(text: str) -> str:
-    """An argparse type: a valid plane name (losslandscape.plane_names), else a usage error."""
+    """An argparse type: a valid plane name (losslandscape.planes.names), else a usage error."""
     try:
         PlaneName.parse(text)
     except ValueError as error:

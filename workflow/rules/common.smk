@@ -15,16 +15,17 @@ validate(config, "../schemas/config.schema.yaml")
 PACKAGE_DIR = Path(workflow.basedir) / "src" / "losslandscape"
 
 
-def _module_by_path(name):
-    spec = importlib.util.spec_from_file_location(name, PACKAGE_DIR / f"{name}.py")
+def _module_by_path(relative_path):
+    name = Path(relative_path).stem
+    spec = importlib.util.spec_from_file_location(name, PACKAGE_DIR / relative_path)
     loaded = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(loaded)
     return loaded
 
 
-codehash = _module_by_path("codehash")
-# The plane-name grammar (losslandscape/plane_names.py: no torch, so loaded by path too)
-plane_names = _module_by_path("plane_names")
+codehash = _module_by_path("codehash.py")
+# The plane-name grammar (losslandscape/planes/names.py: no torch, so loaded by path too)
+plane_names = _module_by_path("planes/names.py")
 
 
 def code_of(module):
@@ -34,7 +35,7 @@ def code_of(module):
 
 STUDY = config["study"]
 # Plane kinds; the {plane} wildcard holds plane names (kinds with their draw, centre epoch
-# or other seed: losslandscape/plane_names.py)
+# or other seed: losslandscape/planes/names.py)
 PLANES = config["directions"]["planes"]
 DIRECTIONS = config["directions"]
 SEEDS = [int(s) for s in config["seeds"]]
@@ -246,7 +247,7 @@ def hessian_dataset(wildcards):
     return rules.prepare_dataset.output.dataset.format(study=wildcards.study)
 
 
-# Official archive file names per downloadable data set (losslandscape.archives.ARCHIVES;
+# Official archive file names per downloadable data set (losslandscape.data.archives.ARCHIVES;
 # repeated here so that planning a run does not import torch).
 ARCHIVE_FILES = {
     "cifar10": ["cifar-10-python.tar.gz"],

@@ -6,11 +6,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from losslandscape import answer, datamodel, study_statistics, summary
-from losslandscape.barriers import plane_barriers
-from losslandscape.files import write_csv, write_text
-from losslandscape.metrics import landscape_metrics
-from losslandscape.provenance import provenance_attrs
+from losslandscape.io import datamodel
+from losslandscape.io.files import write_csv, write_text
+from losslandscape.io.provenance import provenance_attrs
+from losslandscape.metrics.barriers import plane_barriers
+from losslandscape.metrics.landscape import landscape_metrics
+from losslandscape.statistics import answer, summary
+from losslandscape.statistics import study as study_statistics
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +20,8 @@ log = logging.getLogger(__name__)
 def run_compute_metrics(landscape: str, out: str, rule: str = "compute_metrics", **options) -> None:
     """Metrics of one landscape file → metrics netCDF.
 
-    ``options`` are the keyword arguments of :func:`losslandscape.metrics.landscape_metrics`
+    ``options`` are the keyword arguments of
+    :func:`losslandscape.metrics.landscape.landscape_metrics`
     (variable, tolerances, edge rule, basin levels and mode, region height, roughness
     scale, shape smoothing).
     """
@@ -56,7 +59,7 @@ def run_compute_metrics(landscape: str, out: str, rule: str = "compute_metrics",
 def model_barriers(landscape: xr.Dataset, variable: str) -> dict[str, xr.DataArray]:
     """Barriers between the three models a three-point or three-seed plane passes through
     (its ``three_point_x``/``three_point_y`` attrs): the lowest pass on the grid between
-    each pair (:func:`losslandscape.barriers.plane_barriers`, nats), as a ``(model,
+    each pair (:func:`losslandscape.metrics.barriers.plane_barriers`, nats), as a ``(model,
     model_to)`` matrix and its mean and maximum over the three pairs."""
     points = np.column_stack(
         [
@@ -164,7 +167,7 @@ def run_study_statistics(
     table of barriers between seeds, for the front page, if the study has one).
 
     Runs that did not reach the training-loss target are left out of every test, interval
-    and correlation (:func:`losslandscape.study_statistics.converged_runs`) and listed on
+    and correlation (:func:`losslandscape.statistics.study.converged_runs`) and listed on
     the front page; the variance split uses every run (it measures draw noise, not the
     activations). ``outputs`` names the files: ``by_activation``, ``comparisons``,
     ``correlations``, ``variance_split`` (CSV), ``dataset`` (netCDF over plane, activation

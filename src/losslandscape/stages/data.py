@@ -3,8 +3,8 @@
 import logging
 from pathlib import Path
 
-from losslandscape.archives import archive_of, download
-from losslandscape.datasets import prepare_dataset, save_dataset
+from losslandscape.data.archives import archive_of, download
+from losslandscape.data.datasets import prepare_dataset, save_dataset
 
 log = logging.getLogger(__name__)
 

@@ -4,20 +4,24 @@ import logging
 
 import torch
 
-from losslandscape.checkpoints import load_checkpoints, model_from_checkpoints
-from losslandscape.datasets import load_dataset
-from losslandscape.directions import (
+from losslandscape.data.datasets import load_dataset
+from losslandscape.metrics.sharpness import (
+    HessianOperator,
+    hessian_extreme_eigenvectors,
+    sharpness_subset,
+)
+from losslandscape.parameters import ParameterLayout
+from losslandscape.planes.directions import (
     FORMAT_VERSION as DIRECTIONS_FORMAT_VERSION,
 )
-from losslandscape.directions import (
+from losslandscape.planes.directions import (
     pca_directions,
     random_directions,
     save_directions,
     three_point_directions,
 )
-from losslandscape.parameters import ParameterLayout
-from losslandscape.plane_names import PlaneName
-from losslandscape.sharpness import HessianOperator, hessian_extreme_eigenvectors, sharpness_subset
+from losslandscape.planes.names import PlaneName
+from losslandscape.training.checkpoints import load_checkpoints, model_from_checkpoints
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +96,7 @@ def run_compute_directions(
 ) -> None:
     """Directions and origin for one run and plane → ``out`` (.pt).
 
-    ``plane`` is a plane name (:mod:`losslandscape.plane_names`). ``checkpoints`` is the
+    ``plane`` is a plane name (:mod:`losslandscape.planes.names`). ``checkpoints`` is the
     run's checkpoint file, or a list starting with it; ``three_seed`` planes need the two
     other seeds' files after it.
 

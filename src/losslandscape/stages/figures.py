@@ -1,6 +1,6 @@
 """Stages that draw the report's figures."""
 
-from losslandscape import datamodel
+from losslandscape.io import datamodel
 from losslandscape.stages.analyze import load_histories
 
 
@@ -13,7 +13,7 @@ def run_plot_training_curves(
 ) -> None:
     """Training curves of every run → mean and range per activation (``out``) and one row
     per seed (``out_per_seed``); seaborn is imported here only (2 s)."""
-    from losslandscape import plot_training
+    from losslandscape.plots import training as plot_training
 
     table = load_histories(histories, runs)
     plot_training.plot_training_curves(table, activations, out)
@@ -22,7 +22,7 @@ def run_plot_training_curves(
 
 def run_plot_landscape(landscape: str, out: str) -> None:
     """One landscape file → one PNG."""
-    from losslandscape import plot_landscape
+    from losslandscape.plots import landscape as plot_landscape
 
     plot_landscape.plot_landscape(datamodel.read_landscape(landscape), out)
 
@@ -41,8 +41,8 @@ def run_plot_study_statistics(
     into one value, as in the statistics."""
     import pandas as pd
 
-    from losslandscape import plot_statistics
-    from losslandscape.study_statistics import converged_runs, run_means
+    from losslandscape.plots import statistics as plot_statistics
+    from losslandscape.statistics.study import converged_runs, run_means
 
     # the runs the front page compares, one value per run (the mean over its draws)
     kept, _ = converged_runs(pd.read_csv(summary))
@@ -60,8 +60,8 @@ def run_plot_landscape_analysis(landscape: str, metrics: str, out: str, numbers:
     run's own values for the figure's caption (reStructuredText)."""
     import xarray as xr
 
-    from losslandscape import plot_analysis
-    from losslandscape.files import write_text
+    from losslandscape.io.files import write_text
+    from losslandscape.plots import analysis as plot_analysis
 
     with xr.open_dataset(metrics) as ds:
         values = ds.load()
@@ -108,7 +108,7 @@ def run_plot_plane_comparison(
     out: str,
 ) -> None:
     """Every run's landscape of one plane kind (in the order of ``runs``) → one PNG."""
-    from losslandscape import plot_comparison
+    from losslandscape.plots import comparison as plot_comparison
 
     loaded = {
         (activation, int(seed)): datamodel.read_landscape(path)
@@ -122,7 +122,7 @@ def run_plot_width_over_training(table: str, activations: list[str], out: str) -
     in config order."""
     import pandas as pd
 
-    from losslandscape import plot_across_runs
+    from losslandscape.plots import across_runs as plot_across_runs
 
     plot_across_runs.plot_width_over_training(pd.read_csv(table), activations, out)
 
@@ -132,7 +132,7 @@ def run_plot_seed_barriers(barriers: list[str], activations: list[str], out: str
     order."""
     import xarray as xr
 
-    from losslandscape import plot_across_runs
+    from losslandscape.plots import across_runs as plot_across_runs
 
     loaded = []
     for path in barriers:

@@ -13,20 +13,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from losslandscape import datamodel
-from losslandscape.allocator import keep_freed_memory
-from losslandscape.checkpoints import load_checkpoints, model_from_checkpoints, run_attrs
-from losslandscape.datasets import load_dataset
+from losslandscape.data.datasets import load_dataset
 from losslandscape.devices import resolve_device
-from losslandscape.directions import load_directions, project_onto_plane
-from losslandscape.engine import EvaluationOptions, choose_strategy, open_evaluator
-from losslandscape.evaluation import evaluate
-from losslandscape.landscape import grid_coordinates, symmetric_axis
-from losslandscape.parameters import ParameterLayout
-from losslandscape.plane_names import SLICES
-from losslandscape.provenance import provenance_attrs
-from losslandscape.seeding import seeded_subset
-from losslandscape.tiles import (
+from losslandscape.engine.cpu.allocator import keep_freed_memory
+from losslandscape.engine.evaluation import evaluate
+from losslandscape.engine.grid import grid_coordinates, symmetric_axis
+from losslandscape.engine.strategies import EvaluationOptions, choose_strategy, open_evaluator
+from losslandscape.engine.tiles import (
     merge_tiles,
     partial_path,
     resume_partial,
@@ -35,6 +28,13 @@ from losslandscape.tiles import (
     tile_key,
     tile_points,
 )
+from losslandscape.io import datamodel
+from losslandscape.io.provenance import provenance_attrs
+from losslandscape.parameters import ParameterLayout
+from losslandscape.planes.directions import load_directions, project_onto_plane
+from losslandscape.planes.names import SLICES
+from losslandscape.seeding import seeded_subset
+from losslandscape.training.checkpoints import load_checkpoints, model_from_checkpoints, run_attrs
 
 log = logging.getLogger(__name__)
 

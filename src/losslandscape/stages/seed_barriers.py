@@ -8,14 +8,14 @@ import numpy as np
 import torch
 import xarray as xr
 
-from losslandscape import datamodel
-from losslandscape.barriers import interpolation_barrier
-from losslandscape.checkpoints import load_checkpoints, model_from_checkpoints
-from losslandscape.datasets import load_dataset
-from losslandscape.evaluation import evaluate
-from losslandscape.provenance import provenance_attrs
+from losslandscape.data.datasets import load_dataset
+from losslandscape.engine.evaluation import evaluate
+from losslandscape.io import datamodel
+from losslandscape.io.provenance import provenance_attrs
+from losslandscape.metrics.barriers import interpolation_barrier
 from losslandscape.seeding import seeded_subset
 from losslandscape.stages.landscape import EVALUATION_SUBSET_SEED
+from losslandscape.training.checkpoints import load_checkpoints, model_from_checkpoints
 
 log = logging.getLogger(__name__)
 

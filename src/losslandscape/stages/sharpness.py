@@ -6,12 +6,11 @@ import logging
 import torch
 import xarray as xr
 
-from losslandscape import datamodel
-from losslandscape.allocator import keep_freed_memory
-from losslandscape.checkpoints import load_checkpoints, model_from_checkpoints, run_attrs
-from losslandscape.datasets import load_dataset
-from losslandscape.provenance import provenance_attrs
-from losslandscape.sharpness import (
+from losslandscape.data.datasets import load_dataset
+from losslandscape.engine.cpu.allocator import keep_freed_memory
+from losslandscape.io import datamodel
+from losslandscape.io.provenance import provenance_attrs
+from losslandscape.metrics.sharpness import (
     HessianOperator,
     adaptive_hessian_max_eigenvalue,
     epsilon_sharpness,
@@ -19,6 +18,7 @@ from losslandscape.sharpness import (
     hutchinson_trace,
     sharpness_subset,
 )
+from losslandscape.training.checkpoints import load_checkpoints, model_from_checkpoints, run_attrs
 
 log = logging.getLogger(__name__)
 
@@ -119,12 +119,12 @@ def run_hessian_map(
     threads: int = 1,
     rule: str = "hessian_map",
 ) -> None:
-    """Li et al.'s ``|λmin/λmax|`` map (:mod:`losslandscape.hessian_map`) on ``points`` ×
+    """Li et al.'s ``|λmin/λmax|`` map (:mod:`losslandscape.metrics.hessian_map`) on ``points`` ×
     ``points`` coordinates of ``landscape``'s grid (the plane of ``directions``), over the
     sharpness stage's seeded training subset → netCDF."""
-    from losslandscape.directions import load_directions
-    from losslandscape.hessian_map import coarse_axis, hessian_ratio_map
+    from losslandscape.metrics.hessian_map import coarse_axis, hessian_ratio_map
     from losslandscape.parameters import ParameterLayout
+    from losslandscape.planes.directions import load_directions
 
     torch.set_num_threads(threads)
     keep_freed_memory()

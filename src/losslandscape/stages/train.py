@@ -6,12 +6,12 @@ from pathlib import Path
 
 import torch
 
-from losslandscape.allocator import keep_freed_memory
-from losslandscape.checkpoints import save_checkpoints
-from losslandscape.datasets import load_dataset
+from losslandscape.data.datasets import load_dataset
 from losslandscape.devices import resolve_device
-from losslandscape.files import write_csv
-from losslandscape.training import train_run
+from losslandscape.engine.cpu.allocator import keep_freed_memory
+from losslandscape.io.files import write_csv
+from losslandscape.training.checkpoints import save_checkpoints
+from losslandscape.training.loop import train_run
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ def run_train_model(
     device: str = "auto",
     **train_kwargs,
 ) -> None:
-    """Train one run (keyword arguments of :func:`losslandscape.training.train_run`).
+    """Train one run (keyword arguments of :func:`losslandscape.training.loop.train_run`).
 
     Progress is kept in ``<checkpoints>.resume/`` after every epoch, so a rerun of a killed
     job continues from its last finished epoch; the folder is removed once the outputs are

@@ -1,0 +1,1 @@
+"""Data sets as tensors: official archives, offline generators, the study's normalization."""

@@ -1,0 +1,1 @@
+"""The landscape engine: loss and accuracy at many parameter points, grids and tiles."""

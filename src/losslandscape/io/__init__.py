@@ -1,0 +1,1 @@
+"""Files: atomic writes, plain-data torch files, the netCDF data model, provenance."""

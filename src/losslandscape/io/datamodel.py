@@ -1,0 +1,173 @@
+"""The landscape netCDF contract (docs/data-model.md), enforced at write time and in tests.
+
+A landscape is an ``xarray.Dataset`` with
+
+- dims ``y`` (along direction v) and ``x`` (along direction u), with coordinates of the same
+  names (float, strictly increasing), and ``epoch`` (saved checkpoints, int coordinate);
+- variables ``train_loss``, ``test_loss`` (nats), their standard errors ``train_loss_sem``,
+  ``test_loss_sem`` (nats), ``train_accuracy``, ``test_accuracy`` (fraction, units ``"1"``)
+  on ``(y, x)``; a 1-D slice (plane ``interpolation`` or ``line``) has one ``y`` value, 0;
+- ``trajectory_x``, ``trajectory_y`` (plane coordinates of each checkpoint),
+  ``trajectory_loss`` (train loss of the checkpoint's own weights, nats) and
+  ``trajectory_residual`` (relative off-plane distance) on ``(epoch,)``;
+- every variable with ``long_name`` and ``units``;
+- attributes listed in :data:`REQUIRED_ATTRS` (str, int, float or lists of them).
+"""
+
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from losslandscape.io.files import atomic_write
+
+DATA_MODEL_VERSION = (
+    3  # 2: standard errors of the mean losses; 1-D slices; 3: metrics in loss units
+)
+
+GRID_VARIABLES = {
+    "train_loss": ("training-set mean cross-entropy", "nats"),
+    "train_loss_sem": ("standard error of the training-set mean cross-entropy", "nats"),
+    "train_accuracy": ("training-set accuracy", "1"),
+    "test_loss": ("test-set mean cross-entropy", "nats"),
+    "test_loss_sem": ("standard error of the test-set mean cross-entropy", "nats"),
+    "test_accuracy": ("test-set accuracy", "1"),
+}
+TRAJECTORY_VARIABLES = {
+    "trajectory_x": ("checkpoint coordinate along u", "1"),
+    "trajectory_y": ("checkpoint coordinate along v", "1"),
+    "trajectory_loss": ("training-set mean cross-entropy of the checkpoint's own weights", "nats"),
+    "trajectory_residual": ("relative distance of the checkpoint from the plane", "1"),
+}
+REQUIRED_ATTRS = (
+    "data_model_version",
+    "activation",
+    "seed",
+    "model",
+    "dataset",
+    "plane",
+    "normalization",
+    "created",
+    "losslandscape_version",
+    "torch_version",
+    "git_commit",
+    "rule",
+    "parameters",
+)
+ATTR_TYPES = (str, int, float, np.integer, np.floating, list, tuple, np.ndarray)
+
+
+def build_landscape(
+    xs: np.ndarray,
+    ys: np.ndarray,
+    grid: dict[str, np.ndarray],
+    epochs: list[int],
+    trajectory: dict[str, np.ndarray],
+    attrs: dict,
+) -> xr.Dataset:
+    """Assemble a landscape Dataset from evaluated grids and the projected trajectory.
+
+    Args:
+        xs: ``(nx,)``; ys: ``(ny,)`` grid coordinates.
+        grid: the four :data:`GRID_VARIABLES`, each ``(ny, nx)``.
+        trajectory: the four :data:`TRAJECTORY_VARIABLES`, each ``(n_epochs,)``.
+        attrs: provenance and run description (see :data:`REQUIRED_ATTRS`).
+    """
+    data_vars = {
+        name: (("y", "x"), np.asarray(grid[name], dtype=np.float64), {"long_name": ln, "units": u})
+        for name, (ln, u) in GRID_VARIABLES.items()
+    }
+    data_vars |= {
+        name: (
+            ("epoch",),
+            np.asarray(trajectory[name], dtype=np.float64),
+            {"long_name": ln, "units": u},
+        )
+        for name, (ln, u) in TRAJECTORY_VARIABLES.items()
+    }
+    coords = {
+        "x": (
+            "x",
+            np.asarray(xs, dtype=np.float64),
+            {"long_name": "coordinate along direction u", "units": "1"},
+        ),
+        "y": (
+            "y",
+            np.asarray(ys, dtype=np.float64),
+            {"long_name": "coordinate along direction v", "units": "1"},
+        ),
+        "epoch": (
+            "epoch",
+            np.asarray(epochs, dtype=np.int64),
+            {"long_name": "training epoch of the checkpoint", "units": "1"},
+        ),
+    }
+    return xr.Dataset(data_vars, coords, attrs={"data_model_version": DATA_MODEL_VERSION, **attrs})
+
+
+def validate_landscape(ds: xr.Dataset, source: str = "landscape") -> None:
+    """Check ``ds`` against the data model; raise one ValueError listing every problem."""
+    problems = []
+    for name in (*GRID_VARIABLES, *TRAJECTORY_VARIABLES):
+        if name not in ds.data_vars:
+            problems.append(f"variable {name!r} is missing")
+    for name in GRID_VARIABLES:
+        if name in ds and ds[name].dims != ("y", "x"):
+            problems.append(f"{name} has dims {ds[name].dims}, expected ('y', 'x')")
+    for name in TRAJECTORY_VARIABLES:
+        if name in ds and ds[name].dims != ("epoch",):
+            problems.append(f"{name} has dims {ds[name].dims}, expected ('epoch',)")
+    for axis, least in (("x", 2), ("y", 1)):  # one y value: a 1-D slice along u
+        if axis not in ds.coords:
+            problems.append(f"coordinate {axis!r} is missing")
+        elif ds.sizes[axis] < least or not np.all(np.diff(ds[axis].values) > 0):
+            problems.append(
+                f"coordinate {axis!r} must hold at least {least} strictly increasing values"
+            )
+    for name, var in ds.variables.items():
+        for key in ("long_name", "units"):
+            if key not in var.attrs:
+                problems.append(f"{name} has no {key!r} attribute")
+    for name in ("train_accuracy", "test_accuracy"):
+        if name in ds and not bool(((ds[name] >= 0) & (ds[name] <= 1)).all()):
+            problems.append(f"{name} has values outside [0, 1]")
+    for key in REQUIRED_ATTRS:
+        if key not in ds.attrs:
+            problems.append(f"attribute {key!r} is missing")
+    for key, value in ds.attrs.items():
+        if isinstance(value, bool) or not isinstance(value, ATTR_TYPES):
+            problems.append(
+                f"attribute {key!r} has type {type(value).__name__}; use str, int, float or a list"
+            )
+    if problems:
+        raise ValueError(f"{source} does not follow docs/data-model.md: " + "; ".join(problems))
+
+
+def write_netcdf(ds: xr.Dataset, path: str | Path) -> None:
+    """Write ``ds`` compressed (zlib) to a temporary name, then rename to ``path``."""
+    encoding = {name: {"zlib": True, "complevel": 4} for name in ds.data_vars}
+    atomic_write(
+        path, lambda temporary: ds.to_netcdf(temporary, engine="netcdf4", encoding=encoding)
+    )
+
+
+def write_landscape(ds: xr.Dataset, path: str | Path) -> None:
+    """Validate, then write a landscape atomically."""
+    validate_landscape(ds, source=f"landscape for {path}")
+    write_netcdf(ds, path)
+
+
+def read_landscape(path: str | Path) -> xr.Dataset:
+    """Load a landscape into memory and validate it (errors name the file)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"landscape file {path}: no such file")
+    try:
+        with xr.open_dataset(path, engine="netcdf4") as ds:
+            loaded = ds.load()
+    except Exception as error:  # netCDF4 raises OSError/RuntimeError variants for bad files
+        raise ValueError(
+            f"landscape file {path}: cannot be read ({type(error).__name__}: {error})"
+        ) from None
+    validate_landscape(loaded, source=f"landscape file {path}")
+    return loaded

@@ -1,0 +1,106 @@
+"""Li et al.'s convexity map: the full Hessian's extreme eigenvalues over a coarse grid.
+
+Li et al. (2018, "Visualizing the Loss Landscape of Neural Nets", §6, Fig. 7) colour each
+point of a plane by ``|λmin / λmax|`` of the loss Hessian *in all parameters* (not only in
+the plane): near 0 the landscape is convex there in every direction, large ratios mark
+strong negative curvature that a 2-D slice may hide. Each point needs Lanczos on
+Hessian-vector products (:mod:`losslandscape.metrics.sharpness`), hundreds of gradients, so the map
+is taken on a coarse sub-grid of a landscape's own coordinates. The in-plane counterpart,
+the non-convex share, comes free with every landscape's metrics
+(:mod:`losslandscape.metrics.shape`).
+"""
+
+import numpy as np
+import torch
+import xarray as xr
+from torch import nn
+
+from losslandscape.metrics.sharpness import HessianOperator, hessian_extreme_eigenvalues
+from losslandscape.parameters import ParameterLayout
+
+
+def coarse_axis(axis: np.ndarray, points: int) -> np.ndarray:
+    """``points`` values of ``axis`` ``(n,)``, evenly spread over its index range (both ends
+    and, for odd counts on a symmetric odd axis, the centre kept); all of it if shorter.
+
+    Raises:
+        ValueError: fewer than 2 points (one point would be a corner, not the plane).
+    """
+    if points < 2:
+        raise ValueError(f"a Hessian map needs at least 2 points per axis; found {points}")
+    if points >= len(axis):
+        return axis.copy()
+    return axis[np.round(np.linspace(0, len(axis) - 1, points)).astype(int)]
+
+
+def hessian_ratio_map(
+    model: nn.Module,
+    origin: torch.Tensor,
+    u: torch.Tensor,
+    v: torch.Tensor,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    inputs: torch.Tensor,
+    labels: torch.Tensor,
+    tol: float = 1e-3,
+    seed: int = 0,
+) -> xr.Dataset:
+    """Extreme Hessian eigenvalues of the mean cross-entropy at ``origin + x·u + y·v``.
+
+    Args:
+        model: its parameters are overwritten point by point (BatchNorm buffers kept, in
+            eval mode, as in the landscape).
+        origin, u, v: flat ``(n_params,)`` vectors in ``named_parameters()`` order.
+        xs ``(nx,)``, ys ``(ny,)``: the coarse grid's coordinates.
+        inputs, labels: the fixed data subset the loss is taken over.
+        tol: ARPACK's relative tolerance (1e-3 is ample for a ratio).
+
+    Returns:
+        Dataset on ``(y, x)``: ``hessian_max_eigenvalue``, ``hessian_min_eigenvalue`` (nats
+        per unit parameter²) and ``eigenvalue_ratio`` = ``|λmin / λmax|`` (1).
+    """
+    layout = ParameterLayout.of(model)
+    largest = np.full((len(ys), len(xs)), np.nan)
+    smallest = np.full_like(largest, np.nan)
+    model.eval()
+    for iy, y in enumerate(ys):
+        for ix, x in enumerate(xs):
+            point = origin + float(x) * u + float(y) * v
+            with torch.no_grad():
+                for name, value in layout.unflatten(point).items():
+                    model.get_parameter(name).copy_(value)
+            hvp = HessianOperator(model, inputs, labels)
+            largest[iy, ix], smallest[iy, ix] = hessian_extreme_eigenvalues(hvp, tol, seed)
+    units = "nats per unit parameter^2"
+    coords = {
+        "x": (
+            "x",
+            np.asarray(xs, float),
+            {"long_name": "coordinate along direction u", "units": "1"},
+        ),
+        "y": (
+            "y",
+            np.asarray(ys, float),
+            {"long_name": "coordinate along direction v", "units": "1"},
+        ),
+    }
+    return xr.Dataset(
+        {
+            "hessian_max_eigenvalue": (
+                ("y", "x"),
+                largest,
+                {"long_name": "largest Hessian eigenvalue (all parameters)", "units": units},
+            ),
+            "hessian_min_eigenvalue": (
+                ("y", "x"),
+                smallest,
+                {"long_name": "smallest Hessian eigenvalue (all parameters)", "units": units},
+            ),
+            "eigenvalue_ratio": (
+                ("y", "x"),
+                np.abs(smallest / largest),
+                {"long_name": "|lambda_min / lambda_max| (Li et al. 2018, sec. 6)", "units": "1"},
+            ),
+        },
+        coords,
+    )

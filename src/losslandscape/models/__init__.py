@@ -1,0 +1,1 @@
+"""Model architectures and the activation functions the study compares."""

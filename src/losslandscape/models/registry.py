@@ -1,0 +1,185 @@
+"""Model architectures, each built with the activation chosen by the study.
+
+Every model takes inputs shaped ``(batch, length)`` for 1-D signals (mnist1d) or
+``(batch, features)`` and returns logits ``(batch, n_classes)``.
+"""
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from losslandscape.models.activations import (
+    DEFAULT_LEAKY_RELU_SLOPE,
+    Activation,
+    activation_factory,
+    make_activation,
+)
+from losslandscape.models.cifar import CifarResNet, ConvMLP
+
+
+class Mnist1dCNN(nn.Module):
+    """The CNN of the mnist1d paper (Greydanus 2020): 5,210 parameters for length 40.
+
+    Conv1d 1→c (k5 s2 p1), c→c (k3 s2 p1) twice, Linear (c·5)→n_classes, the activation
+    after each convolution. Input ``(batch, length)``; output ``(batch, n_classes)``.
+    """
+
+    def __init__(
+        self,
+        activation: Activation,
+        input_length: int = 40,
+        n_classes: int = 10,
+        channels: int = 25,
+    ):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv1d(1, channels, kernel_size=5, stride=2, padding=1),
+            make_activation(activation),
+            nn.Conv1d(channels, channels, kernel_size=3, stride=2, padding=1),
+            make_activation(activation),
+            nn.Conv1d(channels, channels, kernel_size=3, stride=2, padding=1),
+            make_activation(activation),
+        )
+        with torch.no_grad():
+            flat = self.features(torch.zeros(1, 1, input_length)).numel()
+        self.classifier = nn.Linear(flat, n_classes)
+
+    def forward(self, signals: torch.Tensor) -> torch.Tensor:
+        hidden = self.features(signals.unsqueeze(1))
+        return self.classifier(hidden.flatten(1))
+
+
+class MLP(nn.Module):
+    """A fully connected network: input → hidden widths (each with the activation) → logits.
+
+    The mnist1d paper's MLP is ``hidden=(100, 100)`` on 40 inputs. Input ``(batch, n_inputs)``
+    (extra dims are flattened); output ``(batch, n_classes)``.
+    """
+
+    def __init__(
+        self,
+        activation: Activation,
+        n_inputs: int = 40,
+        n_classes: int = 10,
+        hidden: tuple[int, ...] | list[int] = (100, 100),
+    ):
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = n_inputs
+        for size in hidden:
+            layers += [nn.Linear(width, size), make_activation(activation)]
+            width = size
+        layers.append(nn.Linear(width, n_classes))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.net(inputs.flatten(1))
+
+
+class SmallCNN2d(nn.Module):
+    """A small 2-D CNN for images: three 3×3 conv blocks (conv, activation, 2×2 max-pool)
+    with ``channels`` filters, then Linear → ``hidden`` → activation → Linear.
+
+    188,810 parameters for 3×32×32 inputs and 10 classes (the default widths). Input
+    ``(batch, channels, height, width)`` or ``(batch, height, width)`` for one channel;
+    output ``(batch, n_classes)``.
+    """
+
+    def __init__(
+        self,
+        activation: Activation,
+        in_channels: int = 3,
+        image_size: int = 32,
+        n_classes: int = 10,
+        channels: tuple[int, ...] | list[int] = (32, 64, 64),
+        hidden: int = 128,
+    ):
+        super().__init__()
+        blocks: list[nn.Module] = []
+        width, size = in_channels, image_size
+        for out in channels:
+            blocks += [nn.Conv2d(width, out, 3, padding=1), make_activation(activation)]
+            if size >= 2:  # pool while the image is large enough (8×8 digits: two pools)
+                blocks.append(nn.MaxPool2d(2))
+                size //= 2
+            width = out
+        self.features = nn.Sequential(*blocks)
+        self.classifier = nn.Sequential(
+            nn.Linear(width * size * size, hidden),
+            make_activation(activation),
+            nn.Linear(hidden, n_classes),
+        )
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if images.dim() == 3:
+            images = images.unsqueeze(1)
+        return self.classifier(self.features(images).flatten(1))
+
+
+def _resnet(depth: int, skip: bool) -> Callable[..., nn.Module]:
+    def build(activation: Activation, **kwargs) -> nn.Module:
+        return CifarResNet(activation, depth=depth, skip=skip, **kwargs)
+
+    return build
+
+
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    "mnist1d_cnn": Mnist1dCNN,
+    "mlp": MLP,
+    "small_cnn2d": SmallCNN2d,
+    "resnet20": _resnet(20, skip=True),
+    "resnet20_noshort": _resnet(20, skip=False),
+    "resnet56": _resnet(56, skip=True),
+    "resnet56_noshort": _resnet(56, skip=False),
+    "convmlp_s": ConvMLP,
+}
+IMAGE_MODELS = ("small_cnn2d", "resnet20", "resnet20_noshort", "resnet56", "resnet56_noshort")
+
+
+def build_model(
+    name: str,
+    activation: str,
+    leaky_relu_slope: float = DEFAULT_LEAKY_RELU_SLOPE,
+    **kwargs,
+) -> nn.Module:
+    """Build model ``name`` with ``activation`` at every place the architecture has one
+    (``leaky_relu`` with ``leaky_relu_slope``).
+
+    Raises:
+        ValueError: unknown model name or activation (the message lists the known ones).
+    """
+    try:
+        factory = MODELS[name]
+    except KeyError:
+        known = ", ".join(MODELS)
+        raise ValueError(f"model {name!r} is unknown; choose one of {known}") from None
+    return factory(activation=activation_factory(activation, leaky_relu_slope), **kwargs)
+
+
+def data_kwargs(name: str, input_shape: list[int], n_classes: int) -> dict:
+    """The constructor arguments of model ``name`` that follow from the data set's shapes."""
+    if name == "mnist1d_cnn":
+        if len(input_shape) != 1:
+            raise ValueError(
+                f"model 'mnist1d_cnn' takes 1-D signals; the data set's inputs have shape "
+                f"{list(input_shape)}; choose model 'mlp' for this data set"
+            )
+        return {"input_length": int(input_shape[0]), "n_classes": n_classes}
+    if name == "mlp":
+        return {"n_inputs": int(torch.Size(input_shape).numel()), "n_classes": n_classes}
+    if name in IMAGE_MODELS or name == "convmlp_s":
+        if len(input_shape) not in (2, 3) or input_shape[-1] != input_shape[-2]:
+            raise ValueError(
+                f"model {name!r} takes square images (channels, size, size) or (size, size); "
+                f"the data set's inputs have shape {list(input_shape)}"
+            )
+        channels = int(input_shape[0]) if len(input_shape) == 3 else 1
+        if name == "small_cnn2d":
+            return {
+                "in_channels": channels,
+                "image_size": int(input_shape[-1]),
+                "n_classes": n_classes,
+            }
+        return {"in_channels": channels, "n_classes": n_classes}
+    raise ValueError(f"model {name!r} is unknown; choose one of {', '.join(MODELS)}")

@@ -1,0 +1,82 @@
+"""One plane kind across activations at the same scale: seeds in rows, activations in
+columns, one shared logarithmic colour scale (a 1-D slice: one curve per activation)."""
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display on clusters or CI
+
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+from matplotlib import colors
+
+from losslandscape.io.files import save_figure
+from losslandscape.plots.palette import activation_colors
+
+
+def _shared_range(landscapes: list[xr.Dataset], variable: str) -> tuple[float, float]:
+    values = np.concatenate([ds[variable].values.ravel() for ds in landscapes])
+    positive = values[np.isfinite(values) & (values > 0)]
+    if not positive.size:
+        return 1e-3, 1.0
+    return float(positive.min()), float(max(positive.max(), positive.min() * 1.01))
+
+
+def plot_plane_comparison(
+    runs: dict[tuple[str, int], xr.Dataset], activations: list[str], variable: str, path: str
+) -> None:
+    """``runs``: (activation, seed) → landscape of one plane kind."""
+    seeds = sorted({seed for _, seed in runs})
+    plane = next(iter(runs.values())).attrs["plane"]
+    low, high = _shared_range(list(runs.values()), variable)
+    label = f"{variable.replace('_', ' ')} (nats, log scale)"
+    if next(iter(runs.values())).sizes["y"] == 1:
+        fig, axes = plt.subplots(
+            len(seeds), 1, figsize=(9, 3 * len(seeds)), squeeze=False, layout="constrained"
+        )
+        palette = activation_colors(activations)
+        for ax, seed in zip(axes[:, 0], seeds, strict=True):
+            for activation in activations:
+                if (activation, seed) in runs:
+                    ds = runs[(activation, seed)]
+                    ax.plot(
+                        ds["x"], ds[variable].values[0], color=palette[activation], label=activation
+                    )
+            ax.set_yscale("log")
+            ax.set_ylim(low, high)
+            ax.set_title(f"seed {seed}")
+            ax.set_ylabel(label)
+            ax.set_xlabel("x (along u)")
+            ax.legend(fontsize=8)
+    else:
+        fig, axes = plt.subplots(
+            len(seeds),
+            len(activations),
+            figsize=(3.6 * len(activations) + 1.2, 3.2 * len(seeds)),
+            squeeze=False,
+            layout="constrained",
+        )
+        levels = np.geomspace(low, high, 30)
+        norm = colors.LogNorm(low, high)
+        filled = None
+        for row, seed in enumerate(seeds):
+            for col, activation in enumerate(activations):
+                ax = axes[row, col]
+                if (activation, seed) not in runs:
+                    ax.set_visible(False)
+                    continue
+                ds = runs[(activation, seed)]
+                loss = np.clip(np.nan_to_num(ds[variable].values, nan=high, posinf=high), low, high)
+                filled = ax.contourf(
+                    ds["x"], ds["y"], loss, levels=levels, norm=norm, cmap="viridis"
+                )
+                iy, ix = np.unravel_index(np.argmin(loss), loss.shape)
+                ax.plot(ds["x"][ix], ds["y"][iy], "*", color="white", markeredgecolor="black")
+                ax.set_title(f"{activation}, seed {seed}")
+                ax.set_xlabel("x")
+                ax.set_ylabel("y")
+        if filled is not None:
+            fig.colorbar(filled, ax=axes, label=label, format="%.3g", shrink=0.8)
+    fig.suptitle(f"{plane}: {variable.replace('_', ' ')} of every run on one colour scale")
+    save_figure(fig, path, dpi=100)
+    plt.close(fig)

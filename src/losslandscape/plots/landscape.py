@@ -1,0 +1,195 @@
+"""Landscape maps with the training trajectory, for the report (matplotlib only: seaborn's
+import costs 2 s per job and these run once per run and plane)."""
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display on clusters or CI
+
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+from matplotlib import colors, ticker
+
+from losslandscape.io.files import save_figure
+
+# The trajectory is drawn only where a checkpoint lies near the plane (relative off-plane
+# distance below this): on random planes every checkpoint's residual but the origin's is ~1,
+# and its projection is a meaningless cloud near the origin, not a path across the map.
+TRAJECTORY_RESIDUAL_MAX = 0.5
+
+
+def _trajectory(ax, landscape: xr.Dataset) -> None:
+    """The training trajectory (plane coordinates): its checkpoints near the plane (residual
+    below :data:`TRAJECTORY_RESIDUAL_MAX`) and inside the window. Fewer than two such
+    checkpoints: no line (and no legend entry), and a note saying why."""
+    xs, ys = landscape["x"].values, landscape["y"].values
+    near = landscape.trajectory_residual < TRAJECTORY_RESIDUAL_MAX
+    on_grid = (
+        (landscape.trajectory_x >= xs[0])
+        & (landscape.trajectory_x <= xs[-1])
+        & (landscape.trajectory_y >= ys[0])
+        & (landscape.trajectory_y <= ys[-1])
+    )
+    shown = near & on_grid
+    # One checkpoint is no path: the plane's origin (residual 0) is always on it, and on a
+    # random plane it is the only one; the trained model has its own marker.
+    if int(shown.sum()) < 2:
+        reason = (
+            f"off the plane (residual ≥ {TRAJECTORY_RESIDUAL_MAX:g})"
+            if int(near.sum()) < 2
+            else "outside the window"
+        )
+        ax.text(
+            0.02,
+            0.02,
+            f"trajectory not drawn: {reason}",
+            transform=ax.transAxes,
+            fontsize=7,
+            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
+        )
+        return
+    ax.plot(
+        landscape.trajectory_x.where(shown),
+        landscape.trajectory_y.where(shown),
+        "o-",
+        color="tab:red",
+        markersize=2.5,
+        linewidth=1,
+        label="training trajectory",
+    )
+
+
+def _spanning_models(ax, attrs: dict) -> None:
+    """The three models that span a three-point plane (labelled by epoch) or a three-seed
+    plane (labelled by seed), at their plane coordinates."""
+    if attrs["plane"] == "three_seed":
+        labels = [f"seed {seed}" for seed in np.atleast_1d(attrs["plane_seeds"])]
+    else:
+        labels = [f"epoch {epoch}" for epoch in np.atleast_1d(attrs["three_point_epochs"])]
+    for px, py, label in zip(
+        np.atleast_1d(attrs["three_point_x"]),
+        np.atleast_1d(attrs["three_point_y"]),
+        labels,
+        strict=True,
+    ):
+        ax.plot(px, py, marker="o", color="white", markeredgecolor="black", markersize=7)
+        ax.annotate(
+            label,
+            (px, py),
+            textcoords="offset points",
+            xytext=(6, 6),
+            color="white",
+            fontsize=8,
+        )
+
+
+def _loss_panel(ax, landscape: xr.Dataset, variable: str) -> None:
+    loss = landscape[variable].values
+    positive = loss[loss > 0]
+    low, high = (positive.min(), positive.max()) if positive.size else (1e-3, 1.0)
+    if high <= low:
+        high = low * 1.01
+    levels = np.geomspace(low, high, 30)
+    xs, ys = landscape["x"].values, landscape["y"].values
+    filled = ax.contourf(
+        xs,
+        ys,
+        np.clip(loss, low, high),
+        levels=levels,
+        norm=colors.LogNorm(low, high),
+        cmap="viridis",
+    )
+    ax.contour(
+        xs,
+        ys,
+        np.clip(loss, low, high),
+        levels=levels[::3],
+        colors="white",
+        linewidths=0.4,
+        alpha=0.6,
+    )
+    plt.colorbar(
+        filled, ax=ax, label=f"{variable.replace('_', ' ')} (nats, log scale)", format="%.3g"
+    )
+    _trajectory(ax, landscape)
+    iy, ix = np.unravel_index(np.argmin(loss), loss.shape)
+    ax.plot(
+        xs[ix],
+        ys[iy],
+        marker="*",
+        color="white",
+        markeredgecolor="black",
+        markersize=12,
+        label="grid minimum",
+    )
+    if "three_point_x" in landscape.attrs:
+        _spanning_models(ax, landscape.attrs)
+    ax.plot(
+        # The trained model is the trajectory's last point: (0, 0) unless the plane's origin
+        # is another checkpoint (three-point planes, narrow planes around an earlier epoch).
+        float(landscape.trajectory_x[-1]),
+        float(landscape.trajectory_y[-1]),
+        marker="X",
+        color="tab:orange",
+        markeredgecolor="black",
+        markersize=8,
+        label="trained model",
+    )
+    ax.set_xlabel("x (along u)")
+    ax.set_ylabel("y (along v)")
+    ax.set_title(variable.replace("_", " "))
+
+
+def _slice_panels(axes, landscape: xr.Dataset) -> None:
+    """A 1-D slice: loss (log scale, ± 2 standard errors) and accuracy along x."""
+    xs = landscape["x"].values
+    for split, colour in (("train", "tab:blue"), ("test", "tab:orange")):
+        loss = landscape[f"{split}_loss"].values[0]
+        sem = landscape[f"{split}_loss_sem"].values[0]
+        axes[0].plot(xs, loss, color=colour, label=f"{split} loss")
+        axes[0].fill_between(xs, loss - 2 * sem, loss + 2 * sem, color=colour, alpha=0.2)
+        axes[1].plot(xs, landscape[f"{split}_accuracy"].values[0], color=colour, label=split)
+    axes[0].set_yscale("log")
+    for axis in (axes[0].yaxis,):
+        axis.set_major_formatter(ticker.FormatStrFormatter("%.3g"))
+        axis.set_minor_formatter(ticker.FormatStrFormatter("%.3g"))
+    axes[0].set_ylabel("mean cross-entropy (nats, log scale; band ± 2 s.e.)")
+    axes[1].set_ylabel("accuracy")
+    marks = [0.0, 1.0] if landscape.attrs["plane"] == "interpolation" else [0.0]
+    for ax in axes:
+        for mark in marks:
+            ax.axvline(mark, color="grey", linestyle=":", linewidth=1)
+        ax.set_xlabel("x (along u)")
+        ax.legend(fontsize=8)
+    if landscape.attrs["plane"] == "interpolation":
+        first, second = np.atleast_1d(landscape.attrs["interpolation_epochs"])
+        axes[0].set_title(f"x = 0: epoch {first}, x = 1: epoch {second}")
+    else:
+        axes[0].set_title("x = 0: the trained model")
+
+
+def plot_landscape(landscape: xr.Dataset, path: str) -> None:
+    """Train and test loss maps (filled contours, log colour scale) with the trajectory where
+    it lies near the plane (:data:`TRAJECTORY_RESIDUAL_MAX`); for a 1-D slice, loss and
+    accuracy curves along it. Titled by the plane's name (``plane_name``, else ``plane``)."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5))
+    if landscape.sizes["y"] == 1:
+        _slice_panels(axes, landscape)
+    else:
+        for ax, variable in zip(axes, ("train_loss", "test_loss"), strict=True):
+            _loss_panel(ax, landscape, variable)
+        axes[0].legend(loc="upper left", fontsize=7, framealpha=0.8)
+    attrs = landscape.attrs
+    around = f" around epoch {attrs['centre_epoch']}" if "centre_epoch" in attrs else ""
+    title = (
+        f"{attrs['activation']}, seed {attrs['seed']}: {attrs.get('plane_name', attrs['plane'])} "
+        f"{'slice' if landscape.sizes['y'] == 1 else 'plane'}{around} "
+        f"({attrs['model']} on {attrs['dataset']})"
+    )
+    if attrs["plane"] == "pca":
+        ratio = np.atleast_1d(attrs["explained_variance_ratio"])
+        title += f"; explained variance {100 * ratio[0]:.1f}% + {100 * ratio[1]:.1f}%"
+    fig.suptitle(title)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,1 @@
+"""Study tables and statistics across seeds and activations, and the front page's answer."""

@@ -1,0 +1,1 @@
+"""Training one network per (activation, seed): the loop, checkpoints, resuming."""
