@@ -15,7 +15,7 @@ from losslandscape.training.checkpoints import load_checkpoints, model_from_chec
 from tests.dry_run import SNAKEMAKE, job_counts
 from tests.fabricated import make_cifar100
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 STUDIES = sorted((REPO / "config" / "studies").glob("*.yaml"))
 
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "learning_rate_sweep.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "learning_rate_sweep.py"
 
 
 def test_quick_sweep_trains_each_activation_and_names_its_best_rate():

@@ -166,7 +166,7 @@ def test_hessian_map_on_a_coarse_sub_grid(tmp_path, toy_dataset, toy_run):
     from losslandscape.io.datamodel import write_landscape
     from losslandscape.metrics.hessian_map import coarse_axis
     from losslandscape.stages.directions import run_compute_directions
-    from tests.test_datamodel import make_landscape
+    from tests.unit.io.test_datamodel import make_landscape
 
     paths = {name: tmp_path / name for name in ("data.pt", "ckpt.pt", "u.pt", "l.nc", "h.nc")}
     save_dataset(toy_dataset, paths["data.pt"])

@@ -6,7 +6,7 @@ import sys
 import xarray as xr
 
 from losslandscape.io.datamodel import write_landscape
-from tests.test_datamodel import make_landscape
+from tests.unit.io.test_datamodel import make_landscape
 
 
 def test_metrics_and_plot_commands_on_a_hand_built_landscape(tmp_path):

@@ -8,7 +8,7 @@ import yaml
 
 from tests.dry_run import SNAKEMAKE, job_counts
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("profile", ["default", "slurm", "slurm-ci", "tpu"])

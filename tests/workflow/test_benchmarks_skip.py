@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "skip_connections.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "skip_connections.py"
 EXTENTS = ("0.5", "1")
 
 

@@ -42,7 +42,7 @@ from losslandscape.statistics.summary import (
     target_columns,
 )
 from losslandscape.training.checkpoints import model_from_checkpoints, save_checkpoints
-from tests.test_statistics import draw_summary, five_seed_summary
+from tests.unit.statistics.test_statistics import draw_summary, five_seed_summary
 
 # --- the training-loss target -------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from losslandscape.metrics.landscape import landscape_metrics
 from losslandscape.metrics.minima import find_local_minima
 from losslandscape.metrics.shape import curvedness, hessian_eigenvalues, shape_index
 from losslandscape.metrics.smoothness import gradient_magnitude, roughness, steepness
-from tests.test_datamodel import make_landscape
+from tests.unit.io.test_datamodel import make_landscape
 
 
 def grid(n=101, half=5.0):

@@ -24,7 +24,7 @@ from losslandscape.planes.names import ACROSS_SEEDS, SLICES, PlaneName, run_plan
 from losslandscape.training.checkpoints import load_checkpoints
 from tests.dry_run import SNAKEMAKE, job_counts
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.workflow
 
 

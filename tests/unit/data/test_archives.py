@@ -136,7 +136,7 @@ def test_a_cut_download_resumes_from_its_partial_file(tmp_path):
 def test_the_workflow_downloads_exactly_the_official_archives(name):
     """workflow/rules/common.smk repeats the archive file names (planning must not import
     the package); the download jobs it plans are the files of losslandscape.data.archives."""
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[3]
     result = subprocess.run(
         [str(Path(sys.executable).with_name("snakemake")), "-n", "--config"]
         + [f"dataset={{name: {name}}}", "study=archive-plan"],
