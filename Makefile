@@ -1,7 +1,8 @@
 # Two commands for a fresh Debian/Ubuntu machine with Python 3.11 (see README.md):
 #   make study   install into .venv, then run the default study and write report.html
 #   make test    install into .venv (if needed), then lint (ruff, snakefmt, snakemake
-#                --lint) and run the test suite
+#                --lint) and run every tier of the test suite
+#   make check   the everyday fast tier: lint, then the in-process tests (minutes)
 # torch is installed first and alone, pinned, so nothing can pull a CUDA build.
 
 PYTHON ?= python3
@@ -9,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= all
 
-.PHONY: study test install install-dev
+.PHONY: study test check lint install install-dev
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -34,9 +35,16 @@ study: install
 	$(BIN)/snakemake --cores $(CORES)
 	$(BIN)/snakemake --report report.html
 
-test: install-dev
+lint: install-dev
 	$(BIN)/ruff check src tests workflow/scripts benchmarks
 	$(BIN)/ruff format --check src tests workflow/scripts benchmarks
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint
-	$(BIN)/pytest
+
+# tiers (tests/conftest.py): in-process; workflow (Snakemake, subprocesses); ci (SLURM,
+# browser, the shortened original study)
+check: lint
+	$(BIN)/pytest -m "not workflow and not ci" --durations=20
+
+test: lint
+	$(BIN)/pytest --durations=20

@@ -6,7 +6,7 @@
 #   results/{study}/data/dataset.pt
 #   results/{study}/train/{activation}/seed_{seed}/checkpoints.pt | history.csv
 #   ({plane} is a plane name: pca, random_draw1, narrow_draw2, narrow_draw1_epoch10,
-#    three_seed, ...; losslandscape/planes/names.py)
+#    three_seed, ...; losslandscape/planes/kinds.py)
 #   results/{study}/directions/{activation}/seed_{seed}/{plane}.pt
 #   results/{study}/landscape/{activation}/seed_{seed}/{plane}.nc
 #   results/{study}/metrics/{activation}/seed_{seed}/{plane}.nc

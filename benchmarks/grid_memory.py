@@ -19,8 +19,9 @@ import resource
 import numpy as np
 import torch
 
+from losslandscape.engine.budget import budget_batch_size
 from losslandscape.engine.cpu.allocator import keep_freed_memory
-from losslandscape.engine.strategies import EvaluationOptions, budget_batch_size, evaluate_points
+from losslandscape.engine.strategies import EvaluationOptions, evaluate_points
 from losslandscape.models.registry import build_model, data_kwargs
 from losslandscape.parameters import ParameterLayout
 from losslandscape.planes.directions import random_directions

@@ -33,7 +33,8 @@ import torch
 
 from losslandscape.data.datasets import prepare_dataset
 from losslandscape.engine.cpu.allocator import keep_freed_memory
-from losslandscape.engine.strategies import cross_entropy_and_prediction, evaluation_copy
+from losslandscape.engine.loss import LossSums
+from losslandscape.engine.model_copy import evaluation_copy
 from losslandscape.models.registry import build_model
 
 BATCH = 1000
@@ -41,22 +42,22 @@ VARIANTS = ("plain", "gemm", "kernel", "fused")
 RATIOS = (("gemm", "plain"), ("kernel", "gemm"), ("fused", "kernel"), ("fused", "plain"))
 
 
-def point_rate(plan, batches, flat: torch.Tensor, points: int, sums=None) -> float:
+def point_rate(
+    plan, batches, flat: torch.Tensor, points: int, sums: LossSums | None = None
+) -> float:
     """Points/s of ``points`` grid points, each moving the weights and adding every
-    batch's summed loss, squared loss and correct predictions to ``sums`` ``(3,)`` float64
+    batch's summed loss, squared loss and correct predictions to ``sums`` (one point)
     as the engine does: in the plan's own step where it has one (the C kernel's), from
     its logits otherwise."""
-    sums = torch.zeros(3, dtype=torch.float64) if sums is None else sums
+    sums = LossSums(1, "cpu") if sums is None else sums
     started = time.perf_counter()
     for _ in range(points):
         flat.add_(1e-3)  # another point, as the engine's in-place move
         for inputs, labels in batches:
             if plan.add_loss_sums is not None:
-                plan.add_loss_sums(inputs, labels, sums)
+                plan.add_loss_sums(inputs, labels, sums.sums[:, 0])
                 continue
-            losses, predicted = cross_entropy_and_prediction(plan.forward(inputs), labels)
-            losses = losses.double()
-            sums += torch.stack([losses.sum(), losses.square().sum(), (predicted == labels).sum()])
+            sums.add(0, plan.forward(inputs), labels)
     return points / (time.perf_counter() - started)
 
 
@@ -93,12 +94,11 @@ def compare(activation: str, data: dict, rounds: int, points: int) -> tuple:
             for (r, _), (p, _) in zip(plain_batches, batches, strict=True)
         )
         # the fused loss sums against the plain model's logits reduced by torch
-        sums = {name: torch.zeros(3, dtype=torch.float64) for name in ("plain", "fused")}
+        sums = {name: LossSums(1, "cpu") for name in ("plain", "fused")}
         point_rate(plain, plain_batches, torch.zeros(1), 1, sums["plain"])
         point_rate(fused, batches, torch.zeros(1), 1, sums["fused"])
-        difference = max(
-            difference, float(((sums["fused"] - sums["plain"]) / sums["plain"]).abs().max())
-        )
+        fused_sums, plain_sums = sums["fused"].sums, sums["plain"].sums
+        difference = max(difference, float(((fused_sums - plain_sums) / plain_sums).abs().max()))
         rates = {name: [] for name in runs}
         for _ in range(rounds):
             for name, run in runs.items():

@@ -1,7 +1,19 @@
-"""Shared fixtures: a small synthetic data set, a short training run on it, and the
-engine's C kernel."""
+"""Shared fixtures (a small synthetic data set, a short training run on it, the engine's C
+kernel) and the test tiers.
+
+Tiers, by marker (``make check`` runs the first, ``make test`` all three):
+
+- unmarked: the fast in-process tier, ``tests/unit/`` (mirroring the package). It starts no
+  Python, CLI, script or Snakemake process: :func:`in_process_only` refuses them;
+- ``workflow``: Snakemake runs and dry runs, the command line and scripts in subprocesses,
+  SIGKILLed jobs (every test under ``tests/workflow/``, and a few marked by hand);
+- ``ci``: the SLURM cluster, the headless browser and the shortened original study
+  (everything under ``tests/ci/``), which CI runs with their services present.
+"""
 
 import os
+import subprocess
+from pathlib import Path
 
 import pytest
 import torch
@@ -9,6 +21,7 @@ import torch
 from losslandscape.data.datasets import tensor_checksum
 from losslandscape.engine.cpu.native_kernel import batch_last_kernels
 from losslandscape.training.loop import train_run
+from tests.study import copy_workflow, snakemake
 
 
 def make_dataset(
@@ -48,6 +61,18 @@ def toy_run(toy_dataset) -> tuple[dict, object]:
     )
 
 
+@pytest.fixture(scope="session")
+def finished_study(tmp_path_factory) -> Path:
+    """A working copy of the workflow in which the test study (config/test.yaml) has run to
+    the end: run once per session and shared by the workflow and CI tiers, which compare
+    their own runs with it or dry-run changes in it (each such test puts back what it
+    changes)."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("study"))
+    result = snakemake(workdir, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-4000:]
+    return workdir
+
+
 @pytest.fixture(autouse=True)
 def restore_torch_threads():
     """Stage functions set torch's thread count for their job; results of later tests in
@@ -60,11 +85,55 @@ def restore_torch_threads():
 @pytest.fixture
 def c_kernel():
     """The engine's C kernels (``losslandscape.engine.cpu.native_kernel``); their tests skip
-    where they
-    do not build, except under ``LOSSLANDSCAPE_NATIVE_REQUIRED=1`` (CI), where they fail."""
+    where they do not build, except under ``LOSSLANDSCAPE_NATIVE_REQUIRED=1`` (CI), where
+    they fail."""
     kernels = batch_last_kernels()
     if kernels is None:
         if os.environ.get("LOSSLANDSCAPE_NATIVE_REQUIRED") == "1":
             pytest.fail("LOSSLANDSCAPE_NATIVE_REQUIRED=1 but the C kernel was not built")
         pytest.skip("the C kernel is not built here (LOSSLANDSCAPE_NATIVE=0, or no C compiler)")
     return kernels
+
+
+TESTS = Path(__file__).resolve().parent
+TIERS = ("workflow", "ci")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test under ``tests/<tier>/`` with its tier."""
+    for item in items:
+        folder = Path(item.path).relative_to(TESTS).parts[0]
+        if folder in TIERS:
+            item.add_marker(folder)
+
+
+def _starts_the_package_or_a_workflow(args) -> bool:
+    """Whether ``args`` would start Snakemake, the package's command line, or a script of
+    the workflow or the benchmarks."""
+    argv = [str(a) for a in ([args] if isinstance(args, (str, Path)) else args)]
+    text = " ".join(argv)
+    return (
+        any(Path(a).name == "snakemake" for a in argv)
+        or "-m losslandscape" in text
+        or any(Path(a).suffix == ".py" for a in argv[1:])
+        or (Path(argv[0]).name.startswith("python") and len(argv) == 1)
+    )
+
+
+class _InProcessOnly(subprocess.Popen):
+    def __init__(self, args, *rest, **kwargs):
+        if _starts_the_package_or_a_workflow(args):
+            raise RuntimeError(
+                f"the fast tier runs in-process; {args!r} starts a process: call the function "
+                "it runs instead, or mark the test `workflow`"
+            )
+        super().__init__(args, *rest, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def in_process_only(request, monkeypatch):
+    """Tests of the fast tier may not start the package, a script or Snakemake in a new
+    process (compilers and git are allowed: the C kernel builds with ``cc``)."""
+    if not any(request.node.get_closest_marker(tier) for tier in TIERS):
+        monkeypatch.setattr(subprocess, "Popen", _InProcessOnly)
+    yield

@@ -1,6 +1,6 @@
 """Content digests of the package modules a stage depends on, so that Snakemake reruns the
-rules whose code changed (its own "code" trigger sees the rule's script, not the modules
-that script imports; see ../shared/FACTS.md).
+rules whose code changed (Snakemake's own "code" rerun trigger hashes the rule's script
+only, not the package modules that script imports).
 
 Standard library only: the Snakefile loads this file by path at planning time, before
 (and without) importing torch or the package.

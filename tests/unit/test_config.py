@@ -1,35 +1,42 @@
 """The config is validated before any job starts; each error names the key, what was
-expected and what was found."""
+expected and what was found.
 
-import subprocess
-import sys
+In-process: the checks Snakemake runs at start-up (workflow/rules/common.smk), called
+directly on each bad config: the JSON schema (``snakemake.utils.validate``, which also fills
+in the defaults) and then :func:`losslandscape.settings.check_config`. That ``snakemake -n``
+runs them before any job is tested end to end in tests/workflow/test_config_dry_run.py.
+"""
+
 from pathlib import Path
 
 import pytest
 import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from losslandscape.settings import check_config
 
 REPO = Path(__file__).resolve().parents[2]
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-
-
-def dry_run(tmp_path: Path, config: dict) -> subprocess.CompletedProcess:
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return subprocess.run(
-        [SNAKEMAKE, "-n", "--cores", "1", "--configfile", str(path), "--directory", str(tmp_path),
-         "--snakefile", str(REPO / "Snakefile")],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 
 
 def default_config() -> dict:
     return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 
 
-def test_the_default_config_plans_the_study(tmp_path):
-    result = dry_run(tmp_path, default_config())
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "train_model" in result.stdout
+def check(config: dict) -> str | None:
+    """The start-up checks of workflow/rules/common.smk on ``config``: the error message
+    that refuses it, or None if it passes."""
+    try:
+        validate(config, str(SCHEMA))
+        check_config(config)
+    except (WorkflowError, ValueError) as error:
+        return str(error)
+    return None
+
+
+def test_the_default_config_passes_the_start_up_checks():
+    assert check(default_config()) is None
 
 
 def _set(*path_and_value):
@@ -217,14 +224,12 @@ BAD_CONFIGS = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_CONFIGS))
-def test_a_bad_config_is_rejected_before_any_job_naming_key_expected_and_found(tmp_path, case):
+def test_a_bad_config_is_rejected_naming_key_expected_and_found(case):
     edit, fragments = BAD_CONFIGS[case]
     config = default_config()
     edit(config)
-    result = dry_run(tmp_path, config)
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, f"{case} was accepted"
-    assert "Building DAG of jobs" not in output and not (tmp_path / "results").exists()
+    output = check(config)
+    assert output is not None, f"{case} was accepted"
     missing = [fragment for fragment in fragments if fragment not in output]
     assert not missing, f"{case}: {missing} not in:\n{output[-2000:]}"
 

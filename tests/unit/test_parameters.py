@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from losslandscape.engine.strategies import model_on_flat_vector
+from losslandscape.engine.model_copy import model_on_flat_vector
 from losslandscape.parameters import ParameterLayout, store_permuted
 
 

@@ -5,7 +5,6 @@ The workflow files are copied to a temporary folder so the run starts from a cle
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
@@ -20,56 +19,27 @@ import yaml
 
 from losslandscape.io.datamodel import read_landscape
 from losslandscape.planes.directions import load_directions
-from losslandscape.planes.names import ACROSS_SEEDS, SLICES, PlaneName, run_plane_names
+from losslandscape.planes.kinds import ACROSS_SEEDS, SLICES
 from losslandscape.training.checkpoints import load_checkpoints
 from tests.dry_run import SNAKEMAKE, job_counts
-
-REPO = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.workflow
-
-
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [SNAKEMAKE, "--configfile", "config/test.yaml", *args],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-
-
-@pytest.fixture(scope="module")
-def finished_study(tmp_path_factory) -> Path:
-    workdir = tmp_path_factory.mktemp("study")
-    for item in ("Snakefile", "workflow", "config", "report", "profiles", "envs", "src"):
-        source = REPO / item
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, workdir / item)
-    result = snakemake(workdir, "--cores", "2")
-    assert result.returncode == 0, result.stderr[-4000:]
-    return workdir
-
-
-def _plane_names(config: dict, seed: int) -> list[PlaneName]:
-    """The planes config/test.yaml maps in the folder of ``seed``."""
-    directions = config["directions"]
-    seeds = config["seeds"]
-    return run_plane_names(
-        directions["planes"],
-        directions["draws"],
-        seed,
-        directions["three_seed"]["seeds"] or seeds[:3],
-        directions["narrow"]["epochs"],
-    )
+from tests.study import (
+    COMPUTED,
+    assert_same_results,
+    copy_workflow,
+    plane_names,
+    snakemake,
+    study_config,
+)
 
 
 def test_every_run_and_plane_has_a_valid_landscape_and_figure(finished_study):
     results = finished_study / "results" / "test"
-    config = _test_config(finished_study)
+    config = study_config(finished_study)
     summary_rows = 0
     for activation in config["activations"]:
         for seed in config["seeds"]:
             folder = f"{activation}/seed_{seed}"
-            for plane in _plane_names(config, seed):
+            for plane in plane_names(config, seed):
                 landscape = read_landscape(results / "landscape" / folder / f"{plane}.nc")
                 assert landscape.sizes["x"] == 5
                 assert landscape.sizes["y"] == (1 if plane.kind in SLICES else 5)
@@ -221,93 +191,6 @@ def test_report_is_written(finished_study):
     assert len(html) > 100_000 and "Test study" in html
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-BROWSER_REQUIRED = os.environ.get("LOSSLANDSCAPE_BROWSER_REQUIRED") == "1"
-ARTIFACTS = Path(os.environ.get("LOSSLANDSCAPE_ARTIFACTS", REPO / "artifacts"))
-
-
-@pytest.mark.skipif(
-    not BROWSER_REQUIRED and _chromium() is None,
-    reason="no chromium here (Debian: apt-get install chromium); CI installs it and runs this",
-)
-def test_report_opens_in_headless_chromium_with_every_figure(finished_study):
-    """The report in a real browser: no console errors, every figure of every run decodes
-    at a readable size, every result has a caption; a screenshot of the front page is
-    saved to ``artifacts/`` (or ``$LOSSLANDSCAPE_ARTIFACTS``)."""
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
-    assert _chromium(), "LOSSLANDSCAPE_BROWSER_REQUIRED=1 but no chromium is installed"
-    report = finished_study / "report.html"
-    if not report.exists():
-        assert snakemake(finished_study, "--report", "report.html").returncode == 0
-    config = _test_config(finished_study)
-    runs = [(a, s) for a in config["activations"] for s in config["seeds"]]
-    drawn = {
-        (seed, str(plane))
-        for seed in config["seeds"]
-        for plane in _plane_names(config, seed)
-        if plane.draw == 1 and plane.epoch is None
-    }
-    compared = {plane for seed, plane in drawn if seed == 42 and plane != "three_seed"}
-    figures = {
-        f"results/test/report/{name}.png"
-        for name in (
-            "training_curves",
-            "training_curves_per_seed",
-            "metric_comparison",
-            "metric_accuracy",
-            "width_over_training",
-            "seed_barriers",
-            *(f"planes/{plane}" for plane in compared),
-            *(
-                f"{kind}/{a}/seed_{s}/{plane}"
-                for kind in ("landscape", "analysis")
-                for a, s in runs
-                for seed, plane in drawn
-                if seed == s
-            ),
-        )
-    }
-    errors = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=_chromium(), args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(report.as_uri())
-        page.wait_for_selector("text=Trained models")
-        # report/stylesheet.css: a front page taller than the window keeps its top in view
-        top = page.evaluate("document.querySelector('.document').getBoundingClientRect().top")
-        assert top >= 0, f"the front page starts {-top:.0f} pixels above the window"
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "report-front-page.png"), full_page=True)
-        captions = page.evaluate(
-            "Object.fromEntries(Object.entries(results).map(([path, r]) => [path, r.caption]))"
-        )
-        assert figures <= set(captions), sorted(figures - set(captions))
-        assert all(text.strip() for text in captions.values()), "a result without caption"
-        for path in figures:  # per-run captions quote the run's own numbers
-            if "/landscape/" in path or "/analysis/" in path:
-                assert "This run: " in captions[path] and "local minim" in captions[path], path
-        for path in sorted(figures):
-            page.evaluate(
-                "p => app.setView({content: 'img', contentPath: results[p].data_uri,"
-                " resultPath: p})",
-                path,
-            )
-            width = page.wait_for_function(
-                "p => { const i = Array.from(document.images).find("
-                "i => i.src === results[p].data_uri); "
-                "return i && i.complete && i.naturalWidth; }",
-                arg=path,
-            ).json_value()
-            assert width >= 800, f"{path} shows {width} pixels wide"
-        browser.close()
-    assert not errors, errors
-
-
 def _rules_to_run(workdir: Path, config: dict) -> set[str]:
     """The rules a dry run would execute with ``config`` (the test study, changed)."""
     (workdir / "config" / "changed.yaml").write_text(yaml.safe_dump(config))
@@ -342,10 +225,6 @@ AFTER_TRAINING = (
 )
 
 
-def _test_config(finished_study: Path) -> dict:
-    return yaml.safe_load((finished_study / "config" / "test.yaml").read_text())
-
-
 @pytest.mark.parametrize(
     "change, expected",
     [
@@ -376,13 +255,13 @@ def _test_config(finished_study: Path) -> dict:
     ids=["training", "resolution", "metric", "report-title", "added-seed", "narrow-extent"],
 )
 def test_a_config_change_reruns_exactly_what_depends_on_it(finished_study, change, expected):
-    config = _test_config(finished_study)
+    config = study_config(finished_study)
     change(config)
     assert _rules_to_run(finished_study, config) == expected
 
 
 def test_an_added_seed_plans_jobs_for_the_new_runs_only(finished_study):
-    config = _test_config(finished_study)
+    config = study_config(finished_study)
     config["seeds"] = [42, 250, 300, 7]
     (finished_study / "config" / "changed.yaml").write_text(yaml.safe_dump(config))
     result = subprocess.run(
@@ -412,9 +291,9 @@ def test_an_added_seed_plans_jobs_for_the_new_runs_only(finished_study):
 @pytest.mark.parametrize(
     "module, expected",
     [
-        ("metrics.py", {"compute_run_metrics", "summarize_study", "plot_landscape"}),
-        ("engine.py", {"map_run_planes", "evaluate_landscape", "compute_run_metrics"}),
-        ("training.py", {"train_model"}),
+        ("metrics/landscape.py", {"compute_run_metrics", "summarize_study", "plot_landscape"}),
+        ("engine/strategies.py", {"map_run_planes", "evaluate_landscape", "compute_run_metrics"}),
+        ("training/loop.py", {"train_model"}),
     ],
 )
 def test_an_edited_package_module_reruns_the_rules_that_import_it(finished_study, module, expected):
@@ -422,20 +301,12 @@ def test_an_edited_package_module_reruns_the_rules_that_import_it(finished_study
     original = source.read_text()
     try:
         source.write_text(original + "\n# an edit\n")
-        rules = _rules_to_run(finished_study, _test_config(finished_study))
+        rules = _rules_to_run(finished_study, study_config(finished_study))
     finally:
         source.write_text(original)
     assert expected <= rules
-    if module == "metrics.py":
+    if module == "metrics/landscape.py":
         assert "train_model" not in rules and "map_run_planes" not in rules
-
-
-def _copy_workflow(workdir: Path) -> Path:
-    workdir.mkdir(parents=True, exist_ok=True)
-    for item in ("Snakefile", "workflow", "config", "report", "profiles", "envs", "src"):
-        source = REPO / item
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, workdir / item)
-    return workdir
 
 
 def test_a_killed_run_restarted_with_rerun_incomplete_ends_identical(
@@ -443,10 +314,12 @@ def test_a_killed_run_restarted_with_rerun_incomplete_ends_identical(
 ):
     """SIGKILL Snakemake and its jobs while landscapes are being evaluated; after
     ``--unlock``, a rerun with ``--rerun-incomplete`` completes, and every netCDF value
-    and summary table equals the uninterrupted run's (reproducibility on CPU)."""
-    workdir = _copy_workflow(tmp_path_factory.mktemp("killed"))
+    and summary table equals the uninterrupted run's (reproducibility on CPU). Both runs
+    target the study's tables (:data:`tests.study.COMPUTED`): every netCDF is made on the
+    way, and the figures, which the shared run checks, are left out to save time."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("killed"))
     job = subprocess.Popen(
-        [SNAKEMAKE, "--configfile", "config/test.yaml", "--cores", "2"],
+        [SNAKEMAKE, "--configfile", "config/test.yaml", "--cores", "2", *COMPUTED],
         cwd=workdir,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -464,110 +337,7 @@ def test_a_killed_run_restarted_with_rerun_incomplete_ends_identical(
     assert not (results / "metrics" / "summary.csv").exists()
 
     assert snakemake(workdir, "--unlock").returncode == 0
-    rerun = snakemake(workdir, "--cores", "2", "--rerun-incomplete")
+    rerun = snakemake(workdir, "--cores", "2", "--rerun-incomplete", *COMPUTED)
     assert rerun.returncode == 0, rerun.stderr[-4000:]
 
-    _assert_same_results(finished_study / "results" / "test", results)
-
-
-def _assert_same_results(reference: Path, results: Path) -> None:
-    """Every netCDF's values and coordinates and the summary tables are equal."""
-    files = sorted(p.relative_to(reference) for p in reference.rglob("*.nc"))
-    assert len(files) > 40
-    for relative in files:
-        with xr.open_dataset(reference / relative) as a, xr.open_dataset(results / relative) as b:
-            xr.testing.assert_equal(a, b)  # values and coordinates; attrs hold timestamps
-    for table in ("summary.csv", "summary_by_activation.csv"):
-        pd.testing.assert_frame_equal(
-            pd.read_csv(reference / "metrics" / table), pd.read_csv(results / "metrics" / table)
-        )
-
-
-def _slurm_cluster_answers() -> bool:
-    if shutil.which("sinfo") is None:
-        return False
-    return subprocess.run(["sinfo", "-h"], capture_output=True, timeout=30).returncode == 0
-
-
-SLURM_REQUIRED = os.environ.get("LOSSLANDSCAPE_SLURM_REQUIRED") == "1"
-
-
-def _slurm_state(slurm_id: str, seconds: float = 10.0) -> str:
-    """The job's state once it has left RUNNING/COMPLETING (squeue lists finished jobs for
-    the cluster's MinJobAge)."""
-    deadline = time.monotonic() + seconds
-    state = ""
-    while time.monotonic() < deadline:
-        state = subprocess.run(
-            ["squeue", "-h", "-t", "all", "-j", slurm_id, "-o", "%T"],
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        if state not in ("RUNNING", "COMPLETING", ""):
-            return state
-        time.sleep(0.1)
-    return state
-
-
-@pytest.mark.skipif(
-    not SLURM_REQUIRED and not _slurm_cluster_answers(),
-    reason="no SLURM cluster answers sinfo here; CI starts one (.ci/slurm-cluster) and runs this",
-)
-def test_the_study_on_slurm_survives_a_scancel_and_matches_the_local_run(
-    finished_study, tmp_path_factory
-):
-    """The test study through ``--profile profiles/slurm-ci`` on a real cluster: one job
-    mapping a run's planes is cancelled with ``scancel`` while it runs, ``retries``
-    resubmits only that job, and every netCDF value and summary table equals the local
-    run's."""
-    assert _slurm_cluster_answers(), "LOSSLANDSCAPE_SLURM_REQUIRED=1 but sinfo gets no answer"
-    workdir = _copy_workflow(tmp_path_factory.mktemp("slurm"))
-    log = workdir / "snakemake.log"
-    with log.open("w") as out:
-        job = subprocess.Popen(
-            [SNAKEMAKE, "--profile", "profiles/slurm-ci", "--configfile", "config/test.yaml"],
-            cwd=workdir,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        cancelled = None
-        deadline = time.monotonic() + 600
-        while cancelled is None and time.monotonic() < deadline and job.poll() is None:
-            queue = subprocess.run(
-                ["squeue", "-h", "-t", "RUNNING", "-o", "%i|%k"],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout.split()
-            for line in queue:
-                slurm_id, comment = line.split("|", 1)
-                if comment.startswith("rule_map_run_planes"):
-                    subprocess.run(["scancel", slurm_id], check=True)
-                    # a job that finished in the meantime was not cancelled: try the next
-                    if _slurm_state(slurm_id) == "CANCELLED":
-                        cancelled = comment
-                    break
-            time.sleep(0.2)
-        try:
-            job.wait(timeout=1200)
-        finally:
-            if job.poll() is None:
-                os.killpg(job.pid, signal.SIGKILL)
-    text = log.read_text()
-    assert cancelled is not None, "no map_run_planes job was seen running:\n" + text[-3000:]
-    assert job.returncode == 0, text[-4000:]
-    assert "CANCELLED" in text, text[-4000:]
-
-    # one resubmission, of the cancelled job only: nothing else is computed twice
-    submitted = re.findall(
-        r"submitted with SLURM jobid \d+ \(log: \S*/slurm_logs/(rule_\w+)/", text
-    )
-    mapped = [name for name in submitted if name == "rule_map_run_planes"]
-    plan = snakemake(finished_study, "-n", "--forceall", "--quiet", "rules")
-    planned = job_counts(plan.stdout + plan.stderr)
-    assert len(mapped) == planned["map_run_planes"] + 1
-    local_rules = set(re.findall(r"^localrule (\w+):", text, re.MULTILINE))
-    assert "all" in local_rules
-    assert len(submitted) == sum(n for r, n in planned.items() if r not in local_rules) + 1
-    _assert_same_results(finished_study / "results" / "test", workdir / "results" / "test")
+    assert_same_results(finished_study / "results" / "test", results)

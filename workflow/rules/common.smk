@@ -7,11 +7,8 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-validate(config, "../schemas/config.schema.yaml")
-
-# Package edits rerun the rules that import the edited modules: each rule's params carry a
-# digest of the modules its stage imports, transitively (losslandscape/codehash.py, loaded
-# by path so that planning imports neither torch nor an installed copy of the package).
+# Package modules that planning needs are loaded by path, so that planning imports neither
+# torch nor an installed copy of the package.
 PACKAGE_DIR = Path(workflow.basedir) / "src" / "losslandscape"
 
 
@@ -23,9 +20,15 @@ def _module_by_path(relative_path):
     return loaded
 
 
+# Package edits rerun the rules that import the edited modules: each rule's params carry a
+# digest of the modules its stage imports, transitively (losslandscape/codehash.py).
 codehash = _module_by_path("codehash.py")
-# The plane-name grammar (losslandscape/planes/names.py: no torch, so loaded by path too)
-plane_names = _module_by_path("planes/names.py")
+# The plane kinds and the plane-name grammar (losslandscape/planes/kinds.py)
+plane_kinds = _module_by_path("planes/kinds.py")
+# The config: the schema (generated from losslandscape/settings/sections.py) checks each
+# key and fills in the defaults, then the checks across keys (losslandscape/settings/checks.py)
+validate(config, "../schemas/config.schema.yaml")
+_module_by_path("settings/checks.py").check_config(config, slices=plane_kinds.SLICES)
 
 
 def code_of(module):
@@ -35,75 +38,12 @@ def code_of(module):
 
 STUDY = config["study"]
 # Plane kinds; the {plane} wildcard holds plane names (kinds with their draw, centre epoch
-# or other seed: losslandscape/planes/names.py)
+# or other seed: losslandscape/planes/kinds.py)
 PLANES = config["directions"]["planes"]
 DIRECTIONS = config["directions"]
 SEEDS = [int(s) for s in config["seeds"]]
 THREE_SEEDS = DIRECTIONS.get("three_seed", {}).get("seeds") or SEEDS[:3]
 NARROW_EPOCHS = DIRECTIONS.get("narrow", {}).get("epochs", [])
-
-missing_rates = [
-    a for a in config["activations"] if a not in config["training"]["learning_rate"]
-]
-if missing_rates:
-    raise ValueError(
-        f"config training.learning_rate: no learning rate for activation(s) {missing_rates}; "
-        f"found rates for {sorted(config['training']['learning_rate'])}"
-    )
-schedules = {
-    key: config["training"].get(key)
-    for key in ("plateau", "milestones", "cosine")
-    if config["training"].get(key)
-}
-if len(schedules) > 1:
-    raise ValueError(
-        f"config training: choose one learning-rate schedule; found {schedules}"
-    )
-if "three_seed" in PLANES:
-    if len(SEEDS) < 3 or not set(THREE_SEEDS) <= set(SEEDS):
-        raise ValueError(
-            "config directions.planes has three_seed, which needs three of the study's "
-            f"seeds {SEEDS}; found directions.three_seed.seeds "
-            f"{DIRECTIONS.get('three_seed', {}).get('seeds')} (null: the first three)"
-        )
-if config["across_seeds"]["interpolations"] and len(SEEDS) < 2:
-    raise ValueError(
-        "config across_seeds.interpolations is true, which needs at least 2 seeds; "
-        f"found seeds {SEEDS}"
-    )
-
-epochs, every = config["training"]["epochs"], config["training"]["checkpoint_every"]
-saved_epochs = sorted({0, epochs, *range(every, epochs + 1, every)})
-if "pca" in PLANES and len(saved_epochs) < 4:
-    raise ValueError(
-        "config directions.planes has pca, which needs at least 4 saved checkpoints; "
-        f"training.epochs {epochs} with checkpoint_every {every} saves {saved_epochs}"
-    )
-if "narrow" in PLANES:
-    early = [e for e in NARROW_EPOCHS if e not in saved_epochs or e >= epochs]
-    if early:
-        raise ValueError(
-            "config directions.narrow.epochs: expected saved epochs before the last "
-            f"({saved_epochs[:-1]}); found {NARROW_EPOCHS}, of which {early} are not"
-        )
-for plane, count in (("three_point", 3), ("interpolation", 2)):
-    chosen = config["directions"][plane]["epochs"]
-    if plane in PLANES and chosen is not None:
-        unsaved = [e for e in chosen if e not in saved_epochs]
-        if unsaved:
-            raise ValueError(
-                f"config directions.{plane}.epochs: expected {count} saved epochs "
-                f"(saved: {saved_epochs}); found {chosen}, of which {unsaved} are not saved"
-            )
-
-n_grid_points = config["landscape"]["resolution"] ** (
-    1 if set(PLANES) & set(plane_names.SLICES) else 2
-)
-if config["landscape"]["tiles"] > n_grid_points:
-    raise ValueError(
-        f"config landscape.tiles: expected at most the {n_grid_points} points of the "
-        f"smallest grid; found {config['landscape']['tiles']}"
-    )
 
 
 def runs():
@@ -118,11 +58,19 @@ def run_paths(pattern, **extra):
     ]
 
 
+def landscapes_of_plane(wildcards):
+    """The landscape file of plane `wildcards.plane` in every run."""
+    return run_paths(
+        "results/{study}/landscape/{activation}/seed_{seed}/{plane}.nc",
+        plane=wildcards.plane,
+    )
+
+
 def planes_of(seed, kinds=None):
     """The plane names mapped in the folder of `seed` (of `kinds`, default every kind)."""
     return [
         str(name)
-        for name in plane_names.run_plane_names(
+        for name in plane_kinds.run_plane_names(
             kinds or PLANES,
             DIRECTIONS.get("draws", 1),
             int(seed),
@@ -140,8 +88,8 @@ def all_plane_names():
 def is_run_plane(name):
     """Planes described per run in the summary: not across seeds, not around earlier
     checkpoints (those have tables of their own)."""
-    parsed = plane_names.PlaneName.parse(name)
-    return parsed.kind not in plane_names.ACROSS_SEEDS and parsed.epoch is None
+    parsed = plane_kinds.PlaneName.parse(name)
+    return not parsed.plane_kind.across_seeds and parsed.epoch is None
 
 
 def run_plane_paths(pattern, which=is_run_plane):
@@ -158,7 +106,7 @@ def is_figured(name):
     """Planes drawn in the report: the first direction draw, centred on the final model
     (the other draws and the planes around earlier checkpoints are measured, in the
     summary tables, not drawn: a figure job costs more than a small model's plane)."""
-    parsed = plane_names.PlaneName.parse(name)
+    parsed = plane_kinds.PlaneName.parse(name)
     return parsed.draw == 1 and parsed.epoch is None
 
 
@@ -167,32 +115,43 @@ def figure_plane_paths(pattern):
     return run_plane_paths(pattern, which=is_figured)
 
 
+def is_across_seeds(name):
+    """Planes through several seeds' models (three_seed)."""
+    return plane_kinds.plane_kind(name).across_seeds
+
+
 def across_seed_paths(pattern):
-    """`pattern` for every plane through several seeds' models (three_seed)."""
-    return run_plane_paths(
-        pattern,
-        which=lambda name: plane_names.PlaneName.parse(name).kind
-        in plane_names.ACROSS_SEEDS,
-    )
+    """`pattern` for every plane through several seeds' models."""
+    return run_plane_paths(pattern, which=is_across_seeds)
+
+
+def is_over_training(name):
+    """Planes of the first draw of the kinds also mapped around earlier checkpoints
+    (narrow), around those and the final model: basin width over training."""
+    parsed = plane_kinds.PlaneName.parse(name)
+    return parsed.plane_kind.around_checkpoints and parsed.draw == 1
 
 
 def over_training_paths(pattern):
-    """`pattern` for the narrow planes of the first draw, around earlier checkpoints and the
-    final model: basin width over training."""
-    return run_plane_paths(
-        pattern,
-        which=lambda name: plane_names.PlaneName.parse(name).kind == "narrow"
-        and plane_names.PlaneName.parse(name).draw == 1,
+    """`pattern` for every plane of basin width over training (:func:`is_over_training`)."""
+    return run_plane_paths(pattern, which=is_over_training)
+
+
+def maps_over_training():
+    """Whether the study maps planes around earlier checkpoints (basin width over
+    training): a kind that is mapped around them, and epochs to map them around."""
+    return bool(NARROW_EPOCHS) and any(
+        plane_kinds.plane_kind(kind).around_checkpoints for kind in PLANES
     )
 
 
 # The plane kinds of the per-run summary (its `plane` column), and the plane names drawn
 # side by side for every run (the first draw)
-SUMMARY_PLANES = [k for k in PLANES if k not in plane_names.ACROSS_SEEDS]
+SUMMARY_PLANES = [k for k in PLANES if not is_across_seeds(k)]
 COMPARED_PLANES = [
     p
     for p in planes_of(SEEDS[0])
-    if is_run_plane(p) and plane_names.PlaneName.parse(p).draw == 1
+    if is_run_plane(p) and plane_kinds.PlaneName.parse(p).draw == 1
 ]
 
 
@@ -218,12 +177,12 @@ def seed_barrier_paths():
 
 def plane_checkpoints(wildcards):
     """The run's checkpoints, then those of the other seeds a plane passes through."""
-    parsed = plane_names.PlaneName.parse(wildcards.plane)
+    parsed = plane_kinds.PlaneName.parse(wildcards.plane)
     seeds = [int(wildcards.seed)]
-    if parsed.kind == "three_seed":
+    if parsed.plane_kind.across_seeds:
         if seeds[0] != THREE_SEEDS[0]:
             raise ValueError(
-                f"the three_seed plane lives in the folder of seed {THREE_SEEDS[0]}, the first "
+                f"the {parsed} plane lives in the folder of seed {THREE_SEEDS[0]}, the first "
                 f"of {THREE_SEEDS}; found a request in the folder of seed {seeds[0]}"
             )
         seeds = THREE_SEEDS
@@ -241,8 +200,8 @@ def run_labels():
 
 
 def hessian_dataset(wildcards):
-    """The prepared data set for hessian planes (their directions need data), else nothing."""
-    if plane_names.PlaneName.parse(wildcards.plane).kind != "hessian":
+    """The prepared data set for planes whose directions need data (hessian), else nothing."""
+    if not plane_kinds.plane_kind(wildcards.plane).needs_dataset:
         return []
     return rules.prepare_dataset.output.dataset.format(study=wildcards.study)
 
@@ -285,8 +244,8 @@ def canonical(value):
     return value
 
 
-# Landscape settings that change how a job runs, not its values: read by the scripts from
-# snakemake.config, so that changing them reruns nothing.
+# Landscape settings that change how a job runs, not its values: they reach the scripts as
+# the rules' threads and resources, never as params, so that changing them reruns nothing.
 RUNTIME_ONLY_LANDSCAPE = ("save_every_seconds", "threads")
 
 
@@ -301,12 +260,13 @@ def landscape_settings():
 
 
 def options_of_plane(name):
-    """The direction options of plane `name`'s kind only (random ones for narrow planes and
-    line slices, with the narrow extent for narrow planes)."""
-    kind = plane_names.PlaneName.parse(name).kind
-    options = dict(DIRECTIONS.get(plane_names.DIRECTIONS_OF.get(kind, kind), {}))
-    if kind == "narrow":
-        options["extent"] = DIRECTIONS["narrow"]["extent"]
+    """The direction options of plane `name`'s kind only: the config section of the kind
+    whose directions it uses (random ones for narrow planes and line slices), with its own
+    extent for a kind that has one (narrow)."""
+    kind = plane_kinds.plane_kind(name)
+    options = dict(DIRECTIONS.get(kind.directions_of, {}))
+    if kind.own_extent:
+        options["extent"] = DIRECTIONS[kind.name]["extent"]
     return canonical(options)
 
 
@@ -318,11 +278,7 @@ def plane_options(wildcards):
 def local_planes():
     """The plane names mapped from a run's own checkpoints: every kind but those through
     several seeds' models. The same in every run's folder."""
-    return [
-        name
-        for name in planes_of(SEEDS[0])
-        if plane_names.PlaneName.parse(name).kind not in plane_names.ACROSS_SEEDS
-    ]
+    return [name for name in planes_of(SEEDS[0]) if not is_across_seeds(name)]
 
 
 def local_plane_options():
@@ -372,7 +328,7 @@ def final_outputs():
         *(f"results/{STUDY}/report/planes/{plane}.png" for plane in COMPARED_PLANES),
         *(
             [f"results/{STUDY}/report/width_over_training.png"]
-            if "narrow" in PLANES and NARROW_EPOCHS
+            if maps_over_training()
             else []
         ),
         *(

@@ -7,8 +7,12 @@ rule download_archive:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    resources:
+        # where from is not what: a resource, not a param, so that a changed mirror does
+        # not refetch archives whose md5 was verified
+        mirror=config["dataset"]["mirror"] or "",
     params:
-        code=code_of("archives"),
+        code=code_of("stages.data"),
         checksums=canonical(config["dataset"]["checksums"]),
     script:
         "../scripts/download_archive.py"

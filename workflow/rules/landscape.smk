@@ -17,6 +17,9 @@ rule evaluate_landscape_tile:
         runtime=120,
         gpu=accelerator(config["landscape"]["device"], "cuda"),
         tpu=accelerator(config["landscape"]["device"], "xla"),
+        # runtime-only: how often progress is saved changes no result, so it is a
+        # resource (never a rerun trigger) rather than a param (config/README.md)
+        save_every_seconds=str(config["landscape"]["save_every_seconds"]),
     params:
         code=code_of("stages.landscape"),
         settings=landscape_settings(),
@@ -89,6 +92,9 @@ rule map_run_planes:
         runtime=240,
         gpu=accelerator(config["landscape"]["device"], "cuda"),
         tpu=accelerator(config["landscape"]["device"], "xla"),
+        # runtime-only: how often progress is saved changes no result, so it is a
+        # resource (never a rerun trigger) rather than a param (config/README.md)
+        save_every_seconds=str(config["landscape"]["save_every_seconds"]),
     params:
         code=[code_of("stages.directions"), code_of("stages.landscape")],
         planes=local_planes(),
@@ -117,6 +123,9 @@ rule evaluate_landscape:
         runtime=120,
         gpu=accelerator(config["landscape"]["device"], "cuda"),
         tpu=accelerator(config["landscape"]["device"], "xla"),
+        # runtime-only: how often progress is saved changes no result, so it is a
+        # resource (never a rerun trigger) rather than a param (config/README.md)
+        save_every_seconds=str(config["landscape"]["save_every_seconds"]),
     params:
         code=code_of("stages.landscape"),
         settings=landscape_settings(),

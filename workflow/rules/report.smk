@@ -140,10 +140,7 @@ rule plot_width_over_training:
 
 rule plot_plane_comparison:
     input:
-        landscapes=lambda wildcards: run_paths(
-            "results/{study}/landscape/{activation}/seed_{seed}/{plane}.nc",
-            plane=wildcards.plane,
-        ),
+        landscapes=landscapes_of_plane,
     output:
         figure=report(
             "results/{study}/report/planes/{plane}.png",

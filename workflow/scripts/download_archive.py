@@ -8,7 +8,8 @@ with log_to_file(snakemake.log[0]):
         dataset=snakemake.wildcards.dataset,
         filename=snakemake.wildcards.archive,
         out=snakemake.output.archive,
-        # where from is not what: a changed mirror must not refetch verified archives
-        mirror=snakemake.config["dataset"]["mirror"],
+        # a resource, not a param: where from is not what, so a changed mirror must not
+        # refetch verified archives
+        mirror=snakemake.resources.mirror or None,
         checksums=snakemake.params.checksums,
     )

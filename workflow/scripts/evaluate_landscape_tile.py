@@ -12,7 +12,7 @@ with log_to_file(snakemake.log[0]):
         tile=int(snakemake.wildcards.tile),
         settings={
             **snakemake.params.settings,
-            **{k: snakemake.config["landscape"][k] for k in ("save_every_seconds", "threads")},
+            "save_every_seconds": float(snakemake.resources.save_every_seconds),
         },
         threads=snakemake.threads,
     )

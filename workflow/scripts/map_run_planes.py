@@ -7,7 +7,7 @@ from losslandscape.stages.landscape import run_evaluate_landscape
 
 settings = {
     **snakemake.params.settings,
-    **{k: snakemake.config["landscape"][k] for k in ("save_every_seconds", "threads")},
+    "save_every_seconds": float(snakemake.resources.save_every_seconds),
 }
 with log_to_file(snakemake.log[0]):
     for plane, directions, landscape in zip(

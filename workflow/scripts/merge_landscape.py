@@ -10,9 +10,6 @@ with log_to_file(snakemake.log[0]):
         directions=snakemake.input.directions,
         tiles=list(snakemake.input.tiles),
         out=snakemake.output.landscape,
-        settings={
-            **snakemake.params.settings,
-            **{k: snakemake.config["landscape"][k] for k in ("save_every_seconds", "threads")},
-        },
+        settings=snakemake.params.settings,
         rule=snakemake.rule,
     )

@@ -1,6 +1,7 @@
 """Official data set archives: where they are, how to fetch them, how to read them.
 
-No torchvision (it cannot be imported beside the CPU torch here; see ../shared/FACTS.md):
+No torchvision (PyPI's torchvision 0.28 is a CUDA build that cannot be imported beside the
+pinned CPU torch):
 the CIFAR python pickles and the MNIST/Fashion-MNIST IDX files are read directly.
 
 Downloads go to ``<file>.part`` and continue from its length with an HTTP Range request
@@ -136,6 +137,11 @@ def verify(path: str | Path, md5: str) -> None:
         )
 
 
+# CIFAR-100 label kind → class count (config dataset.labels): the 100 fine classes or the
+# 20 coarse superclasses
+CIFAR100_LABELS = {"fine": 100, "coarse": 20}
+
+
 def read_cifar(archive: str | Path, labels: str = "fine") -> dict[str, np.ndarray]:
     """Images and labels from ``cifar-10-python.tar.gz`` or ``cifar-100-python.tar.gz``.
 
@@ -159,8 +165,10 @@ def read_cifar(archive: str | Path, labels: str = "fine") -> dict[str, np.ndarra
             key = b"labels"
         else:
             train, test = [load("cifar-100-python/train")], [load("cifar-100-python/test")]
-            if labels not in ("fine", "coarse"):
-                raise ValueError(f"CIFAR-100 labels {labels!r}: choose fine or coarse")
+            if labels not in CIFAR100_LABELS:
+                raise ValueError(
+                    f"CIFAR-100 labels {labels!r}: choose {' or '.join(CIFAR100_LABELS)}"
+                )
             key = f"{labels}_labels".encode()
 
     def stack(batches: list[dict]) -> tuple[np.ndarray, np.ndarray]:

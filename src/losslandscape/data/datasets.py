@@ -23,7 +23,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from losslandscape.data.archives import ARCHIVES, read_cifar, read_idx_dataset, verify
+from losslandscape.data.archives import (
+    ARCHIVES,
+    CIFAR100_LABELS,
+    read_cifar,
+    read_idx_dataset,
+    verify,
+)
 from losslandscape.io.torchfiles import atomic_torch_save, load_torch_file
 
 FORMAT_VERSION = 1
@@ -149,10 +155,10 @@ def prepare_dataset(
             "std": np.ravel(std).tolist() if np.size(std) > 1 else float(std),
         },
     }
-    if name == "cifar100":
+    n_classes = {"cifar10": 10, "mnist": 10, "fashion_mnist": 10}
+    if name == "cifar100":  # read_cifar has checked the label kind
         dataset["labels"] = labels
-    n_classes = {"cifar10": 10, "cifar100": 100 if labels == "fine" else 20, "mnist": 10}
-    n_classes["fashion_mnist"] = 10
+        n_classes["cifar100"] = CIFAR100_LABELS[labels]
     dataset["n_classes"] = n_classes.get(
         name, int(max(dataset["y_train"].max(), dataset["y_test"].max()) + 1)
     )

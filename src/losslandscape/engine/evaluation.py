@@ -2,29 +2,28 @@
 
 import torch
 from torch import nn
-from torch.nn import functional as F
+
+from losslandscape.engine.loss import LossSums
 
 
 @torch.inference_mode()
 def evaluate(
     model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, batch_size: int = 8192
 ) -> tuple[float, float]:
-    """Mean cross-entropy (nats) and accuracy (fraction in [0, 1]) of ``model`` in eval mode.
+    """Mean cross-entropy (nats) and accuracy (fraction in [0, 1]) of ``model`` in eval mode,
+    reduced as the landscape engine reduces them (:class:`~losslandscape.engine.loss.LossSums`).
 
     Args:
         inputs: ``(n, *input_shape)`` float32.
         labels: ``(n,)`` int64 class indices.
-        batch_size: samples per forward pass; sums are accumulated so the result does not
-            depend on it beyond float rounding.
+        batch_size: samples per forward pass; sums are accumulated in float64 so the result
+            does not depend on it beyond float rounding.
     """
     was_training = model.training
     model.eval()
-    loss_sum = torch.zeros((), dtype=torch.float64, device=inputs.device)
-    correct = 0
+    sums = LossSums(1, inputs.device)
     for start in range(0, len(inputs), batch_size):
-        logits = model(inputs[start : start + batch_size])
-        batch_labels = labels[start : start + batch_size]
-        loss_sum += F.cross_entropy(logits, batch_labels, reduction="sum").double()
-        correct += (logits.argmax(dim=1) == batch_labels).sum()
+        sums.add(0, model(inputs[start : start + batch_size]), labels[start : start + batch_size])
     model.train(was_training)
-    return float(loss_sum) / len(inputs), int(correct) / len(inputs)
+    mean, _, accuracy = sums.statistics(len(inputs))
+    return float(mean[0]), float(accuracy[0])

@@ -33,6 +33,8 @@ GRID_VARIABLES = {
     "test_loss_sem": ("standard error of the test-set mean cross-entropy", "nats"),
     "test_accuracy": ("test-set accuracy", "1"),
 }
+# The loss grids, train then test: those the metrics may describe (config metrics.variable)
+LOSS_VARIABLES = ("train_loss", "test_loss")
 TRAJECTORY_VARIABLES = {
     "trajectory_x": ("checkpoint coordinate along u", "1"),
     "trajectory_y": ("checkpoint coordinate along v", "1"),

@@ -5,7 +5,7 @@ For each height h above the minimum, in the loss's own units (nats), the basin i
 (scikit-image ``label``); this is the "width of the minimum at rising loss levels" of the
 study, measured at fixed heights so that it describes the minimum and not the window (a
 height that is a fraction of the grid's loss range makes the width of ``L = a·r²`` the same
-for every curvature a and proportional to the window: shared/FACTS.md). Each grid point
+for every curvature a and proportional to the window: docs/data-model.md). Each grid point
 stands for a cell of its spacing, so the area is ``Σ Δx·Δy`` over the region and the extents
 are the region's coordinate span plus one spacing. The width is the equivalent diameter
 ``sqrt(4·area/π)`` on a plane (``2·sqrt(h/a)`` for ``L = a·r²``) and the length on a 1-D

@@ -15,7 +15,12 @@ import torch
 import xarray as xr
 from torch import nn
 
-from losslandscape.metrics.sharpness import HessianOperator, hessian_extreme_eigenvalues
+from losslandscape.metrics.sharpness import (
+    HESSIAN_TOLERANCE,
+    HessianOperator,
+    hessian_extreme_eigenvalues,
+)
+from losslandscape.metrics.variables import HESSIAN_MAP_METRICS
 from losslandscape.parameters import ParameterLayout
 
 
@@ -42,7 +47,7 @@ def hessian_ratio_map(
     ys: np.ndarray,
     inputs: torch.Tensor,
     labels: torch.Tensor,
-    tol: float = 1e-3,
+    tol: float = HESSIAN_TOLERANCE,
     seed: int = 0,
 ) -> xr.Dataset:
     """Extreme Hessian eigenvalues of the mean cross-entropy at ``origin + x·u + y·v``.
@@ -53,7 +58,8 @@ def hessian_ratio_map(
         origin, u, v: flat ``(n_params,)`` vectors in ``named_parameters()`` order.
         xs ``(nx,)``, ys ``(ny,)``: the coarse grid's coordinates.
         inputs, labels: the fixed data subset the loss is taken over.
-        tol: ARPACK's relative tolerance (1e-3 is ample for a ratio).
+        tol: ARPACK's relative tolerance; by default the sharpness rule's and the hessian
+            plane's (:data:`~losslandscape.metrics.sharpness.HESSIAN_TOLERANCE`).
 
     Returns:
         Dataset on ``(y, x)``: ``hessian_max_eigenvalue``, ``hessian_min_eigenvalue`` (nats
@@ -71,7 +77,6 @@ def hessian_ratio_map(
                     model.get_parameter(name).copy_(value)
             hvp = HessianOperator(model, inputs, labels)
             largest[iy, ix], smallest[iy, ix] = hessian_extreme_eigenvalues(hvp, tol, seed)
-    units = "nats per unit parameter^2"
     coords = {
         "x": (
             "x",
@@ -84,23 +89,10 @@ def hessian_ratio_map(
             {"long_name": "coordinate along direction v", "units": "1"},
         ),
     }
-    return xr.Dataset(
-        {
-            "hessian_max_eigenvalue": (
-                ("y", "x"),
-                largest,
-                {"long_name": "largest Hessian eigenvalue (all parameters)", "units": units},
-            ),
-            "hessian_min_eigenvalue": (
-                ("y", "x"),
-                smallest,
-                {"long_name": "smallest Hessian eigenvalue (all parameters)", "units": units},
-            ),
-            "eigenvalue_ratio": (
-                ("y", "x"),
-                np.abs(smallest / largest),
-                {"long_name": "|lambda_min / lambda_max| (Li et al. 2018, sec. 6)", "units": "1"},
-            ),
-        },
-        coords,
-    )
+    values = {
+        "hessian_max_eigenvalue": largest,
+        "hessian_min_eigenvalue": smallest,
+        "eigenvalue_ratio": np.abs(smallest / largest),
+    }
+    data_vars = {name: spec.entry(values[name]) for name, spec in HESSIAN_MAP_METRICS.items()}
+    return xr.Dataset(data_vars, coords)

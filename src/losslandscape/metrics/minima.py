@@ -23,8 +23,8 @@ from skimage.segmentation import watershed
 
 EDGE_RULES = ("include", "exclude")
 # Relative precision of one grid value: the engine's float32 losses agree with a float64
-# reference to <= 4e-7 relative (shared/FACTS.md, measured); 16 float32 epsilons (1.9e-6)
-# bound the difference of two such values with a margin of more than 2.
+# reference to <= 4e-7 relative (measured on the study's models); 16 float32 epsilons
+# (1.9e-6) bound the difference of two such values with a margin of more than 2.
 NOISE_RELATIVE = 16 * float(np.finfo(np.float32).eps)
 # The four offsets that cover every 8-neighbour pair once.
 _OFFSETS = ((0, 1), (1, 0), (1, 1), (1, -1))

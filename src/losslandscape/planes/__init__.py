@@ -1,1 +1,2 @@
-"""Landscape planes: their names and the two direction vectors that span each kind."""
+"""Landscape planes: their kinds and names (``kinds``) and the two direction vectors that span
+each kind (``directions``)."""

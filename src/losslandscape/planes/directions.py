@@ -29,11 +29,11 @@ import torch
 
 from losslandscape.io.torchfiles import atomic_torch_save, load_torch_file
 from losslandscape.parameters import ParameterLayout
-from losslandscape.planes.names import KINDS, SLICES
+from losslandscape.planes.kinds import KINDS, plane_kind
 from losslandscape.seeding import generator_for
 
 FORMAT_VERSION = 2  # 2: the plane's origin is stored (three_point planes start at w1)
-# The plane kinds and 1-D kinds (v = 0, a single grid row y = 0): losslandscape.planes.names
+# The plane kinds (losslandscape.planes.kinds)
 PLANES = KINDS
 NORMALIZATIONS = ("filter", "layer", "none")
 
@@ -220,7 +220,7 @@ def load_directions(path: str | Path) -> dict:
     )
     for key in ("u", "v"):
         norm = math.sqrt(sum(float(t.double().pow(2).sum()) for t in directions[key].values()))
-        slice_v = key == "v" and directions["plane"] in SLICES
+        slice_v = key == "v" and plane_kind(directions["plane"]).one_dimensional
         if not math.isfinite(norm) or (norm == 0) != slice_v:
             expected = "0 (a 1-D slice)" if slice_v else "finite, > 0"
             raise ValueError(

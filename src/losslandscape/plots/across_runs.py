@@ -60,6 +60,29 @@ def _run_width(ax, run: pd.DataFrame, colour) -> None:
         )
 
 
+def _activation_lines(ax_width, ax_loss, rows: pd.DataFrame, colour) -> Line2D:
+    """One activation's rows: per run, its width (:func:`_run_width`) and its training loss;
+    then the thick line of the mean width over its seeds at each epoch, returned for the
+    legend."""
+    for _, run in rows.groupby("seed"):
+        _run_width(ax_width, run, colour)
+        ax_loss.plot(
+            run["epoch"], run["train_loss"], color=colour, linewidth=0.8, marker=".", alpha=0.8
+        )
+    mean = rows.groupby("epoch")["basin_width"].mean()
+    activation = rows["activation"].iloc[0]
+    (line,) = ax_width.plot(
+        mean.index,
+        mean.values,
+        color=colour,
+        linewidth=2.5,
+        alpha=0.5,
+        zorder=1,  # under the runs' markers, which say which widths are lower bounds
+        label=f"{activation} (mean of {rows['seed'].nunique()} seeds)",
+    )
+    return line
+
+
 def plot_width_over_training(table: pd.DataFrame, activations: list[str], path: str) -> None:
     """Basin width against epoch (left) beside training loss against epoch (right).
 
@@ -81,38 +104,12 @@ def plot_width_over_training(table: pd.DataFrame, activations: list[str], path: 
     handles = []
     for activation in activations:
         rows = table[table["activation"] == activation].sort_values(["seed", "epoch"])
-        if rows.empty:
-            continue
-        colour = palette[activation]
-        for _, run in rows.groupby("seed"):
-            _run_width(ax_width, run, colour)
-            ax_loss.plot(
-                run["epoch"], run["train_loss"], color=colour, linewidth=0.8, marker=".", alpha=0.8
-            )
-        mean = rows.groupby("epoch")["basin_width"].mean()
-        (line,) = ax_width.plot(
-            mean.index,
-            mean.values,
-            color=colour,
-            linewidth=2.5,
-            alpha=0.5,
-            zorder=1,  # under the runs' markers, which say which widths are lower bounds
-            label=f"{activation} (mean of {rows['seed'].nunique()} seeds)",
-        )
-        handles.append(line)
+        if not rows.empty:
+            handles.append(_activation_lines(ax_width, ax_loss, rows, palette[activation]))
     handles.append(Line2D([], [], color="grey", linewidth=0.7, label="thin: one run"))
     if (table["basin_touches_edge"].astype(int) == 1).any():
-        handles.append(
-            Line2D(
-                [],
-                [],
-                linestyle="",
-                marker="o",
-                markerfacecolor="none",
-                markeredgecolor="grey",
-                label=LOWER_BOUND_LABEL,
-            )
-        )
+        hollow = {"marker": "o", "markerfacecolor": "none", "markeredgecolor": "grey"}
+        handles.append(Line2D([], [], linestyle="", **hollow, label=LOWER_BOUND_LABEL))
     levels = ", ".join(f"{level:g}" for level in sorted(table["basin_level"].unique()))
     ax_width.set_ylabel(
         f"basin width at {levels} nats above the minimum\n"

@@ -10,7 +10,9 @@ import numpy as np
 import xarray as xr
 from matplotlib import colors, ticker
 
+from losslandscape.io.datamodel import LOSS_VARIABLES
 from losslandscape.io.files import save_figure
+from losslandscape.planes.kinds import plane_kind
 
 # The trajectory is drawn only where a checkpoint lies near the plane (relative off-plane
 # distance below this): on random planes every checkpoint's residual but the origin's is ~1,
@@ -60,12 +62,10 @@ def _trajectory(ax, landscape: xr.Dataset) -> None:
 
 
 def _spanning_models(ax, attrs: dict) -> None:
-    """The three models that span a three-point plane (labelled by epoch) or a three-seed
-    plane (labelled by seed), at their plane coordinates."""
-    if attrs["plane"] == "three_seed":
-        labels = [f"seed {seed}" for seed in np.atleast_1d(attrs["plane_seeds"])]
-    else:
-        labels = [f"epoch {epoch}" for epoch in np.atleast_1d(attrs["three_point_epochs"])]
+    """The models a plane passes through (three-point, three-seed planes) at their plane
+    coordinates, labelled as its kind says (``model_labels``: by epoch, by seed)."""
+    word, attr = plane_kind(attrs["plane"]).model_labels
+    labels = [f"{word} {value}" for value in np.atleast_1d(attrs[attr])]
     for px, py, label in zip(
         np.atleast_1d(attrs["three_point_x"]),
         np.atleast_1d(attrs["three_point_y"]),
@@ -141,7 +141,10 @@ def _loss_panel(ax, landscape: xr.Dataset, variable: str) -> None:
 
 
 def _slice_panels(axes, landscape: xr.Dataset) -> None:
-    """A 1-D slice: loss (log scale, ± 2 standard errors) and accuracy along x."""
+    """A 1-D slice: loss (log scale, ± 2 standard errors) and accuracy along x, with dotted
+    lines at the models it passes through (its kind's ``points``; else the trained model at
+    x = 0), named in the title."""
+    kind = plane_kind(landscape.attrs["plane"])
     xs = landscape["x"].values
     for split, colour in (("train", "tab:blue"), ("test", "tab:orange")):
         loss = landscape[f"{split}_loss"].values[0]
@@ -155,15 +158,18 @@ def _slice_panels(axes, landscape: xr.Dataset) -> None:
         axis.set_minor_formatter(ticker.FormatStrFormatter("%.3g"))
     axes[0].set_ylabel("mean cross-entropy (nats, log scale; band ± 2 s.e.)")
     axes[1].set_ylabel("accuracy")
-    marks = [0.0, 1.0] if landscape.attrs["plane"] == "interpolation" else [0.0]
+    marks = kind.points[0] if kind.points else (0.0,)
     for ax in axes:
         for mark in marks:
             ax.axvline(mark, color="grey", linestyle=":", linewidth=1)
         ax.set_xlabel("x (along u)")
         ax.legend(fontsize=8)
-    if landscape.attrs["plane"] == "interpolation":
-        first, second = np.atleast_1d(landscape.attrs["interpolation_epochs"])
-        axes[0].set_title(f"x = 0: epoch {first}, x = 1: epoch {second}")
+    if kind.model_labels:
+        word, attr = kind.model_labels
+        ends = np.atleast_1d(landscape.attrs[attr])
+        axes[0].set_title(
+            ", ".join(f"x = {x:g}: {word} {end}" for x, end in zip(marks, ends, strict=True))
+        )
     else:
         axes[0].set_title("x = 0: the trained model")
 
@@ -171,12 +177,13 @@ def _slice_panels(axes, landscape: xr.Dataset) -> None:
 def plot_landscape(landscape: xr.Dataset, path: str) -> None:
     """Train and test loss maps (filled contours, log colour scale) with the trajectory where
     it lies near the plane (:data:`TRAJECTORY_RESIDUAL_MAX`); for a 1-D slice, loss and
-    accuracy curves along it. Titled by the plane's name (``plane_name``, else ``plane``)."""
+    accuracy curves along it. Titled by the plane's name (``plane_name``, else ``plane``)
+    and what its kind adds (``title_note``: a PCA plane's explained variance)."""
     fig, axes = plt.subplots(1, 2, figsize=(12, 5))
     if landscape.sizes["y"] == 1:
         _slice_panels(axes, landscape)
     else:
-        for ax, variable in zip(axes, ("train_loss", "test_loss"), strict=True):
+        for ax, variable in zip(axes, LOSS_VARIABLES, strict=True):
             _loss_panel(ax, landscape, variable)
         axes[0].legend(loc="upper left", fontsize=7, framealpha=0.8)
     attrs = landscape.attrs
@@ -186,9 +193,9 @@ def plot_landscape(landscape: xr.Dataset, path: str) -> None:
         f"{'slice' if landscape.sizes['y'] == 1 else 'plane'}{around} "
         f"({attrs['model']} on {attrs['dataset']})"
     )
-    if attrs["plane"] == "pca":
-        ratio = np.atleast_1d(attrs["explained_variance_ratio"])
-        title += f"; explained variance {100 * ratio[0]:.1f}% + {100 * ratio[1]:.1f}%"
+    note = plane_kind(attrs["plane"]).title_note
+    if note:
+        title += "; " + note.format_map({key: np.atleast_1d(value) for key, value in attrs.items()})
     fig.suptitle(title)
     fig.tight_layout()
     save_figure(fig, path, dpi=110)

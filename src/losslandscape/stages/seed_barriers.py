@@ -10,11 +10,11 @@ import xarray as xr
 
 from losslandscape.data.datasets import load_dataset
 from losslandscape.engine.evaluation import evaluate
+from losslandscape.engine.evaluators import Splits
 from losslandscape.io import datamodel
 from losslandscape.io.provenance import provenance_attrs
 from losslandscape.metrics.barriers import interpolation_barrier
-from losslandscape.seeding import seeded_subset
-from losslandscape.stages.landscape import EVALUATION_SUBSET_SEED
+from losslandscape.stages.landscape_plane import EVALUATION_SUBSET_SEED, evaluation_splits
 from losslandscape.training.checkpoints import load_checkpoints, model_from_checkpoints
 
 log = logging.getLogger(__name__)
@@ -29,19 +29,117 @@ def interpolated_state(start: dict, end: dict, alpha: float) -> dict:
     }
 
 
+# What each pair's barrier (metrics.barriers.interpolation_barrier) stores: name, long name, units
+BARRIER_VARIABLES = (
+    (
+        "barrier_height",
+        "training-loss barrier: maximum along the line minus the mean of its ends",
+        "nats",
+    ),
+    ("barrier_alpha", "alpha of the maximum", "1"),
+    ("loss_start", "training loss at alpha = 0", "nats"),
+    ("loss_end", "training loss at alpha = 1", "nats"),
+)
+
+
 def line_losses(
-    model: torch.nn.Module, start: dict, end: dict, alphas: np.ndarray, data: dict
+    model: torch.nn.Module, start: dict, end: dict, alphas: np.ndarray, splits: Splits
 ) -> dict[str, np.ndarray]:
     """Train and test loss (nats) and accuracy at each of ``alphas`` ``(n,)`` on the line from
-    state ``start`` (α = 0) to ``end`` (α = 1), on the whole splits of ``data``."""
+    state ``start`` (α = 0) to ``end`` (α = 1), on ``splits`` (name → (inputs, labels)).
+
+    Not the engine's ``evaluate_points`` on origin ``start``, u = ``end − start``: that
+    moves the parameters alone (BatchNorm statistics stay the origin's, or are recomputed)
+    where a line between two models interpolates them too; its ``start + α·u`` is not
+    ``torch.lerp``'s point (which ends exactly on ``end``); and on CPU its rewritten
+    forward pass sums in another order. The numbers would differ (2e-8 to 2e-7 relative on
+    the toy MLP and mnist1d CNN) and the line's ends would no longer be each run's own
+    :func:`~losslandscape.engine.evaluation.evaluate` loss.
+    """
     values = {f"{split}_{kind}": [] for split in ("train", "test") for kind in ("loss", "accuracy")}
     for alpha in alphas:
         model.load_state_dict(interpolated_state(start, end, float(alpha)))
         for split in ("train", "test"):
-            loss, accuracy = evaluate(model, data[f"x_{split}"], data[f"y_{split}"])
+            loss, accuracy = evaluate(model, *splits[split])
             values[f"{split}_loss"].append(loss)
             values[f"{split}_accuracy"].append(accuracy)
     return {key: np.asarray(column) for key, column in values.items()}
+
+
+def _load_runs(checkpoints: list[str]) -> tuple[list[dict], torch.nn.Module]:
+    """The runs' checkpoints and a model of their architecture; ValueError for runs of
+    several activations or architectures."""
+    runs = [load_checkpoints(path) for path in checkpoints]
+    activations = {run["activation"] for run in runs}
+    if len(activations) != 1:
+        raise ValueError(
+            f"seed interpolation: {checkpoints} hold several activations {activations}"
+        )
+    model = model_from_checkpoints(runs[0])
+    # names and shapes: the same layers at another width are another architecture
+    shapes = {name: tuple(t.shape) for name, t in model.state_dict().items()}
+    for path, run in zip(checkpoints, runs, strict=True):
+        if {name: tuple(t.shape) for name, t in run["state_dicts"][-1].items()} != shapes:
+            raise ValueError(
+                f"seed interpolation: {path} holds another architecture than {checkpoints[0]}"
+            )
+    return runs, model
+
+
+def _pair_lines(
+    model: torch.nn.Module, runs: list[dict], alphas: np.ndarray, splits: Splits
+) -> tuple[list[tuple[int, int]], list[dict], list[dict]]:
+    """Every pair ``(a, b)`` of runs (indices, in the runs' order), the losses on the line
+    between their final models (:func:`line_losses`) and its barrier."""
+    pairs = list(combinations(range(len(runs)), 2))
+    lines, barriers = [], []
+    for a, b in pairs:
+        values = line_losses(
+            model, runs[a]["state_dicts"][-1], runs[b]["state_dicts"][-1], alphas, splits
+        )
+        lines.append(values)
+        barriers.append(interpolation_barrier(alphas, values["train_loss"]))
+        log.info(
+            "%s seeds %d → %d: training-loss barrier %.4g nats at alpha %.2f",
+            runs[a]["activation"],
+            runs[a]["seed"],
+            runs[b]["seed"],
+            barriers[-1]["barrier_height"],
+            barriers[-1]["barrier_alpha"],
+        )
+    return pairs, lines, barriers
+
+
+def _lines_dataset(
+    runs: list[dict], pairs: list, alphas: np.ndarray, lines: list, barriers: list, attrs: dict
+) -> xr.Dataset:
+    """The lines ``(pair, alpha)`` and their barriers ``(pair,)`` as a dataset, with the runs'
+    activation, model and data set and ``attrs``."""
+    variables = {
+        key: (
+            ("pair", "alpha"),
+            np.stack([line[key] for line in lines]),
+            {"long_name": key.replace("_", " "), "units": "nats" if key.endswith("loss") else "1"},
+        )
+        for key in lines[0]
+    }
+    for key, long_name, units in BARRIER_VARIABLES:
+        values = np.array([barrier[key] for barrier in barriers])
+        variables[key] = ("pair", values, {"long_name": long_name, "units": units})
+    coords = {
+        "alpha": (
+            "alpha",
+            alphas,
+            {"long_name": "position on the line (0: seed_a, 1: seed_b)", "units": "1"},
+        ),
+    }
+    for name, end, at in (("seed_a", 0, "alpha = 0"), ("seed_b", 1, "alpha = 1")):
+        seeds = [int(runs[pair[end]]["seed"]) for pair in pairs]
+        coords[name] = ("pair", seeds, {"long_name": f"seed of the model at {at}", "units": "1"})
+    first = runs[0]
+    identity = {"activation": first["activation"], "model": first["model_name"]}
+    attrs = {**identity, "dataset": first["dataset"], **attrs}
+    return xr.Dataset(variables, coords=coords, attrs=attrs)
 
 
 def run_interpolate_seeds(
@@ -73,101 +171,18 @@ def run_interpolate_seeds(
     if points < 3:
         raise ValueError(f"seed interpolation: expected at least 3 points per line; found {points}")
     torch.set_num_threads(threads)
-    runs = [load_checkpoints(path) for path in checkpoints]
-    activations = {run["activation"] for run in runs}
-    if len(activations) != 1:
-        raise ValueError(
-            f"seed interpolation: {checkpoints} hold several activations {activations}"
-        )
-    data = load_dataset(dataset)
-    for split in ("train", "test"):
-        labels = data[f"y_{split}"]
-        keep = seeded_subset(
-            len(labels), subset_size, EVALUATION_SUBSET_SEED, f"evaluation_subset_{split}"
-        )
-        data[f"x_{split}"], data[f"y_{split}"] = data[f"x_{split}"][keep], labels[keep]
-    model = model_from_checkpoints(runs[0])
-    # names and shapes: the same layers at another width are another architecture
-    shapes = {name: tuple(t.shape) for name, t in model.state_dict().items()}
-    for path, run in zip(checkpoints, runs, strict=True):
-        if {name: tuple(t.shape) for name, t in run["state_dicts"][-1].items()} != shapes:
-            raise ValueError(
-                f"seed interpolation: {path} holds another architecture than {checkpoints[0]}"
-            )
+    runs, model = _load_runs(checkpoints)
+    splits = evaluation_splits(load_dataset(dataset), subset_size, EVALUATION_SUBSET_SEED, "cpu")
     alphas = np.linspace(0.0, 1.0, points)
-    pairs = list(combinations(range(len(runs)), 2))
-    lines, barriers = [], []
-    for a, b in pairs:
-        values = line_losses(
-            model, runs[a]["state_dicts"][-1], runs[b]["state_dicts"][-1], alphas, data
-        )
-        lines.append(values)
-        barriers.append(interpolation_barrier(alphas, values["train_loss"]))
-        log.info(
-            "%s seeds %d → %d: training-loss barrier %.4g nats at alpha %.2f",
-            runs[a]["activation"],
-            runs[a]["seed"],
-            runs[b]["seed"],
-            barriers[-1]["barrier_height"],
-            barriers[-1]["barrier_alpha"],
-        )
-    dims = ("pair", "alpha")
-    variables = {
-        key: (
-            dims,
-            np.stack([line[key] for line in lines]),
-            {"long_name": key.replace("_", " "), "units": "nats" if key.endswith("loss") else "1"},
-        )
-        for key in lines[0]
+    pairs, lines, barriers = _pair_lines(model, runs, alphas, splits)
+    parameters = {
+        "checkpoints": [str(c) for c in checkpoints],
+        "dataset": str(dataset),
+        "points": points,
+        "subset_size": subset_size,
     }
-    for key, long_name in (
-        (
-            "barrier_height",
-            "training-loss barrier: maximum along the line minus the mean of its ends",
-        ),
-        ("barrier_alpha", "alpha of the maximum"),
-        ("loss_start", "training loss at alpha = 0"),
-        ("loss_end", "training loss at alpha = 1"),
-    ):
-        units = "1" if key == "barrier_alpha" else "nats"
-        variables[key] = (
-            "pair",
-            np.array([b[key] for b in barriers]),
-            {"long_name": long_name, "units": units},
-        )
-    ds = xr.Dataset(
-        variables,
-        coords={
-            "alpha": (
-                "alpha",
-                alphas,
-                {"long_name": "position on the line (0: seed_a, 1: seed_b)", "units": "1"},
-            ),
-            "seed_a": (
-                "pair",
-                [int(runs[a]["seed"]) for a, _ in pairs],
-                {"long_name": "seed of the model at alpha = 0", "units": "1"},
-            ),
-            "seed_b": (
-                "pair",
-                [int(runs[b]["seed"]) for _, b in pairs],
-                {"long_name": "seed of the model at alpha = 1", "units": "1"},
-            ),
-        },
-        attrs={
-            "activation": runs[0]["activation"],
-            "model": runs[0]["model_name"],
-            "dataset": runs[0]["dataset"],
-            "evaluation_subset_size": -1 if subset_size is None else int(subset_size),
-            **provenance_attrs(
-                rule,
-                {
-                    "checkpoints": [str(c) for c in checkpoints],
-                    "dataset": str(dataset),
-                    "points": points,
-                    "subset_size": subset_size,
-                },
-            ),
-        },
-    )
-    datamodel.write_netcdf(ds, out)
+    attrs = {
+        "evaluation_subset_size": -1 if subset_size is None else int(subset_size),
+        **provenance_attrs(rule, parameters),
+    }
+    datamodel.write_netcdf(_lines_dataset(runs, pairs, alphas, lines, barriers, attrs), out)

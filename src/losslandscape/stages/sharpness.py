@@ -18,6 +18,7 @@ from losslandscape.metrics.sharpness import (
     hutchinson_trace,
     sharpness_subset,
 )
+from losslandscape.metrics.variables import SHARPNESS_METRICS
 from losslandscape.training.checkpoints import load_checkpoints, model_from_checkpoints, run_attrs
 
 log = logging.getLogger(__name__)
@@ -47,43 +48,16 @@ def run_compute_sharpness(
     adaptive = adaptive_hessian_max_eigenvalue(hvp, seed=ckpt["seed"])
     trace, trace_se = hutchinson_trace(hvp, hutchinson_samples, ckpt["seed"])
     eps_sharp = epsilon_sharpness(model, inputs, labels, epsilon, ascent_iterations)
-    nats2 = "nats per unit parameter^2"
-    data_vars = {
-        "subset_loss": (
-            (),
-            hvp.loss,
-            {"long_name": "mean cross-entropy on the subset", "units": "nats"},
-        ),
-        "hessian_max_eigenvalue": (
-            (),
-            largest,
-            {"long_name": "largest Hessian eigenvalue", "units": nats2},
-        ),
-        "hessian_min_eigenvalue": (
-            (),
-            smallest,
-            {"long_name": "smallest Hessian eigenvalue", "units": nats2},
-        ),
-        "hessian_max_eigenvalue_adaptive": (
-            (),
-            adaptive,
-            {
-                "long_name": "largest eigenvalue of the adaptive Hessian diag(|w|) H diag(|w|)",
-                "units": "nats",
-            },
-        ),
-        "hessian_trace": ((), trace, {"long_name": "Hessian trace (Hutchinson)", "units": nats2}),
-        "hessian_trace_se": (
-            (),
-            trace_se,
-            {"long_name": "standard error of hessian_trace", "units": nats2},
-        ),
-        "epsilon_sharpness": (
-            (),
-            eps_sharp,
-            {"long_name": "Keskar et al. epsilon-sharpness", "units": "percent"},
-        ),
+    values = {
+        "subset_loss": hvp.loss,
+        "hessian_max_eigenvalue": largest,
+        "hessian_min_eigenvalue": smallest,
+        "hessian_max_eigenvalue_adaptive": adaptive,
+        "hessian_trace": trace,
+        "hessian_trace_se": trace_se,
+        "epsilon_sharpness": eps_sharp,
     }
+    data_vars = {name: spec.entry(values[name]) for name, spec in SHARPNESS_METRICS.items()}
     parameters = {
         "subset_size": len(subset),
         "hutchinson_samples": hutchinson_samples,

@@ -6,7 +6,7 @@ sentence is read off the study tables (:mod:`losslandscape.statistics.study`): t
 of activations with the largest effect (Cliff's δ, then the smaller exact permutation p),
 whether its p reaches 0.05, and the caveats that apply — too few runs for p < 0.05, runs
 whose headline is a lower bound or depends on the grid
-(:mod:`losslandscape.metrics.landscape`) — and,
+(:mod:`losslandscape.metrics.stability`) — and,
 where runs have several direction draws, how the difference compares with the noise that the
 choice of directions alone puts into it (:func:`draw_noise`).
 """
@@ -14,6 +14,8 @@ choice of directions alone puts into it (:func:`draw_noise`).
 import math
 
 import pandas as pd
+
+from losslandscape.statistics.tables import headline_name, number, run_caveats
 
 # question → the landscape headline that answers it (see answer.LANDSCAPE_HEADLINES)
 QUESTIONS = (
@@ -23,10 +25,6 @@ QUESTIONS = (
     ("shape of the minimum", "curvedness_at_minimum"),
 )
 SIGNIFICANCE = 0.05
-
-
-def _number(value: float) -> str:
-    return "–" if not math.isfinite(value) else f"{value:.3g}"
 
 
 def _strongest(tests: pd.DataFrame, plane: str, column: str) -> pd.Series | None:
@@ -92,8 +90,8 @@ def difference_sentence(
     else:
         names = f"{pair['activation_a']} − {pair['activation_b']}"
         effect = (
-            f"{names} = {_number(pair['mean_difference'])} "
-            f"(Cliff's δ {_number(pair['cliffs_delta'])}, exact p = {_number(pair['p_value'])})"
+            f"{names} = {number(pair['mean_difference'])} "
+            f"(Cliff's δ {number(pair['cliffs_delta'])}, exact p = {number(pair['p_value'])})"
         )
         if math.isfinite(pair["p_value"]) and pair["p_value"] <= SIGNIFICANCE:
             text = f"the activations differ: {effect}"
@@ -102,7 +100,7 @@ def difference_sentence(
             if pair["smallest_p"] > SIGNIFICANCE:
                 text += (
                     f", and these run counts cannot reach it (smallest possible p = "
-                    f"{_number(pair['smallest_p'])})"
+                    f"{number(pair['smallest_p'])})"
                 )
         noise = draw_noise(variance, plane, column, pair)
         if math.isfinite(noise) and noise > 0:
@@ -110,7 +108,7 @@ def difference_sentence(
             verdict = "beyond" if ratio > 2 else "within"
             text += (
                 f"; the difference is {ratio:.2g}× the direction-draw noise of it (s.e. "
-                f"{_number(noise)}): {verdict} twice that noise"
+                f"{number(noise)}): {verdict} twice that noise"
             )
         elif math.isfinite(noise):
             text += "; the direction draws agree exactly (no draw noise)"
@@ -132,7 +130,7 @@ def multiplicity_sentence(tests: pd.DataFrame) -> str:
         f"Of the {len(finite)} pairwise tests behind these sentences and tables, {hits} reach "
         f"p ≤ {SIGNIFICANCE}; with no difference at all, each would still reach it with "
         f"probability up to {SIGNIFICANCE} (the smallest p these run counts allow is "
-        f"{_number(floor)}), about {round(len(finite) * SIGNIFICANCE)} of them, and no "
+        f"{number(floor)}), about {round(len(finite) * SIGNIFICANCE)} of them, and no "
         "correction for multiple tests is applied: read a single p ≤ 0.05 with that in mind."
     )
 
@@ -158,7 +156,62 @@ def accuracy_sentence(correlations: pd.DataFrame, plane: str, headlines) -> str:
     )
     return (
         f"{lead}the strongest is {names[best['metric']]}, Spearman's ρ = "
-        f"{_number(best['spearman_rho'])} with test accuracy over {int(best['n_runs'])} runs "
-        f"(p = {_number(best['p_value'])}: {verdict}); activations differ in accuracy too, so "
+        f"{number(best['spearman_rho'])} with test accuracy over {int(best['n_runs'])} runs "
+        f"(p = {number(best['p_value'])}: {verdict}); activations differ in accuracy too, so "
         "a correlation across them does not say which causes which."
     )
+
+
+def answer_in_words(
+    summary, tests, correlations, activations, planes, landscape, variance, left_out
+) -> list[str]:
+    """The study's questions answered in one generated sentence each, per plane, as a
+    bullet list, then what applies to all of them: direction draws, the training-loss
+    target and multiple tests."""
+    headings = dict(landscape)
+    columns = {name: column for column, _ in landscape for name in [headline_name(column)]}
+    bullets = []
+    for question, name in QUESTIONS:
+        column = columns[name]
+        for plane in planes:
+            counts = [run_caveats(summary, plane, a, column) for a in activations]
+            bounds, unstable = (sum(kind) for kind in zip(*counts, strict=True))
+            caveats = [f"{bounds} run(s) give only a lower bound"] if bounds else []
+            if unstable:
+                caveats.append(f"{unstable} run(s) flag it as depending on the grid (†)")
+            bullets.append(
+                difference_sentence(
+                    question, headings[column], plane, tests, column, caveats, variance
+                )
+            )
+    bullets += [accuracy_sentence(correlations, plane, landscape) for plane in planes]
+    drawn = variance is not None and not variance.empty
+    draws = (
+        "several direction draws per run (each run's value is the mean over its draws; the "
+        "noise between draws is in the variance split and in each sentence)"
+        if drawn
+        else "one direction draw per run, so the noise between draws is not measured"
+    )
+    judged = "target_loss" in summary.columns and summary["target_loss"].notna().any()
+    if not judged:
+        training = (
+            "no training-loss target is set, so whether each run reached a minimum is not checked"
+        )
+    elif left_out is not None and len(left_out):
+        target = number(float(left_out["target_loss"].iloc[0]))
+        training = (
+            f"only runs that reached the training-loss target ({target} nats) are compared; "
+            f"{len(left_out)} did not and are left out (listed below)"
+        )
+    else:
+        target = number(float(summary["target_loss"].dropna().iloc[0]))
+        training = f"every run reached the training-loss target ({target} nats)"
+    multiplicity = multiplicity_sentence(tests)
+    return [
+        "**The answer in words.**",
+        "",
+        *(f"- {bullet}" for bullet in bullets),
+        "",
+        f"For all of these: {draws}; {training}." + (f" {multiplicity}" if multiplicity else ""),
+        "",
+    ]

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from losslandscape.metrics.landscape import headline_level
+from losslandscape.metrics.stability import headline_level
 
 FINAL_COLUMNS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
 # The scalars of a run's sharpness file (rule compute_sharpness), one value per run
@@ -110,6 +110,10 @@ def activation_summary(summary: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
+# The across-seeds table's ``kind`` of the straight line between two seeds' models (rule
+# interpolate_seeds: not a plane kind); its planes through several seeds' models have their
+# plane kind there (losslandscape.planes.kinds.ACROSS_SEEDS)
+SEED_LINE = "line"
 ACROSS_SEEDS_COLUMNS = (
     "activation",
     "kind",
@@ -140,7 +144,7 @@ def across_seeds_table(planes: list[xr.Dataset], lines: list[xr.Dataset]) -> pd.
             rows.append(
                 {
                     "activation": ds.attrs["activation"],
-                    "kind": "line",
+                    "kind": SEED_LINE,
                     "seeds": f"{int(ds.seed_a[pair])}-{int(ds.seed_b[pair])}",
                     "barrier_height": float(ds.barrier_height[pair]),
                 }
@@ -178,7 +182,7 @@ def over_training_table(
     """Basin width against epoch: one row per narrow-plane metrics file of the first draw
     (around the checkpoint of ``centre_epoch``, or the final model), with the checkpoint's
     training loss (nats, from the run's history), the width (plane coordinates) at the
-    headline level (:func:`losslandscape.metrics.landscape.headline_level`, in the metrics' units)
+    headline level (:func:`losslandscape.metrics.stability.headline_level`, in the metrics' units)
     and whether the basin reaches the window's edge (then the width is a lower bound)."""
     rows = []
     for ds in metrics:

@@ -7,22 +7,19 @@ with the run's seed. On CUDA, cuDNN is asked for deterministic kernels (see
 config/README.md); a few kernels have none and runs may then differ in the last bits.
 """
 
-import logging
 import math
-import time
 from pathlib import Path
 
 import pandas as pd
 import torch
-from torch.nn import functional as F
 
-from losslandscape.engine.evaluation import evaluate
 from losslandscape.models.registry import build_model, data_kwargs
-from losslandscape.seeding import derived_seed, generator_for, seed_everything
+from losslandscape.seeding import derived_seed, seed_everything
+from losslandscape.training.augmentation import AUGMENTATIONS
 from losslandscape.training.checkpoints import FORMAT_VERSION
+from losslandscape.training.epochs import RunPlan, TrainingRun
+from losslandscape.training.optimizers import make_optimizer, make_scheduler
 from losslandscape.training.resume import ResumeStore, run_key
-
-log = logging.getLogger(__name__)
 
 HISTORY_COLUMNS = [
     "epoch",
@@ -37,56 +34,6 @@ HISTORY_COLUMNS = [
 ]
 
 
-def make_optimizer(name: str, params, learning_rate: float, momentum: float, weight_decay: float):
-    """Adam (the study's default) or SGD with momentum."""
-    if name == "adam":
-        return torch.optim.Adam(params, lr=learning_rate, weight_decay=weight_decay)
-    if name == "sgd":
-        return torch.optim.SGD(
-            params, lr=learning_rate, momentum=momentum, weight_decay=weight_decay
-        )
-    raise ValueError(f"optimizer {name!r} is unknown; choose one of adam, sgd")
-
-
-def make_scheduler(
-    opt: torch.optim.Optimizer,
-    epochs: int,
-    plateau_factor: float | None,
-    plateau_patience: int,
-    milestones: list[int] | None,
-    milestone_factor: float,
-    cosine: bool,
-) -> torch.optim.lr_scheduler.LRScheduler | None:
-    """The one learning-rate schedule asked for, or None; stepped once per epoch.
-
-    Raises:
-        ValueError: more than one of a plateau, milestones and cosine annealing.
-    """
-    chosen = [
-        name
-        for name, on in (
-            (f"a plateau (factor {plateau_factor})", plateau_factor is not None),
-            (f"milestones {milestones}", bool(milestones)),
-            ("cosine annealing", cosine),
-        )
-        if on
-    ]
-    if len(chosen) > 1:
-        raise ValueError(
-            "choose one learning-rate schedule: a plateau, milestones or cosine annealing; "
-            f"found {' and '.join(chosen)}"
-        )
-    if plateau_factor is not None:
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(
-            opt, mode="min", factor=plateau_factor, patience=plateau_patience
-        )
-    if milestones:
-        return torch.optim.lr_scheduler.MultiStepLR(opt, milestones, milestone_factor)
-    if cosine:
-        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs, eta_min=0.0)
-    return None
-
-
 def first_epoch_at_or_below(rows: list[list], target_loss: float | None) -> int:
     """The first history row's epoch whose training loss is ≤ ``target_loss`` (nats), −1
     if none is or there is no target. ``rows`` are history rows in ``HISTORY_COLUMNS``."""
@@ -96,24 +43,66 @@ def first_epoch_at_or_below(rows: list[list], target_loss: float | None) -> int:
     return next((int(row[epoch_at]) for row in rows if row[loss_at] <= target_loss), -1)
 
 
-AUGMENTATIONS = ("none", "crop_flip")
+def _check_arguments(dataset: dict, augmentation: str, target_loss: float | None) -> None:
+    """Refuse an unknown augmentation, augmentation of signals and a target that is no loss."""
+    if augmentation not in AUGMENTATIONS:
+        raise ValueError(
+            f"augmentation {augmentation!r} is unknown; choose one of {', '.join(AUGMENTATIONS)}"
+        )
+    if augmentation != "none" and dataset["x_train"].dim() != 4:
+        raise ValueError(
+            f"augmentation {augmentation!r} needs images (n, c, h, w); data set "
+            f"{dataset['name']!r} has inputs of shape {list(dataset['input_shape'])}"
+        )
+    if target_loss is not None and not (math.isfinite(target_loss) and target_loss >= 0):
+        raise ValueError(
+            f"target_loss {target_loss!r}: expected a finite cross-entropy in nats (≥ 0) or None"
+        )
 
 
-def crop_flip(images: torch.Tensor, generator: torch.Generator, padding: int = 4) -> torch.Tensor:
-    """Random crop after zero padding and random horizontal flip, per image (the CIFAR
-    training augmentation). ``images`` ``(n, c, h, w)``, already normalized, so the padding
-    is the training set's mean colour. Offsets and flips come from ``generator`` (CPU)."""
-    n, _, height, width = images.shape
-    padded = F.pad(images, (padding,) * 4)
-    dy = torch.randint(0, 2 * padding + 1, (n,), generator=generator).to(images.device)
-    dx = torch.randint(0, 2 * padding + 1, (n,), generator=generator).to(images.device)
-    flip = (torch.rand(n, generator=generator) < 0.5).to(images.device)
-    rows = (dy[:, None] + torch.arange(height, device=images.device))[:, None, :, None]
-    cols = dx[:, None] + torch.arange(width, device=images.device)
-    cols = torch.where(flip[:, None], cols.flip(-1), cols)[:, None, None, :]
-    batch = torch.arange(n, device=images.device)[:, None, None, None]
-    channel = torch.arange(images.shape[1], device=images.device)[None, :, None, None]
-    return padded[batch, channel, rows, cols]
+def _initial_model(
+    dataset: dict, model_name: str, activation: str, seed: int, model_kwargs, device
+) -> tuple[torch.nn.Module, dict]:
+    """The model initialized from the generator of ``(seed, "init")`` (the global generator
+    is left as it was), on ``device``, and its constructor arguments: those the data set's
+    shapes give, updated with ``model_kwargs``."""
+    kwargs = data_kwargs(model_name, dataset["input_shape"], dataset["n_classes"])
+    kwargs.update(model_kwargs or {})
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(derived_seed(seed, "init"))
+        model = build_model(model_name, activation, **kwargs).to(torch.device(device))
+    return model, kwargs
+
+
+def _train_epochs(run: TrainingRun, epochs: int, batch_size: int, augmentation: str) -> int:
+    """Train ``run`` from its first epoch to train (:meth:`TrainingRun.start`) through
+    ``epochs``, stopping at the first epoch whose training loss is not finite; returns that
+    epoch, −1 if there was none."""
+    for epoch in range(run.start(), epochs + 1):
+        if not run.finish_epoch(epoch, run.train_epoch(batch_size, augmentation)):
+            return epoch
+    return -1
+
+
+def _checkpoints(
+    run: TrainingRun, model_name: str, kwargs: dict, dataset_name: str, diverged_epoch: int
+) -> dict:
+    """The finished ``run``'s checkpoints as plain data, with the keys :func:`train_run`
+    documents (:mod:`losslandscape.training.checkpoints`)."""
+    plan = run.plan
+    return {
+        "format_version": FORMAT_VERSION,
+        "model_name": model_name,
+        "model_kwargs": kwargs,
+        "activation": plan.activation,
+        "seed": int(plan.seed),
+        "dataset": dataset_name,
+        "epochs": run.saved_epochs,
+        "state_dicts": run.state_dicts,
+        "diverged_epoch": diverged_epoch,
+        "target_loss": None if plan.target_loss is None else float(plan.target_loss),
+        "target_epoch": first_epoch_at_or_below(run.rows, plan.target_loss),
+    }
 
 
 def train_run(
@@ -185,37 +174,13 @@ def train_run(
     the landscapes are drawn around) and ``checkpoints["diverged_epoch"]`` is that epoch
     (−1 for a run that did not diverge).
     """
-    if augmentation not in AUGMENTATIONS:
-        raise ValueError(
-            f"augmentation {augmentation!r} is unknown; choose one of {', '.join(AUGMENTATIONS)}"
-        )
-    if augmentation != "none" and dataset["x_train"].dim() != 4:
-        raise ValueError(
-            f"augmentation {augmentation!r} needs images (n, c, h, w); data set "
-            f"{dataset['name']!r} has inputs of shape {list(dataset['input_shape'])}"
-        )
-    if target_loss is not None and not (math.isfinite(target_loss) and target_loss >= 0):
-        raise ValueError(
-            f"target_loss {target_loss!r}: expected a finite cross-entropy in nats (≥ 0) or None"
-        )
+    _check_arguments(dataset, augmentation, target_loss)
     seed_everything(seed)
-    device = torch.device(device)
-    kwargs = data_kwargs(model_name, dataset["input_shape"], dataset["n_classes"])
-    kwargs.update(model_kwargs or {})
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(derived_seed(seed, "init"))
-        model = build_model(model_name, activation, **kwargs).to(device)
+    model, kwargs = _initial_model(dataset, model_name, activation, seed, model_kwargs, device)
     opt = make_optimizer(optimizer, model.parameters(), learning_rate, momentum, weight_decay)
     scheduler = make_scheduler(
         opt, epochs, plateau_factor, plateau_patience, milestones, milestone_factor, cosine
     )
-    generators = {
-        "data_order": generator_for(seed, "data_order"),
-        "augmentation": generator_for(seed, "augmentation"),
-    }
-    x_train, y_train = dataset["x_train"].to(device), dataset["y_train"].to(device)
-    x_test, y_test = dataset["x_test"].to(device), dataset["y_test"].to(device)
-
     store = None
     if resume_folder is not None:
         settings = {
@@ -236,118 +201,8 @@ def train_run(
             "augmentation": augmentation,
         }
         store = ResumeStore(resume_folder, run_key(settings))
-
-    saved_epochs, state_dicts, rows = [], [], []
-
-    def record(epoch: int, seconds: float) -> None:
-        train_loss, train_acc = evaluate(model, x_train, y_train)
-        test_loss, test_acc = evaluate(model, x_test, y_test)
-        lr = opt.param_groups[0]["lr"]
-        finite = math.isfinite(train_loss)
-        reached = bool(rows) and rows[-1][-1] == 1  # once reached, marked to the end
-        reached |= target_loss is not None and train_loss <= target_loss
-        rows.append(
-            [epoch, train_loss, train_acc, test_loss, test_acc, lr, seconds]
-            + [int(not finite), int(reached)]
-        )
-        log.info(
-            "%s seed %d epoch %d/%d: train loss %.4f acc %.3f | test loss %.4f acc %.3f | "
-            "lr %.2g | %.2fs",
-            activation,
-            seed,
-            epoch,
-            epochs,
-            train_loss,
-            train_acc,
-            test_loss,
-            test_acc,
-            lr,
-            seconds,
-        )
-        if not finite and epoch > 0:
-            log.warning(
-                "training %s seed %d diverged at epoch %d (train loss %s): stopped; the run "
-                "keeps its checkpoints up to epoch %d and is marked diverged; lower the "
-                "learning rate for %r",
-                activation,
-                seed,
-                epoch,
-                train_loss,
-                saved_epochs[-1],
-                activation,
-            )
-            return False
-        if epoch == 0 or epoch == epochs or epoch % checkpoint_every == 0:
-            saved_epochs.append(epoch)
-            state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-            state_dicts.append(state)
-            if store is not None:
-                store.save_checkpoint(epoch, state)
-        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau) and epoch > 0:
-            scheduler.step(train_loss)
-        elif scheduler is not None and epoch > 0:
-            scheduler.step()
-        if store is not None:
-            store.save_state(
-                {
-                    "epoch": epoch,
-                    "model": model.state_dict(),
-                    "optimizer": opt.state_dict(),
-                    "scheduler": scheduler.state_dict() if scheduler is not None else {},
-                    "generators": {k: g.get_state() for k, g in generators.items()},
-                    "torch_rng": torch.get_rng_state(),
-                    "rows": rows,
-                    "saved_epochs": saved_epochs,
-                }
-            )
-        return True
-
-    first_epoch, diverged_epoch = 1, -1
-    resumed = store.load_state() if store is not None else None
-    if resumed is not None:
-        model.load_state_dict(resumed["model"])
-        opt.load_state_dict(resumed["optimizer"])
-        if scheduler is not None:
-            scheduler.load_state_dict(resumed["scheduler"])
-        for name, generator in generators.items():
-            generator.set_state(resumed["generators"][name])
-        torch.set_rng_state(resumed["torch_rng"])
-        rows.extend(resumed["rows"])
-        saved_epochs.extend(resumed["saved_epochs"])
-        state_dicts.extend(store.load_checkpoint(e) for e in saved_epochs)
-        first_epoch = resumed["epoch"] + 1
-        log.info("resuming %s seed %d after epoch %d", activation, seed, resumed["epoch"])
-    else:
-        record(0, 0.0)
-    for epoch in range(first_epoch, epochs + 1):
-        start = time.perf_counter()
-        model.train()
-        # Slicing a resident tensor is several times faster than a DataLoader on small nets.
-        permutation = torch.randperm(len(x_train), generator=generators["data_order"])
-        for first in range(0, len(x_train), batch_size):
-            index = permutation[first : first + batch_size].to(device)
-            inputs = x_train[index]
-            if augmentation == "crop_flip":
-                inputs = crop_flip(inputs, generators["augmentation"])
-            loss = F.cross_entropy(model(inputs), y_train[index])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        if not record(epoch, time.perf_counter() - start):
-            diverged_epoch = epoch
-            break
-
-    checkpoints = {
-        "format_version": FORMAT_VERSION,
-        "model_name": model_name,
-        "model_kwargs": kwargs,
-        "activation": activation,
-        "seed": int(seed),
-        "dataset": dataset["name"],
-        "epochs": saved_epochs,
-        "state_dicts": state_dicts,
-        "diverged_epoch": diverged_epoch,
-        "target_loss": None if target_loss is None else float(target_loss),
-        "target_epoch": first_epoch_at_or_below(rows, target_loss),
-    }
-    return checkpoints, pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+    plan = RunPlan(activation, seed, epochs, checkpoint_every, target_loss)
+    run = TrainingRun(model, opt, scheduler, store, dataset, plan)
+    diverged_epoch = _train_epochs(run, epochs, batch_size, augmentation)
+    checkpoints = _checkpoints(run, model_name, kwargs, dataset["name"], diverged_epoch)
+    return checkpoints, pd.DataFrame(run.rows, columns=HISTORY_COLUMNS)

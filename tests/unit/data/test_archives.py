@@ -132,6 +132,7 @@ def test_a_cut_download_resumes_from_its_partial_file(tmp_path):
     assert _RangeHandler.ranges == ["bytes=40000-"]
 
 
+@pytest.mark.workflow
 @pytest.mark.parametrize("name", sorted(ARCHIVES))
 def test_the_workflow_downloads_exactly_the_official_archives(name):
     """workflow/rules/common.smk repeats the archive file names (planning must not import

@@ -6,13 +6,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from losslandscape.engine.budget import budget_batch_size
 from losslandscape.engine.grid import evaluate_grid, evaluate_grid_reference
 from losslandscape.engine.strategies import (
     STRATEGIES,
     EvaluationOptions,
-    budget_batch_size,
     choose_strategy,
-    cross_entropy_and_prediction,
     evaluate_points,
 )
 from losslandscape.parameters import ParameterLayout
@@ -47,21 +46,6 @@ def test_every_strategy_equals_the_reference_loop_on_a_random_plane(strategy, to
     reference = evaluate_grid_reference(model, origin, u, v, xs, ys, _splits(toy_dataset))
     for key, expected in reference.items():
         np.testing.assert_allclose(ours[key], expected, rtol=1e-5, atol=1e-7, err_msg=key)
-
-
-@pytest.mark.parametrize("scale", [1.0, 1e3], ids=["unit-logits", "huge-logits"])
-def test_cross_entropy_and_prediction_equal_torchs_for_single_and_stacked_points(scale):
-    torch.manual_seed(0)
-    logits = torch.randn(3, 50, 10) * scale  # 3 stacked points, 50 samples, 10 classes
-    labels = torch.randint(0, 10, (50,))
-    losses, predicted = cross_entropy_and_prediction(logits, labels)
-    for point in range(3):
-        expected = F.cross_entropy(logits[point], labels, reduction="none")
-        torch.testing.assert_close(losses[point], expected, rtol=1e-5, atol=1e-5 * scale)
-        assert torch.equal(predicted[point], logits[point].argmax(-1))
-        alone, alone_predicted = cross_entropy_and_prediction(logits[point], labels)
-        torch.testing.assert_close(alone, losses[point])
-        assert torch.equal(alone_predicted, predicted[point])
 
 
 def test_loss_standard_error_is_that_of_the_per_sample_losses(toy_run, toy_dataset):

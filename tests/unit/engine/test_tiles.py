@@ -10,6 +10,7 @@ import pytest
 import xarray as xr
 
 from losslandscape.data.datasets import save_dataset
+from losslandscape.engine import tiles
 from losslandscape.engine.tiles import merge_tiles, partial_path, read_tile, tile_points
 from losslandscape.io.datamodel import read_landscape
 from losslandscape.stages.directions import run_compute_directions
@@ -79,6 +80,7 @@ def test_merge_refuses_missing_points_and_foreign_tiles(run_files, tmp_path):
         read_tile(tmp_path / "broken.nc")
 
 
+@pytest.mark.workflow
 def test_a_killed_tile_resumes_where_it_stopped(run_files, tmp_path):
     """SIGKILL a tile job once it has saved progress; the rerun continues from there and
     ends with exactly the values of an uninterrupted run."""
@@ -106,6 +108,44 @@ def test_a_killed_tile_resumes_where_it_stopped(run_files, tmp_path):
     assert not partial_path(out).exists()
     reference = tmp_path / "reference.nc"
     settings = {**SETTINGS, "resolution": 61}
+    run_evaluate_tile(**run_files, out=str(reference), tile=0, settings=settings)
+    resumed, uninterrupted = read_tile(out), read_tile(reference)
+    for name in resumed.data_vars:
+        np.testing.assert_array_equal(resumed[name].values, uninterrupted[name].values)
+    assert resumed.attrs["key"] == uninterrupted.attrs["key"]
+
+
+class _Interrupted(Exception):
+    """Stands for the job being killed (the subprocess test above sends a real SIGKILL)."""
+
+
+def test_an_interrupted_tile_resumes_where_it_stopped(run_files, tmp_path, monkeypatch, caplog):
+    """In-process twin of the SIGKILL test: the tile stops right after its first save of
+    partial progress; a second call continues from there and ends with exactly the values
+    of an uninterrupted run."""
+    out = tmp_path / "tile_0.nc"
+    settings = {**SETTINGS, "resolution": 31}
+    write = tiles.write_netcdf
+
+    def write_then_stop(dataset, path, *args, **kwargs):
+        write(dataset, path, *args, **kwargs)
+        if str(path).endswith(".partial.nc"):
+            raise _Interrupted
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tiles, "write_netcdf", write_then_stop)
+        with pytest.raises(_Interrupted):
+            run_evaluate_tile(**run_files, out=str(out), tile=0, settings=settings)
+    assert not out.exists() and partial_path(out).exists()
+    with xr.open_dataset(partial_path(out)) as partial:
+        done = partial.sizes["point"]
+    assert 0 < done < 31 * 31
+
+    with caplog.at_level("INFO"):
+        run_evaluate_tile(**run_files, out=str(out), tile=0, settings=settings)
+    assert f"{done} of {31 * 31} points already done" in caplog.text
+    assert not partial_path(out).exists()
+    reference = tmp_path / "reference.nc"
     run_evaluate_tile(**run_files, out=str(reference), tile=0, settings=settings)
     resumed, uninterrupted = read_tile(out), read_tile(reference)
     for name in resumed.data_vars:

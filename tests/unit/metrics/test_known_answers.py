@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from losslandscape.__main__ import main
+from losslandscape.cli import main
 from losslandscape.io.datamodel import build_landscape, write_landscape
 from losslandscape.io.provenance import provenance_attrs
 from losslandscape.metrics.landscape import DEFAULTS
@@ -156,8 +156,8 @@ def test_a_shallow_dip_beside_a_steep_bowl_counts_as_a_minimum(tmp_path):
 @pytest.mark.parametrize("seed", range(3))
 def test_float32_noise_never_counts_as_a_minimum(tmp_path, seed):
     """Values with the engine's float32 error (up to 4e-7 relative against a float64
-    reference, shared/FACTS.md), then rounded to float32: a bowl keeps one minimum and a
-    constant surface has none, high or low."""
+    reference, measured on the study's models), then rounded to float32: a bowl keeps one
+    minimum and a constant surface has none, high or low."""
     rng = np.random.default_rng(seed)
     axis, xx, yy = square(2.0)
 

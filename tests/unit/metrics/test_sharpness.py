@@ -11,6 +11,7 @@ from torch.nn import functional as F
 
 from losslandscape.data.datasets import save_dataset
 from losslandscape.metrics.sharpness import (
+    HESSIAN_TOLERANCE,
     HessianOperator,
     adaptive_hessian_max_eigenvalue,
     epsilon_sharpness,
@@ -97,6 +98,46 @@ def test_hessian_directions_are_the_dense_hessians_extreme_eigenvectors(tiny):
     assert abs(float(torch.dot(top, bottom))) < 1e-3
 
 
+def test_the_hessian_plane_and_the_sharpness_rule_share_one_solver_and_tolerance(
+    tmp_path, toy_dataset, toy_run, monkeypatch
+):
+    """The hessian plane's eigenvectors and the sharpness rule's eigenvalues come from one
+    Lanczos solver at :data:`HESSIAN_TOLERANCE` (the tighter of the 1e-4 and 1e-6 they
+    used): on the same subset and seed, the eigenvalues recorded with the plane are the
+    rule's, bit for bit, and every ARPACK call of both runs at that tolerance."""
+    from losslandscape.metrics import sharpness
+    from losslandscape.planes.directions import load_directions
+    from losslandscape.stages.directions import run_compute_directions
+
+    tolerances = []
+    solve = sharpness.eigsh
+
+    def recorded(*args, **kwargs):
+        tolerances.append(kwargs["tol"])
+        return solve(*args, **kwargs)
+
+    monkeypatch.setattr(sharpness, "eigsh", recorded)
+    paths = {name: tmp_path / name for name in ("data.pt", "ckpt.pt", "h.pt", "sharp.nc")}
+    save_dataset(toy_dataset, paths["data.pt"])
+    save_checkpoints(toy_run[0], paths["ckpt.pt"])
+    seed = toy_run[0]["seed"]
+    torch.set_num_threads(1)  # as the sharpness stage runs: the same float32 sums
+    run_compute_directions(
+        str(paths["ckpt.pt"]), str(paths["h.pt"]), "hessian", seed,
+        dataset=str(paths["data.pt"]), hessian_subset_size=100,
+    )  # fmt: skip
+    run_compute_sharpness(
+        str(paths["data.pt"]), str(paths["ckpt.pt"]), str(paths["sharp.nc"]), 100,
+        hutchinson_samples=2, ascent_iterations=1,
+    )  # fmt: skip
+    plane = load_directions(paths["h.pt"])
+    with xr.open_dataset(paths["sharp.nc"]) as sharp:
+        rule = [float(sharp.hessian_max_eigenvalue), float(sharp.hessian_min_eigenvalue)]
+    assert plane["metadata"]["eigenvalues"] == rule
+    assert HESSIAN_TOLERANCE == 1e-6
+    assert len(tolerances) == 5 and set(tolerances) == {HESSIAN_TOLERANCE}  # 2 + 2 + adaptive
+
+
 def test_adaptive_max_eigenvalue_matches_the_dense_scaled_hessian(tiny):
     model, inputs, labels, dense = tiny
     weights = ParameterLayout.of(model).flatten(dict(model.named_parameters())).detach()
@@ -162,7 +203,7 @@ def test_sharpness_stage_writes_the_adaptive_max_eigenvalue(tmp_path, toy_datase
 def test_hessian_map_on_a_coarse_sub_grid(tmp_path, toy_dataset, toy_run):
     """``python -m losslandscape hessian-map``: at the plane's origin it is the trained
     model's Hessian (the sharpness stage's numbers); the ratio is |λmin/λmax| everywhere."""
-    from losslandscape.__main__ import main
+    from losslandscape.cli import main
     from losslandscape.io.datamodel import write_landscape
     from losslandscape.metrics.hessian_map import coarse_axis
     from losslandscape.stages.directions import run_compute_directions

@@ -26,12 +26,8 @@ from losslandscape.io.datamodel import read_landscape
 from losslandscape.planes.directions import load_directions
 from losslandscape.stages.analyze import run_study_statistics
 from losslandscape.stages.directions import direction_kwargs, run_compute_directions
-from losslandscape.stages.landscape import (
-    LandscapeSettings,
-    grid_axes,
-    load_plane,
-    run_evaluate_landscape,
-)
+from losslandscape.stages.landscape import LandscapeSettings, run_evaluate_landscape
+from losslandscape.stages.landscape_plane import grid_axes, load_plane
 from losslandscape.statistics import answer, conclusions
 from losslandscape.statistics import study as study_statistics
 from losslandscape.statistics.summary import (

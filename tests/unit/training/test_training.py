@@ -11,13 +11,14 @@ import torch
 
 from losslandscape.data.datasets import save_dataset
 from losslandscape.engine.evaluation import evaluate
-from losslandscape.stages.train import resume_folder_for
+from losslandscape.stages.train import resume_folder_for, run_train_model
+from losslandscape.training.augmentation import crop_flip
 from losslandscape.training.checkpoints import (
     load_checkpoints,
     model_from_checkpoints,
     save_checkpoints,
 )
-from losslandscape.training.loop import HISTORY_COLUMNS, crop_flip, train_run
+from losslandscape.training.loop import HISTORY_COLUMNS, train_run
 from losslandscape.training.resume import ResumeStore
 from tests.conftest import make_dataset
 
@@ -93,6 +94,7 @@ def test_a_diverging_run_stops_early_marked_and_keeps_its_finite_checkpoints(toy
     )
 
 
+@pytest.mark.workflow
 def test_a_killed_training_resumes_to_exactly_the_uninterrupted_weights(tmp_path):
     """SIGKILL a training job after a few epochs; the rerun continues from its saved
     progress and ends bit for bit where an uninterrupted run ends (CPU, one thread)."""
@@ -142,6 +144,55 @@ def test_a_killed_training_resumes_to_exactly_the_uninterrupted_weights(tmp_path
             assert torch.equal(saved[name], tensor), name
     rows = pd.read_csv(tmp_path / "history.csv")
     assert rows["epoch"].tolist() == list(range(41))
+    assert rows["learning_rate"].tolist() == history["learning_rate"].tolist()
+
+
+class _Interrupted(Exception):
+    """Stands for the job being killed (the subprocess test above sends a real SIGKILL)."""
+
+
+def test_an_interrupted_training_resumes_to_exactly_the_uninterrupted_weights(
+    tmp_path, monkeypatch, caplog
+):
+    """In-process twin of the SIGKILL test: the train stage stops right after saving its
+    progress at epoch 4 (what a kill between epochs leaves on disk); a second call resumes
+    from there and ends bit for bit where an uninterrupted run ends."""
+    dataset = make_dataset(n_train=600, n_test=100, seed=3)
+    save_dataset(dataset, tmp_path / "data.pt")
+    out = tmp_path / "checkpoints.pt"
+    kwargs = dict(model_name="mnist1d_cnn", activation="relu", seed=5, epochs=12)
+    kwargs |= dict(learning_rate=1e-2, batch_size=50, checkpoint_every=3)
+    kwargs |= dict(plateau_factor=0.5, plateau_patience=1)
+    files = dict(dataset=str(tmp_path / "data.pt"), checkpoints=str(out))
+    files["history"] = str(tmp_path / "history.csv")
+    save_state = ResumeStore.save_state
+
+    def save_then_stop(store, state):
+        save_state(store, state)
+        if state["epoch"] >= 4:
+            raise _Interrupted
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ResumeStore, "save_state", save_then_stop)
+        with pytest.raises(_Interrupted):
+            run_train_model(**files, device="cpu", **kwargs)
+    assert not out.exists()
+    killed_at = torch.load(resume_folder_for(out) / "state.pt", weights_only=True)["epoch"]
+    assert killed_at == 4
+
+    with caplog.at_level("INFO"):
+        run_train_model(**files, device="cpu", **kwargs)
+    assert f"resuming relu seed 5 after epoch {killed_at}" in caplog.text
+    assert not resume_folder_for(out).exists()
+    resumed = load_checkpoints(out)
+
+    reference, history = train_run(dataset, **kwargs)
+    assert resumed["epochs"] == reference["epochs"]
+    for saved, expected in zip(resumed["state_dicts"], reference["state_dicts"], strict=True):
+        for name, tensor in expected.items():
+            assert torch.equal(saved[name], tensor), name
+    rows = pd.read_csv(tmp_path / "history.csv")
+    assert rows["epoch"].tolist() == list(range(13))
     assert rows["learning_rate"].tolist() == history["learning_rate"].tolist()
 
 

@@ -20,12 +20,11 @@ The products run in one of two ways, with the same buffers and results:
   reference and the fallback.
 
 With the kernel, :meth:`BatchLastConv1dNet.add_loss_sums` also reduces the head's output
-to the engine's loss sums in C, which the engine uses instead of reducing the logits.
+to the engine's loss sums in C (those of :class:`losslandscape.engine.loss.LossSums`),
+which the engine uses instead of reducing the logits.
 
-The weight's columns must be in (tap, channel) order, as the windows' rows are. Where the
-weight is stored in that order (:data:`WEIGHT_STORAGE_ORDER`, which the engine arranges
-for its model copy), the matrix is a view, and every view and buffer a pass uses is made
-once per batch size (pitch); elsewhere the weight is reordered on every pass.
+The layers' geometry and memory layout are in
+:mod:`losslandscape.engine.cpu.batch_last_layout`.
 
 Measured for the default CNN's pass over its data with its loss sums (one core, batch
 1000, ``benchmarks/inference_plan.py``, alternating in one process): the kernel's products
@@ -33,130 +32,24 @@ give 1.55× the points per second of torch's GEMM with ReLU, 1.58× with Leaky R
 with sigmoid, 1.10× with ELU (applied by torch); its loss sums a further 1.14–1.24×; both
 together 2.8–3.2× the channels-last pass for the first three. Its 25→25 products run at
 87–108 GFLOP/s, torch's at 55–74. Values equal the plain model's to float32 rounding
-(``tests/test_inference_plan.py``, ``tests/test_native_kernel.py``).
+(``tests/unit/engine/cpu/test_inference_plan.py``,
+``tests/unit/engine/cpu/test_native_kernel.py``).
 """
-
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from losslandscape.engine.cpu import native_kernel
-from losslandscape.engine.cpu.inplace_activations import INPLACE_CLASSES
-
-# a Conv1d weight (out, in, k) stored as (out, k, in): its product matrix is then a view
-WEIGHT_STORAGE_ORDER = (0, 2, 1)
-
-
-@dataclass(frozen=True)
-class _Layer:
-    """One convolution with the activation after it (or ``None``) and its geometry."""
-
-    conv: nn.Conv1d
-    activation: nn.Module | None
-    length_in: int  # input positions, zero padding included
-    length_out: int  # output positions
-
-    def windows(self, source: torch.Tensor, batch: int) -> torch.Tensor:
-        """``(length_out, k·in, batch)`` windows of ``source``, a contiguous ``(length_in,
-        in, batch)`` tensor. Strides follow from the shape: a contiguous tensor with a
-        dimension of size 1 may report any stride for it."""
-        (kernel,), (stride,) = self.conv.kernel_size, self.conv.stride
-        channels = self.conv.in_channels
-        return source.as_strided(
-            (self.length_out, kernel * channels, batch), (stride * channels * batch, batch, 1)
-        )
-
-    def weight_matrix(self) -> torch.Tensor:
-        """``(out, k·in)``, columns in (tap, channel) order: a view of the weight where it
-        is stored in :data:`WEIGHT_STORAGE_ORDER`, a copy otherwise."""
-        weight = self.conv.weight.permute(*WEIGHT_STORAGE_ORDER)
-        return weight.reshape(self.conv.out_channels, -1)
-
-    def stored_matrix(self) -> torch.Tensor | None:
-        """:meth:`weight_matrix` where it is a (contiguous) view of the stored weight, to be
-        made once; ``None`` where it is a copy, to be made on every pass."""
-        matrix = self.weight_matrix()
-        is_view = matrix.data_ptr() == self.conv.weight.data_ptr() and matrix.is_contiguous()
-        return matrix if is_view else None
-
-
-def _apply(activate: Callable[[torch.Tensor], torch.Tensor], target: torch.Tensor) -> None:
-    """``target = activate(target)`` in place, whether or not the module works in place."""
-    activated = activate(target)
-    if activated.data_ptr() != target.data_ptr():
-        target.copy_(activated)
-
-
-@dataclass(frozen=True)
-class _Step:
-    """One layer's product for one batch size, its operands as views made once."""
-
-    layer: _Layer
-    windows: torch.Tensor | None  # of the previous buffer; None for the first layer
-    weight: torch.Tensor | None  # expanded view; None where it is a copy (made per pass)
-    bias: torch.Tensor  # (length_out, out, batch) expanded view
-    target: torch.Tensor  # (length_out, out, batch) view of the next layer's buffer
-    activate: Callable[[torch.Tensor], torch.Tensor] | None
-
-
-@dataclass(frozen=True)
-class _NativeStep:
-    """One layer's call of the C kernel for one pitch: its buffers, the kernel's geometry
-    arguments and the activation it fuses or leaves to torch."""
-
-    layer: _Layer
-    weight: torch.Tensor | None  # the (out, k·in) view; None where a copy is made per pass
-    bias: int | None  # address of the bias, None for no bias
-    target: torch.Tensor  # the interior the layer writes (its activation's argument)
-    buffer: torch.Tensor  # the next layer's zero-padded input (or the head's)
-    geometry: tuple[int, ...]  # positions, K, out, pitch, source/target position, target channel
-    kind: int  # native_kernel.IDENTITY, RELU, LEAKY_RELU or SIGMOID
-    slope: float
-    activate: Callable[[torch.Tensor], torch.Tensor] | None  # applied by torch afterwards
-
-
-def _fused(activation: nn.Module | None) -> tuple[int, float]:
-    """The kernel's activation code and slope for ``activation``; IDENTITY where torch
-    applies it (exact types only: a subclass may compute something else)."""
-    if type(activation) is nn.ReLU:
-        return native_kernel.RELU, 0.0
-    if type(activation) is nn.LeakyReLU:
-        return native_kernel.LEAKY_RELU, float(activation.negative_slope)
-    if type(activation) in (nn.Sigmoid, INPLACE_CLASSES[nn.Sigmoid]):
-        return native_kernel.SIGMOID, 0.0
-    return native_kernel.IDENTITY, 0.0
-
-
-def _pitch(batch: int) -> int:
-    return -(-batch // native_kernel.LANES) * native_kernel.LANES
-
-
-def _is_pitched(tensor: torch.Tensor) -> bool:
-    """Whether ``tensor`` ``(length, channels, batch)`` is the first ``batch`` lanes of a
-    zero-offset ``(length, channels, pitch)`` buffer, as :meth:`BatchLastConv1dNet.prepare`
-    lays inputs out for the kernel."""
-    if tensor.dim() != 3 or tensor.stride(2) != 1 or tensor.storage_offset() != 0:
-        return False
-    length, channels, batch = tensor.shape
-    pitch = tensor.stride(1)
-    return (
-        pitch % native_kernel.LANES == 0
-        and pitch >= batch
-        and tensor.stride(0) == channels * pitch
-        and tensor.untyped_storage().nbytes() >= length * channels * pitch * tensor.element_size()
-    )
-
-
-def _pitched(tensor: torch.Tensor) -> torch.Tensor:
-    """``tensor`` ``(length, channels, batch)`` copied into the first lanes of a zero
-    ``(length, channels, pitch)`` buffer, pitch the batch rounded up to whole vectors."""
-    length, channels, batch = tensor.shape
-    buffer = tensor.new_zeros(length, channels, _pitch(batch))
-    buffer[..., :batch] = tensor
-    return buffer[..., :batch]
+from losslandscape.engine.cpu.batch_last_layout import (
+    Layer,
+    NativeStep,
+    Step,
+    apply_in_place,
+    fused_activation,
+    is_pitched,
+    pitched,
+)
 
 
 class BatchLastConv1dNet(nn.Module):
@@ -188,10 +81,10 @@ class BatchLastConv1dNet(nn.Module):
             (kernel,), (stride,), (padding,) = conv.kernel_size, conv.stride, conv.padding
             length += 2 * padding
             out = (length - kernel) // stride + 1
-            self.layers.append(_Layer(conv, activation, length, out))
+            self.layers.append(Layer(conv, activation, length, out))
             length = out
         # per signature: (steps, head input, head bias) for torch's GEMM, steps for the kernel
-        self._steps: dict[tuple, tuple | list[_NativeStep]] = {}
+        self._steps: dict[tuple, tuple | list[NativeStep]] = {}
         # the Parameter objects stay while ``.data`` is re-pointed; listed once, as walking
         # the modules took 19 µs a call
         self._parameters_list = list(self.parameters())
@@ -201,7 +94,7 @@ class BatchLastConv1dNet(nn.Module):
         the kernel, the first lanes of a buffer whose rows are whole vectors long."""
         (padding,) = self.layers[0].conv.padding
         padded = F.pad(inputs, (padding, padding)).permute(2, 1, 0)
-        return _pitched(padded) if self.uses_kernel(padded) else padded.contiguous()
+        return pitched(padded) if self.uses_kernel(padded) else padded.contiguous()
 
     def uses_kernel(self, tensor: torch.Tensor) -> bool:
         """Whether inputs like ``tensor`` run through the C kernel (float32 on CPU, where
@@ -235,7 +128,7 @@ class BatchLastConv1dNet(nn.Module):
         return buffer, buffer.permute(1, 0, 2)
 
     def _build_steps(self, batch: int, like: torch.Tensor):
-        """Each layer's :class:`_Step`, the head's input ``(channels·length, batch)`` and
+        """Each layer's :class:`Step`, the head's input ``(channels·length, batch)`` and
         its bias ``(classes, 1)``."""
         steps, source = [], None
         for index, layer in enumerate(self.layers):
@@ -245,7 +138,7 @@ class BatchLastConv1dNet(nn.Module):
             bias = conv.bias if conv.bias is not None else like.new_zeros(conv.out_channels)
             activate = layer.activation.forward if layer.activation is not None else None
             steps.append(
-                _Step(
+                Step(
                     layer,
                     layer.windows(source, batch) if source is not None else None,
                     matrix.expand(length, -1, -1) if matrix is not None else None,
@@ -258,8 +151,8 @@ class BatchLastConv1dNet(nn.Module):
         head_bias = self.head.bias[:, None] if self.head.bias is not None else None
         return steps, source.view(-1, batch), head_bias
 
-    def _build_native_steps(self, pitch: int, like: torch.Tensor) -> list[_NativeStep]:
-        """Each layer's :class:`_NativeStep` for rows ``pitch`` floats long, in the
+    def _build_native_steps(self, pitch: int, like: torch.Tensor) -> list[NativeStep]:
+        """Each layer's :class:`NativeStep` for rows ``pitch`` floats long, in the
         buffers :meth:`_build_steps` uses; the padding lanes of every row are computed
         and never read across (each lane is one sample)."""
         steps = []
@@ -267,10 +160,10 @@ class BatchLastConv1dNet(nn.Module):
             conv = layer.conv
             (kernel,), (stride,) = conv.kernel_size, conv.stride
             buffer, target = self._buffer(index, pitch, like)
-            kind, slope = _fused(layer.activation)
+            kind, slope = fused_activation(layer.activation)
             unfused = layer.activation is not None and kind == native_kernel.IDENTITY
             steps.append(
-                _NativeStep(
+                NativeStep(
                     layer,
                     layer.stored_matrix(),
                     conv.bias.data_ptr() if conv.bias is not None else None,
@@ -295,8 +188,8 @@ class BatchLastConv1dNet(nn.Module):
     def _logits_native(self, padded: torch.Tensor) -> torch.Tensor:
         """Logits ``(classes, pitch)`` of the C kernel's pass, one call per layer and one
         for the head; the first ``batch`` lanes are the samples'."""
-        if not _is_pitched(padded):  # not laid out by prepare
-            padded = _pitched(padded)
+        if not is_pitched(padded):  # not laid out by prepare
+            padded = pitched(padded)
         pitch = padded.stride(1)
         key = ("native", pitch, *self._signature(padded)[1:])
         if key not in self._steps:
@@ -316,7 +209,7 @@ class BatchLastConv1dNet(nn.Module):
                 step.slope,
             )
             if step.activate is not None:
-                _apply(step.activate, step.target)
+                apply_in_place(step.activate, step.target)
             source = step.buffer
         weight = self.head.weight.contiguous()  # kept alive through the call, as bias
         bias = self.head.bias.contiguous() if self.head.bias is not None else None
@@ -341,9 +234,10 @@ class BatchLastConv1dNet(nn.Module):
     def add_loss_sums(self, padded: torch.Tensor, labels: torch.Tensor, sums: torch.Tensor):
         """Add the batch's summed cross-entropy (nats), summed squared cross-entropy and
         number of correct predictions to ``sums`` ``(3,)`` float64 (any stride), computed
-        from the head's output by the C kernel: what the engine's accumulator adds from
-        :meth:`forward`'s logits, in one call instead of some fifteen torch operations.
-        Only for inputs :meth:`forward` runs through the kernel (float32 on CPU)."""
+        from the head's output by the C kernel: what
+        :class:`~losslandscape.engine.loss.LossSums` adds from :meth:`forward`'s logits, in
+        one call instead of some fifteen torch operations. Only for inputs :meth:`forward`
+        runs through the kernel (float32 on CPU)."""
         if not self.uses_kernel(padded):
             raise ValueError(
                 f"add_loss_sums runs the C kernel only: inputs must be float32 on CPU with "
@@ -394,7 +288,7 @@ class BatchLastConv1dNet(nn.Module):
                 weight = step.layer.weight_matrix().expand(step.layer.length_out, -1, -1)
             torch.baddbmm(step.bias, weight, windows, out=step.target)
             if step.activate is not None:
-                _apply(step.activate, step.target)
+                apply_in_place(step.activate, step.target)
         if head_bias is None:
             return torch.mm(self.head.weight, flat).t()
         return torch.addmm(head_bias, self.head.weight, flat).t()

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import fx, nn
 
-from losslandscape.engine.cpu.batch_last import WEIGHT_STORAGE_ORDER, BatchLastConv1dNet
+from losslandscape.engine.cpu.batch_last import BatchLastConv1dNet
+from losslandscape.engine.cpu.batch_last_layout import WEIGHT_STORAGE_ORDER
 from losslandscape.engine.cpu.channels_last import as_channels_last
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,8 @@ from torch import nn
 from losslandscape.engine.cpu.channels_last import convert_convolutions
 from losslandscape.engine.cpu.inference_plan import plan_inference
 from losslandscape.engine.cpu.inplace_activations import make_activations_inplace
-from losslandscape.engine.strategies import cross_entropy_and_prediction, evaluation_copy
+from losslandscape.engine.loss import LossSums
+from losslandscape.engine.model_copy import evaluation_copy
 from losslandscape.models.registry import build_model
 from losslandscape.parameters import ParameterLayout
 
@@ -235,11 +236,12 @@ def test_kernel_plan_adds_the_loss_sums_the_engine_computes_from_logits(native):
     sums = torch.zeros(3, dtype=torch.float64)
     with torch.inference_mode():
         plan.add_loss_sums(plan.prepare(inputs), labels, sums)
-        losses, predicted = cross_entropy_and_prediction(model(inputs), labels)
-    losses = losses.double()
-    torch.testing.assert_close(sums[0], losses.sum(), rtol=1e-5, atol=0)
-    torch.testing.assert_close(sums[1], losses.square().sum(), rtol=1e-5, atol=0)
-    assert sums[2] == (predicted == labels).sum()
+        reference = LossSums(1, "cpu")  # the engine's reduction in Python
+        reference.add(0, model(inputs), labels)
+    expected = reference.sums[:, 0]
+    torch.testing.assert_close(sums[0], expected[0], rtol=1e-5, atol=0)
+    torch.testing.assert_close(sums[1], expected[1], rtol=1e-5, atol=0)
+    assert sums[2] == expected[2]
     labels[5] = -1
     with pytest.raises(ValueError, match="label -1 of sample 5 .* 10 \\(expected 0 to 9\\)"):
         plan.add_loss_sums(plan.prepare(inputs), labels, sums)

@@ -1,0 +1,94 @@
+"""The commands that measure and draw: ``metrics`` (of a landscape), ``sharpness`` and
+``hessian-map`` (of a trained model), ``plot-landscape``."""
+
+import argparse
+
+from losslandscape.cli.options import Command, config_option
+from losslandscape.settings import Metrics, MinimaTolerance, Sharpness
+from losslandscape.stages import analyze, figures, sharpness
+
+
+def add_metrics(p: argparse.ArgumentParser) -> None:
+    """``metrics``' options: the landscape file, the output and the config's metrics keys."""
+    p.add_argument("landscape", help="a landscape netCDF file (docs/data-model.md)")
+    p.add_argument("--out", required=True, help="the metrics netCDF file to write")
+    config_option(p, "--variable", Metrics, "variable")
+    config_option(p, "--tolerance-absolute", MinimaTolerance, "absolute")
+    config_option(p, "--tolerance-relative", MinimaTolerance, "relative")
+    config_option(p, "--edge", Metrics, "edge")
+    config_option(p, "--basin-levels", Metrics, "basin_levels", type=float, nargs="+")
+    for key in ("basin_level_mode", "region_height", "roughness_scale", "shape_sigma"):
+        config_option(p, "--" + key.replace("_", "-"), Metrics, key)
+
+
+def run_metrics(args: dict) -> None:
+    args["basin_levels"] = tuple(args["basin_levels"])
+    analyze.run_compute_metrics(**args)
+
+
+def add_sharpness(p: argparse.ArgumentParser) -> None:
+    """``sharpness``' options: the inputs, the output and the config's sharpness keys."""
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--checkpoints", required=True)
+    p.add_argument("--out", required=True)
+    for key in ("subset_size", "hutchinson_samples", "epsilon", "ascent_iterations"):
+        config_option(p, "--" + key.replace("_", "-"), Sharpness, key)
+    p.add_argument("--threads", type=int, default=1)
+
+
+def run_sharpness(args: dict) -> None:
+    sharpness.run_compute_sharpness(**args)
+
+
+def add_hessian_map(p: argparse.ArgumentParser) -> None:
+    """``hessian-map``'s options: the inputs, the output and the sub-grid's size."""
+    for name, what in (
+        ("--dataset", "prepared data set (.pt)"),
+        ("--checkpoints", "the run's checkpoints (.pt)"),
+        ("--directions", "the plane's directions (.pt)"),
+        ("--landscape", "the plane's landscape (.nc), whose grid is subsampled"),
+        ("--out", "netCDF file to write"),
+    ):
+        p.add_argument(name, required=True, help=what)
+    p.add_argument("--points", type=int, default=5, help="grid points per axis (default 5)")
+    config_option(
+        p,
+        "--subset-size",
+        Sharpness,
+        "subset_size",
+        help="training samples in the loss, the sharpness stage's subset (config "
+        "sharpness.subset_size; default: %(default)s)",
+    )
+    p.add_argument("--threads", type=int, default=1)
+
+
+def run_hessian_map(args: dict) -> None:
+    sharpness.run_hessian_map(**args)
+
+
+def add_plot_landscape(p: argparse.ArgumentParser) -> None:
+    """``plot-landscape``'s options: the landscape file and the picture to write."""
+    p.add_argument("landscape")
+    p.add_argument("--out", required=True)
+
+
+def run_plot_landscape(args: dict) -> None:
+    figures.run_plot_landscape(**args)
+
+
+COMMANDS = {
+    "metrics": Command(
+        "minima, steepness, roughness, basin width and shape of a landscape (loss units)",
+        add_metrics,
+        run_metrics,
+    ),
+    "sharpness": Command(
+        "Hessian extremes, trace and ε-sharpness of a model", add_sharpness, run_sharpness
+    ),
+    "hessian-map": Command(
+        "Li et al.'s |λmin/λmax| of the full Hessian on a coarse sub-grid of a landscape",
+        add_hessian_map,
+        run_hessian_map,
+    ),
+    "plot-landscape": Command("draw a landscape file", add_plot_landscape, run_plot_landscape),
+}

@@ -1,0 +1,91 @@
+"""The ``train`` command: one (activation, seed) run."""
+
+import argparse
+import json
+
+from losslandscape.cli.options import Command, config_option
+from losslandscape.settings import DEFAULTS, Milestones, Model, Plateau, Training
+from losslandscape.stages import train
+
+
+def _add_run(p: argparse.ArgumentParser) -> None:
+    """The data set, the model and the optimizer of the run."""
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--model", dest="model_name", required=True)
+    config_option(
+        p,
+        "--model-kwargs",
+        Model,
+        "kwargs",
+        type=json.loads,
+        help="JSON object of extra constructor arguments (config model.kwargs)",
+    )
+    config_option(p, "--leaky-relu-slope", Model, "leaky_relu_slope")
+    p.add_argument("--activation", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--epochs", type=int, required=True)
+    p.add_argument("--learning-rate", type=float, required=True)
+    for key in ("batch_size", "optimizer", "momentum", "weight_decay", "checkpoint_every"):
+        config_option(p, "--" + key.replace("_", "-"), Training, key)
+
+
+def _add_schedule(p: argparse.ArgumentParser) -> None:
+    """The learning-rate schedule: a plateau, milestones or cosine annealing."""
+    p.add_argument(
+        "--plateau-factor",
+        type=float,
+        default=None,
+        help="ReduceLROnPlateau: multiply the rate by this factor after --plateau-patience "
+        "epochs without improvement (config training.plateau; default: off)",
+    )
+    config_option(p, "--plateau-patience", Plateau, "patience")
+    p.add_argument(
+        "--milestones",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="EPOCH",
+        help="step schedule: multiply the rate by --milestone-factor after each of these "
+        "epochs (config training.milestones; default: off)",
+    )
+    config_option(p, "--milestone-factor", Milestones, "factor")
+    p.add_argument(
+        "--cosine",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="cosine annealing of the rate to 0 over the epochs (config training.cosine); "
+        f"default: {'on' if DEFAULTS.training.cosine else 'off'}, unless --plateau-factor or "
+        "--milestones chooses another schedule",
+    )
+
+
+def add_train(p: argparse.ArgumentParser) -> None:
+    """``train``'s options: the run, its schedule, then where it runs and what it writes."""
+    _add_run(p)
+    _add_schedule(p)
+    config_option(p, "--target-loss", Training, "target_loss")
+    config_option(p, "--augmentation", Training, "augmentation")
+    config_option(p, "--device", Training, "device")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--checkpoints", required=True)
+    p.add_argument("--history", required=True)
+
+
+def finish_train(args: dict) -> dict:
+    """``--leaky-relu-slope`` joins the model's constructor arguments (as in the workflow)
+    and cosine annealing is on by default (the config's) unless another schedule is chosen."""
+    slope = args.pop("leaky_relu_slope")
+    args["model_kwargs"] = {**args["model_kwargs"], "leaky_relu_slope": slope}
+    if args["cosine"] is None:
+        other = args["plateau_factor"] is not None or bool(args["milestones"])
+        args["cosine"] = DEFAULTS.training.cosine and not other
+    return args
+
+
+def run_train(args: dict) -> None:
+    train.run_train_model(args.pop("dataset"), args.pop("checkpoints"), args.pop("history"), **args)
+
+
+COMMANDS = {
+    "train": Command("train one (activation, seed) run", add_train, run_train, finish_train),
+}
