@@ -100,11 +100,15 @@ TIERS = ("workflow", "ci")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark every test under ``tests/<tier>/`` with its tier."""
+    """Mark every test under ``tests/<tier>/`` with its tier, and put the tests that use the
+    shared run of the test study in one pytest-xdist group, so that ``make test``'s
+    workers (``--dist loadgroup``) run the study once, on one of them."""
     for item in items:
         folder = Path(item.path).relative_to(TESTS).parts[0]
         if folder in TIERS:
             item.add_marker(folder)
+        if "finished_study" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("study"))
 
 
 def _starts_the_package_or_a_workflow(args) -> bool:

@@ -157,18 +157,22 @@ def test_the_settings_import_only_the_standard_library():
         assert imported <= sys.stdlib_module_names, f"{module} imports {imported}"
 
 
-def test_checks_loaded_by_path_as_common_smk_does_refuse_a_bad_config():
-    from losslandscape.planes.kinds import SLICES
+def _by_path(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-    spec = importlib.util.spec_from_file_location("checks", SETTINGS / "checks.py")
-    checks = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(checks)
+
+def test_checks_loaded_by_path_as_common_smk_does_refuse_a_bad_config():
+    checks = _by_path("checks", SETTINGS / "checks.py")
+    kinds = _by_path("kinds", SETTINGS.parent / "planes" / "kinds.py").PLANE_KINDS
     config = config_file("config.yaml")
     validate(config, str(SCHEMA))
-    checks.check_config(config, slices=SLICES)
+    checks.check_config(config, kinds=kinds)
     config["landscape"]["tiles"] = 5000
     with pytest.raises(ValueError, match="landscape.tiles: expected at most the 961 points"):
-        checks.check_config(config, slices=SLICES)
+        checks.check_config(config, kinds=kinds)
 
 
 def test_every_key_has_a_type_a_default_and_a_meaning():

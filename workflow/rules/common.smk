@@ -28,7 +28,9 @@ plane_kinds = _module_by_path("planes/kinds.py")
 # The config: the schema (generated from losslandscape/settings/sections.py) checks each
 # key and fills in the defaults, then the checks across keys (losslandscape/settings/checks.py)
 validate(config, "../schemas/config.schema.yaml")
-_module_by_path("settings/checks.py").check_config(config, slices=plane_kinds.SLICES)
+_module_by_path("settings/checks.py").check_config(
+    config, kinds=plane_kinds.PLANE_KINDS
+)
 
 
 def code_of(module):
@@ -42,8 +44,8 @@ STUDY = config["study"]
 PLANES = config["directions"]["planes"]
 DIRECTIONS = config["directions"]
 SEEDS = [int(s) for s in config["seeds"]]
-THREE_SEEDS = DIRECTIONS.get("three_seed", {}).get("seeds") or SEEDS[:3]
-NARROW_EPOCHS = DIRECTIONS.get("narrow", {}).get("epochs", [])
+THREE_SEEDS = plane_kinds.plane_seeds(DIRECTIONS, SEEDS)
+NARROW_EPOCHS = plane_kinds.checkpoint_epochs(DIRECTIONS)
 
 
 def runs():

@@ -66,6 +66,11 @@ class PlaneKind:
             directions' metadata.
         title_note: what the landscape figure's title adds, a format string over the
             landscape's attrs (lists as arrays); empty for nothing.
+        min_checkpoints: the saved checkpoints its directions need at least (0: none).
+        chosen_epochs: how many checkpoint epochs its config section's ``epochs`` names
+            (0: it has no such key).
+        seeds_needed: for a kind across seeds, how many seeds' models it passes through;
+            its config section's ``seeds`` names them (null: the study's first ones).
     """
 
     name: str
@@ -84,6 +89,9 @@ class PlaneKind:
     model_labels: tuple[str, str] | None = None
     attrs: tuple[tuple[str, str, type], ...] = ()
     title_note: str = ""
+    min_checkpoints: int = 0
+    chosen_epochs: int = 0
+    seeds_needed: int = 0
 
     def __post_init__(self):
         if not self.directions_of:
@@ -111,6 +119,7 @@ PLANE_KINDS = {
             attrs=(("explained_variance_ratio", "explained_variance_ratio", float),),
             title_note="explained variance {explained_variance_ratio[0]:.1%} + "
             "{explained_variance_ratio[1]:.1%}",
+            min_checkpoints=4,
         ),
         PlaneKind(
             "random",
@@ -138,6 +147,7 @@ PLANE_KINDS = {
             window="points",
             model_labels=("epoch", "three_point_epochs"),
             attrs=(("three_point_epochs", "epochs", int), *_MODEL_POINTS),
+            chosen_epochs=3,
         ),
         PlaneKind(
             "hessian",
@@ -158,6 +168,7 @@ PLANE_KINDS = {
             points=((0.0, 1.0), (0.0, 0.0)),
             model_labels=("epoch", "interpolation_epochs"),
             attrs=(("interpolation_epochs", "epochs", int),),
+            chosen_epochs=2,
         ),
         PlaneKind(
             "line",
@@ -177,6 +188,7 @@ PLANE_KINDS = {
             window="points",
             model_labels=("seed", "plane_seeds"),
             attrs=(("plane_seeds", "seeds", int), *_MODEL_POINTS),
+            seeds_needed=3,
         ),
     )
 }
@@ -268,25 +280,45 @@ def plane_kind(name: str) -> PlaneKind:
     return PlaneName.parse(name).plane_kind
 
 
+def plane_seeds(directions: dict, seeds: list[int]) -> list[int]:
+    """The seeds whose final models the kinds across seeds pass through: their config
+    section's ``seeds`` (``directions.<kind>.seeds``), else the study's first
+    ``seeds_needed``."""
+    for kind in PLANE_KINDS.values():
+        if kind.across_seeds:
+            return directions.get(kind.name, {}).get("seeds") or seeds[: kind.seeds_needed]
+    return []
+
+
+def checkpoint_epochs(directions: dict) -> list[int]:
+    """The epochs of the earlier checkpoints that kinds mapped around checkpoints are
+    centred on (their config section's ``epochs``, ``directions.<kind>.epochs``)."""
+    for kind in PLANE_KINDS.values():
+        if kind.around_checkpoints:
+            return directions.get(kind.name, {}).get("epochs", [])
+    return []
+
+
 def run_plane_names(
     kinds: list[str],
     draws: int,
     seed: int,
-    three_seeds: list[int],
-    narrow_epochs: list[int],
+    seeds_through: list[int],
+    epochs_around: list[int],
 ) -> list[PlaneName]:
     """The planes mapped in the folder of ``seed``.
 
     Drawn kinds once per draw; kinds mapped around checkpoints also around each of
-    ``narrow_epochs`` (first draw only: width over training); kinds across seeds only in the
-    folder of the first of ``three_seeds``.
+    ``epochs_around`` (first draw only: width over training; :func:`checkpoint_epochs`);
+    kinds across seeds only in the folder of the first of ``seeds_through``
+    (:func:`plane_seeds`).
     """
     names = []
     for kind in (PLANE_KINDS[k] for k in kinds):
         if kind.drawn:
             names += [PlaneName(kind.name, draw) for draw in range(1, draws + 1)]
-        elif not kind.across_seeds or seed == three_seeds[0]:
+        elif not kind.across_seeds or seed == seeds_through[0]:
             names.append(PlaneName(kind.name))
         if kind.around_checkpoints:
-            names += [PlaneName(kind.name, 1, epoch) for epoch in narrow_epochs]
+            names += [PlaneName(kind.name, 1, epoch) for epoch in epochs_around]
     return names

@@ -6,7 +6,10 @@ only the standard library: common.smk loads it by path, so that planning a run i
 neither torch nor an installed copy of the package.
 """
 
-from collections.abc import Collection
+from collections.abc import Mapping
+
+# How the checks say a count of seeds
+_COUNTS = {2: "two", 3: "three", 4: "four"}
 
 
 def saved_epochs(epochs: int, every: int) -> list[int]:
@@ -14,13 +17,14 @@ def saved_epochs(epochs: int, every: int) -> list[int]:
     return sorted({0, epochs, *range(every, epochs + 1, every)})
 
 
-def check_config(config: dict, slices: Collection[str] | None = None) -> None:
+def check_config(config: dict, kinds: Mapping | None = None) -> None:
     """Refuse a config whose keys disagree with each other, naming the key, what was
     expected and what was found.
 
-    ``config`` is a schema-validated config with its defaults filled in; ``slices`` are the
-    1-D plane kinds (default :data:`losslandscape.planes.kinds.SLICES`; common.smk passes
-    those of the plane-kind module it loads by path).
+    ``config`` is a schema-validated config with its defaults filled in; ``kinds`` maps
+    plane-kind names to what each needs (default
+    :data:`losslandscape.planes.kinds.PLANE_KINDS`; common.smk passes those of the
+    plane-kind module it loads by path).
 
     Raises:
         ValueError: an activation without a learning rate; more than one learning-rate
@@ -29,12 +33,13 @@ def check_config(config: dict, slices: Collection[str] | None = None) -> None:
             narrow, three-point or interpolation epochs that are not saved; more tiles than
             the smallest grid has points.
     """
-    if slices is None:
-        from losslandscape.planes.kinds import SLICES as slices
+    if kinds is None:
+        from losslandscape.planes.kinds import PLANE_KINDS as kinds
+    planes = [kinds[name] for name in config["directions"]["planes"]]
     _check_training(config["activations"], config["training"])
-    _check_seeds(config)
-    _check_epochs(config["directions"], config["training"])
-    _check_tiles(config["landscape"], config["directions"]["planes"], slices)
+    _check_seeds(config, planes)
+    _check_epochs(config["directions"], config["training"], planes)
+    _check_tiles(config["landscape"], planes)
 
 
 def _check_training(activations: list[str], training: dict) -> None:
@@ -51,16 +56,16 @@ def _check_training(activations: list[str], training: dict) -> None:
         raise ValueError(f"config training: choose one learning-rate schedule; found {schedules}")
 
 
-def _check_seeds(config: dict) -> None:
+def _check_seeds(config: dict, planes: list) -> None:
     seeds = [int(s) for s in config["seeds"]]
-    directions = config["directions"]
-    three_seeds = directions.get("three_seed", {}).get("seeds") or seeds[:3]
-    if "three_seed" in directions["planes"]:
-        if len(seeds) < 3 or not set(three_seeds) <= set(seeds):
+    for kind in (k for k in planes if k.seeds_needed):
+        given = config["directions"].get(kind.name, {}).get("seeds")
+        count = _COUNTS.get(kind.seeds_needed, str(kind.seeds_needed))
+        if len(seeds) < kind.seeds_needed or not set(given or seeds) <= set(seeds):
             raise ValueError(
-                "config directions.planes has three_seed, which needs three of the study's "
-                f"seeds {seeds}; found directions.three_seed.seeds "
-                f"{directions.get('three_seed', {}).get('seeds')} (null: the first three)"
+                f"config directions.planes has {kind.name}, which needs {count} of the "
+                f"study's seeds {seeds}; found directions.{kind.name}.seeds {given} (null: "
+                f"the first {count})"
             )
     if config["across_seeds"]["interpolations"] and len(seeds) < 2:
         raise ValueError(
@@ -69,36 +74,36 @@ def _check_seeds(config: dict) -> None:
         )
 
 
-def _check_epochs(directions: dict, training: dict) -> None:
-    planes, epochs = directions["planes"], training["epochs"]
+def _check_epochs(directions: dict, training: dict, planes: list) -> None:
+    epochs = training["epochs"]
     saved = saved_epochs(epochs, training["checkpoint_every"])
-    if "pca" in planes and len(saved) < 4:
-        raise ValueError(
-            "config directions.planes has pca, which needs at least 4 saved checkpoints; "
-            f"training.epochs {epochs} with checkpoint_every "
-            f"{training['checkpoint_every']} saves {saved}"
-        )
-    if "narrow" in planes:
-        narrow_epochs = directions.get("narrow", {}).get("epochs", [])
-        early = [e for e in narrow_epochs if e not in saved or e >= epochs]
-        if early:
+    for kind in planes:
+        section = directions.get(kind.name, {})
+        if len(saved) < kind.min_checkpoints:
             raise ValueError(
-                "config directions.narrow.epochs: expected saved epochs before the last "
-                f"({saved[:-1]}); found {narrow_epochs}, of which {early} are not"
+                f"config directions.planes has {kind.name}, which needs at least "
+                f"{kind.min_checkpoints} saved checkpoints; training.epochs {epochs} with "
+                f"checkpoint_every {training['checkpoint_every']} saves {saved}"
             )
-    for plane, count in (("three_point", 3), ("interpolation", 2)):
-        chosen = directions[plane]["epochs"]
-        if plane in planes and chosen is not None:
-            unsaved = [e for e in chosen if e not in saved]
-            if unsaved:
+        if kind.around_checkpoints:
+            around = section.get("epochs", [])
+            early = [e for e in around if e not in saved or e >= epochs]
+            if early:
                 raise ValueError(
-                    f"config directions.{plane}.epochs: expected {count} saved epochs "
-                    f"(saved: {saved}); found {chosen}, of which {unsaved} are not saved"
+                    f"config directions.{kind.name}.epochs: expected saved epochs before the "
+                    f"last ({saved[:-1]}); found {around}, of which {early} are not"
                 )
+        chosen = section.get("epochs") if kind.chosen_epochs else None
+        unsaved = [e for e in chosen or () if e not in saved]
+        if unsaved:
+            raise ValueError(
+                f"config directions.{kind.name}.epochs: expected {kind.chosen_epochs} saved "
+                f"epochs (saved: {saved}); found {chosen}, of which {unsaved} are not saved"
+            )
 
 
-def _check_tiles(landscape: dict, planes: list[str], slices: Collection[str]) -> None:
-    n_grid_points = landscape["resolution"] ** (1 if set(planes) & set(slices) else 2)
+def _check_tiles(landscape: dict, planes: list) -> None:
+    n_grid_points = landscape["resolution"] ** (1 if any(k.one_dimensional for k in planes) else 2)
     if landscape["tiles"] > n_grid_points:
         raise ValueError(
             f"config landscape.tiles: expected at most the {n_grid_points} points of the "

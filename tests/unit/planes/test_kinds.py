@@ -19,7 +19,9 @@ from losslandscape.planes.kinds import (
     WINDOWS,
     PlaneKind,
     PlaneName,
+    checkpoint_epochs,
     plane_kind,
+    plane_seeds,
     run_plane_names,
 )
 from losslandscape.stages.directions import DIRECTION_METHODS, run_compute_directions
@@ -46,6 +48,8 @@ def _is(value, annotation) -> bool:
         return len(value) == len(items) and all(map(_is, value, items))
     if annotation is float:
         return isinstance(value, float)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
     if annotation is type:
         return isinstance(value, type)
     raise AssertionError(f"no check for {annotation}")
@@ -72,6 +76,21 @@ def test_every_kind_answers_every_question(name):
         assert kind.model_labels[1] in {attr for attr, _, _ in kind.attrs}
     attrs = {attr: np.array([0.25, 0.5]) for attr, _, _ in kind.attrs}
     assert isinstance(kind.title_note.format_map(attrs), str)
+
+
+def test_what_kinds_need_from_the_config_reads_their_own_sections():
+    """The seeds a kind across seeds passes through, and the epochs a kind mapped around
+    checkpoints is centred on, come from that kind's config section, else the defaults."""
+    seeds = [42, 250, 300, 400]
+    assert plane_seeds({}, seeds) == [42, 250, 300]
+    assert plane_seeds({"three_seed": {"seeds": [400, 42, 250]}}, seeds) == [400, 42, 250]
+    assert checkpoint_epochs({}) == []
+    assert checkpoint_epochs({"narrow": {"epochs": [10, 20]}}) == [10, 20]
+    assert PLANE_KINDS["pca"].min_checkpoints == 4
+    assert {k.name: k.chosen_epochs for k in PLANE_KINDS.values() if k.chosen_epochs} == {
+        "three_point": 3,
+        "interpolation": 2,
+    }
 
 
 def test_the_views_of_the_registry_follow_its_kinds():
