@@ -1,5 +1,5 @@
 """End to end: ``snakemake -n`` plans the default study, and refuses a bad config before
-any job. Every bad config is checked in-process in tests/unit/test_config.py; here one per
+any job. Every bad config is checked in-process in tests/unit/settings/test_checks.py; here one per
 layer of the start-up checks (the JSON schema, then the checks across keys) goes through
 Snakemake itself."""
 
@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.dry_run import SNAKEMAKE
-from tests.unit.test_config import BAD_CONFIGS, default_config
+from tests.unit.settings.test_checks import BAD_CONFIGS, default_config
 
 REPO = Path(__file__).resolve().parents[2]
 

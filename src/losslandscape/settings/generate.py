@@ -33,7 +33,7 @@ TABLE_END = "<!-- end of the generated key table -->"
 SCHEMA_HEADER = (
     f"# Generated from {SOURCE}\n"
     "# by `python -m losslandscape.settings`: edit the settings there, not this file\n"
-    "# (tests/unit/test_settings.py fails when the two differ).\n"
+    "# (tests/unit/settings/test_settings.py fails when the two differ).\n"
 )
 
 

@@ -16,7 +16,7 @@ from snakemake.utils import validate
 
 from losslandscape.settings import check_config
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 
 

@@ -24,7 +24,7 @@ from losslandscape.settings import (
     generate,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 SETTINGS = REPO / "src" / "losslandscape" / "settings"
 
