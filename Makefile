@@ -46,7 +46,5 @@ lint: install-dev
 check: lint
 	$(BIN)/pytest -m "not workflow and not ci" --durations=20
 
-# two workers: the tests that share the test study's run on one (xdist group "study"),
-# everything else beside them
 test: lint
-	$(BIN)/pytest -n 2 --dist loadgroup --durations=20
+	$(BIN)/pytest --durations=20

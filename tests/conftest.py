@@ -12,6 +12,7 @@ Tiers, by marker (``make check`` runs the first, ``make test`` all three):
 """
 
 import os
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import torch
 from losslandscape.data.datasets import tensor_checksum
 from losslandscape.engine.cpu.native_kernel import batch_last_kernels
 from losslandscape.training.loop import train_run
-from tests.study import copy_workflow, snakemake
+from tests.study import shared_study
 
 
 def make_dataset(
@@ -66,11 +67,8 @@ def finished_study(tmp_path_factory) -> Path:
     """A working copy of the workflow in which the test study (config/test.yaml) has run to
     the end: run once per session and shared by the workflow and CI tiers, which compare
     their own runs with it or dry-run changes in it (each such test puts back what it
-    changes)."""
-    workdir = copy_workflow(tmp_path_factory.mktemp("study"))
-    result = snakemake(workdir, "--cores", "2")
-    assert result.returncode == 0, result.stderr[-4000:]
-    return workdir
+    changes; :func:`tests.study.shared_study`)."""
+    return shared_study(tmp_path_factory)
 
 
 @pytest.fixture(autouse=True)
@@ -100,21 +98,19 @@ TIERS = ("workflow", "ci")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark every test under ``tests/<tier>/`` with its tier, and put the tests that use the
-    shared run of the test study in one pytest-xdist group, so that ``make test``'s
-    workers (``--dist loadgroup``) run the study once, on one of them."""
+    """Mark every test under ``tests/<tier>/`` with its tier."""
     for item in items:
         folder = Path(item.path).relative_to(TESTS).parts[0]
         if folder in TIERS:
             item.add_marker(folder)
-        if "finished_study" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("study"))
 
 
 def _starts_the_package_or_a_workflow(args) -> bool:
     """Whether ``args`` would start Snakemake, the package's command line, or a script of
     the workflow or the benchmarks."""
-    argv = [str(a) for a in ([args] if isinstance(args, (str, Path)) else args)]
+    if isinstance(args, str):  # shell=True, or a bare program
+        args = shlex.split(args)
+    argv = [str(a) for a in ([args] if isinstance(args, Path) else args)]
     text = " ".join(argv)
     return (
         any(Path(a).name == "snakemake" for a in argv)

@@ -1,6 +1,8 @@
 """The test study (config/test.yaml) run once per test session, and what its tests share:
 running Snakemake on a copy of the workflow, reading the config, comparing two runs."""
 
+import fcntl
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -70,3 +72,25 @@ def assert_same_results(reference: Path, results: Path) -> None:
         pd.testing.assert_frame_equal(
             pd.read_csv(reference / "metrics" / table), pd.read_csv(results / "metrics" / table)
         )
+
+
+def shared_study(tmp_path_factory) -> Path:
+    """The working copy in which the test study has run to the end, run once per test
+    session, when a test first asks for it (the SLURM test asks only after its own run).
+    Should the tests run in several pytest-xdist workers, they share it: the first to ask
+    runs it while the others wait on a lock in the folder above each worker's temporary
+    folder, which is the session's (as pytest-xdist documents)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    root = tmp_path_factory.getbasetemp()
+    if worker is not None:
+        root = root.parent
+    workdir, done = root / "shared-study", root / "shared-study.done"
+    with open(root / "shared-study.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(workdir, ignore_errors=True)
+            result = snakemake(copy_workflow(workdir), "--cores", "2")
+            done.write_text(str(result.returncode) + "\n" + result.stderr[-4000:])
+    code, _, stderr = done.read_text().partition("\n")
+    assert code == "0", stderr
+    return workdir

@@ -11,6 +11,10 @@ import hashlib
 from pathlib import Path
 
 PACKAGE = "losslandscape"
+# Left out of every digest: the typed settings hold the config's defaults and descriptions,
+# and the workflow passes every key to every stage, so no job's result depends on them
+# (a changed description must not rerun the study)
+UNHASHED = ("losslandscape.settings",)
 
 
 def module_file(package_dir: Path, module: str) -> Path | None:
@@ -34,7 +38,13 @@ def imported_modules(path: Path, package_dir: Path) -> set[str]:
             names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
         else:
             continue
-        found |= {n for n in names if n.split(".")[0] == PACKAGE and module_file(package_dir, n)}
+        found |= {
+            n
+            for n in names
+            if n.split(".")[0] == PACKAGE
+            and not n.startswith(UNHASHED)
+            and module_file(package_dir, n)
+        }
     return found
 
 

@@ -12,7 +12,7 @@ rule download_archive:
         # not refetch archives whose md5 was verified
         mirror=config["dataset"]["mirror"] or "",
     params:
-        code=code_of("stages.data"),
+        code=code_of("data.archives"),
         checksums=canonical(config["dataset"]["checksums"]),
     script:
         "../scripts/download_archive.py"

@@ -121,6 +121,8 @@ rule summarize_study:
         "logs/{study}/summarize_study/summary.log",
     benchmark:
         "logs/{study}/benchmarks/summarize_study/summary.tsv"
+    # a cheap gather: run where Snakemake runs, never submitted to a cluster
+    localrule: True
     conda:
         "../../envs/analysis.yaml"
     threads: 1
@@ -170,6 +172,8 @@ rule study_statistics:
         "logs/{study}/study_statistics/statistics.log",
     benchmark:
         "logs/{study}/benchmarks/study_statistics/statistics.tsv"
+    # a cheap gather: run where Snakemake runs, never submitted to a cluster
+    localrule: True
     conda:
         "../../envs/analysis.yaml"
     threads: 1
