@@ -46,5 +46,7 @@ lint: install-dev
 check: lint
 	$(BIN)/pytest -m "not workflow and not ci" --durations=20
 
+# two workers: the SLURM test, which mostly waits on the cluster, beside everything else
+# (tests/conftest.py: BESIDE)
 test: lint
-	$(BIN)/pytest --durations=20
+	$(BIN)/pytest -n 2 --dist loadgroup --durations=20
