@@ -49,4 +49,4 @@ check: lint
 # two workers: the SLURM test, which mostly waits on the cluster, beside everything else
 # (tests/conftest.py: BESIDE)
 test: lint
-	$(BIN)/pytest -n 2 --dist loadgroup --durations=20
+	$(BIN)/pytest -n 2 --durations=20

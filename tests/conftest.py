@@ -97,22 +97,33 @@ TESTS = Path(__file__).resolve().parent
 TIERS = ("workflow", "ci")
 
 
-# make test's two pytest-xdist workers (--dist loadgroup): the SLURM test on one, every
-# other test on the other, in order. The SLURM test mostly waits (the executor polls job
-# states every 2–14 s), so beside the CPU-bound rest it costs little; two CPU-bound studies
-# side by side on 2 cores gained nothing (0c1b84a).
+def pytest_collection_modifyitems(config, items):
+    """Mark every test under ``tests/<tier>/`` with its tier."""
+    for item in items:
+        folder = Path(item.path).relative_to(TESTS).parts[0]
+        if folder in TIERS:
+            item.add_marker(folder)
+
+
+# make test's two pytest-xdist workers: the SLURM test on one, every other test on the
+# other, in order. The SLURM test mostly waits (the executor polls job states every
+# 2–14 s), so beside the CPU-bound rest it costs little; two CPU-bound studies side by side
+# on 2 cores gained nothing (0c1b84a).
 BESIDE = {"tests/ci/test_slurm.py": "slurm"}
 
 
-def pytest_collection_modifyitems(config, items):
-    """Mark every test under ``tests/<tier>/`` with its tier and its pytest-xdist group
-    (:data:`BESIDE`, else ``serial``)."""
-    for item in items:
-        relative = Path(item.path).relative_to(TESTS)
-        if relative.parts[0] in TIERS:
-            item.add_marker(relative.parts[0])
-        group = BESIDE.get(f"tests/{relative.as_posix()}", "serial")
-        item.add_marker(pytest.mark.xdist_group(group))
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: absent without -n
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist's scope scheduler with two scopes: :data:`BESIDE`'s files, and the
+    rest. (``--dist loadgroup`` with ``xdist_group`` marks would say the same, but with
+    pytest 9.2 it silently stops grouping: pytest-xdist issue #1386.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BesideScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return BESIDE.get(nodeid.split("::", 1)[0], "serial")
+
+    return BesideScheduling(config, log)
 
 
 def _starts_the_package_or_a_workflow(args) -> bool:
