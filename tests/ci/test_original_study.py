@@ -41,7 +41,7 @@ def test_the_original_study_shortened_runs_end_to_end(tmp_path):
             "device": "cpu",
             "memory_budget_mb": 1024,
         },
-        "sharpness": {"subset_size": 40, "hutchinson_samples": 2, "ascent_iterations": 1},
+        "sharpness": {"subset_size": 40, "trace_products": 6, "ascent_iterations": 1},
     }
     (workdir / "config" / "short.yaml").write_text(yaml.safe_dump(short))
     result = subprocess.run(

@@ -10,7 +10,7 @@ with log_to_file(snakemake.log[0]):
         checkpoints=snakemake.input.checkpoints,
         out=snakemake.output.sharpness,
         subset_size=sharpness["subset_size"],
-        hutchinson_samples=sharpness["hutchinson_samples"],
+        trace_products=sharpness["trace_products"],
         epsilon=sharpness["epsilon"],
         ascent_iterations=sharpness["ascent_iterations"],
         threads=snakemake.threads,

@@ -31,7 +31,7 @@ def add_sharpness(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", required=True)
     p.add_argument("--checkpoints", required=True)
     p.add_argument("--out", required=True)
-    for key in ("subset_size", "hutchinson_samples", "epsilon", "ascent_iterations"):
+    for key in ("subset_size", "trace_products", "epsilon", "ascent_iterations"):
         config_option(p, "--" + key.replace("_", "-"), Sharpness, key)
     p.add_argument("--threads", type=int, default=1)
 

@@ -15,13 +15,21 @@ from torch.func import functional_call
 from torch.nn import functional as F
 
 from losslandscape.parameters import ParameterLayout
-from losslandscape.seeding import generator_for, seeded_subset
+from losslandscape.seeding import seeded_subset
 
 # ARPACK's relative accuracy for every Hessian eigenvalue of the study: the sharpness rule's
 # extremes and adaptive λmax, the hessian plane's eigenvectors and the convexity map. The
 # tighter of the two that the rule and the plane used; the looser, 1e-4, gave the same
 # eigenvalues to nine digits on the default model at three quarters of the cost.
 HESSIAN_TOLERANCE = 1e-6
+
+# Lanczos vectors for λmin, as many as fit LANCZOS_MEMORY_BYTES in float64 (at least
+# ARPACK's default of 20). ARPACK tests convergence once per pass of that many products;
+# the default CNN's λmin, next to a cluster of small eigenvalues, needed about 75, so 80
+# converged in one pass (81 products) where 20 took 13 passes (261): benchmarks/curvature.py.
+# λmax, set apart from the rest, converges in ARPACK's first pass of 20.
+LANCZOS_VECTORS = 80
+LANCZOS_MEMORY_BYTES = 2 * 2**30
 
 
 class HessianOperator:
@@ -52,14 +60,17 @@ class HessianOperator:
         return LinearOperator((self.n_params, self.n_params), matvec=matvec, dtype=np.float64)
 
 
-def _largest_eigenpair(operator: LinearOperator, tol: float, seed: int) -> tuple[float, np.ndarray]:
+def _largest_eigenpair(
+    operator: LinearOperator, tol: float, seed: int, vectors: int | None = None
+) -> tuple[float, np.ndarray]:
     """The largest (algebraic) eigenvalue of a symmetric ``operator`` and its unit
     eigenvector ``(n,)``, by Lanczos (ARPACK's ``eigsh``, ``which="LA"``) from a seeded
     normal start; the vector's sign makes its largest entry positive. ``tol``: ARPACK's
     relative accuracy of the eigenvalue (its ``dsaupd`` stops when a Ritz value's error
-    bound is below ``tol·|θ|``)."""
+    bound is below ``tol·|θ|``). ``vectors``: Lanczos vectors kept (ARPACK's ``ncv``; its
+    default where ``None``)."""
     start = np.random.default_rng(seed).standard_normal(operator.shape[0])
-    value, vector = eigsh(operator, k=1, which="LA", tol=tol, v0=start)
+    value, vector = eigsh(operator, k=1, which="LA", tol=tol, v0=start, ncv=vectors)
     vector = vector[:, 0] * np.sign(vector[np.argmax(np.abs(vector[:, 0])), 0])
     return float(value[0]), vector / np.linalg.norm(vector)
 
@@ -78,14 +89,17 @@ def _smallest_eigenpair(
     itself, so where ``|λmin| ≪ λmax`` (a trained net) the test asks for an absolute
     accuracy far below the spectrum's scale, and λmin took 12× λmax's time. Shifted,
     θ = λmax − λmin, so λmin is accurate to ``tol·(λmax − λmin)`` nats per unit
-    parameter², the accuracy λmax has.
+    parameter², the accuracy λmax has. It keeps :data:`LANCZOS_VECTORS` Lanczos vectors
+    where they fit :data:`LANCZOS_MEMORY_BYTES`.
     """
+    n = operator.shape[0]
+    vectors = min(n - 1, max(20, min(LANCZOS_VECTORS, LANCZOS_MEMORY_BYTES // (8 * n))))
     shifted = LinearOperator(
         operator.shape,
         matvec=lambda v: largest * np.ravel(v) - operator.matvec(np.ravel(v)),
         dtype=np.float64,
     )
-    top, vector = _largest_eigenpair(shifted, tol, seed)
+    top, vector = _largest_eigenpair(shifted, tol, seed, vectors)
     return largest - top, vector
 
 
@@ -152,18 +166,6 @@ def adaptive_hessian_max_eigenvalue(
         dtype=np.float64,
     )
     return _largest_eigenpair(operator, tol, seed)[0]
-
-
-def hutchinson_trace(hvp: HessianOperator, n_samples: int, seed: int) -> tuple[float, float]:
-    """``tr H ≈ mean(zᵀ H z)`` over Rademacher ``z``; returns (estimate, standard error)."""
-    gen = generator_for(seed, "hutchinson")
-    samples = []
-    for _ in range(n_samples):
-        z = torch.randint(0, 2, (hvp.n_params,), generator=gen).float() * 2 - 1
-        samples.append(float(torch.dot(z, hvp(z))))
-    values = np.array(samples)
-    error = values.std(ddof=1) / np.sqrt(n_samples) if n_samples > 1 else float("nan")
-    return float(values.mean()), float(error)
 
 
 def epsilon_sharpness(

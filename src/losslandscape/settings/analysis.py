@@ -102,11 +102,11 @@ class Sharpness:
     subset_size: int = key(
         500, "training samples (fixed, seeded subset) for Hessian and ε-sharpness", minimum=1
     )
-    hutchinson_samples: int = key(
-        20,
-        "Rademacher probes for the Hutchinson estimate of the Hessian trace (its standard "
-        "error is reported beside it)",
-        minimum=2,
+    trace_products: int = key(
+        60,
+        "Hessian-vector products for the Hutch++ estimate of the Hessian trace (its "
+        "standard error is reported beside it)",
+        minimum=6,
     )
     epsilon: float = key(1e-3, "Keskar et al. (2017) box size: `|δ_i| ≤ ε(|w_i| + 1)`", minimum=0)
     ascent_iterations: int = key(

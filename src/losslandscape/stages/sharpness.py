@@ -15,9 +15,9 @@ from losslandscape.metrics.sharpness import (
     adaptive_hessian_max_eigenvalue,
     epsilon_sharpness,
     hessian_extreme_eigenvalues,
-    hutchinson_trace,
     sharpness_subset,
 )
+from losslandscape.metrics.trace import hutchpp_trace
 from losslandscape.metrics.variables import SHARPNESS_METRICS
 from losslandscape.training.checkpoints import load_checkpoints, model_from_checkpoints, run_attrs
 
@@ -29,7 +29,7 @@ def run_compute_sharpness(
     checkpoints: str,
     out: str,
     subset_size: int = 500,
-    hutchinson_samples: int = 20,
+    trace_products: int = 60,
     epsilon: float = 1e-3,
     ascent_iterations: int = 10,
     threads: int = 1,
@@ -46,7 +46,7 @@ def run_compute_sharpness(
     hvp = HessianOperator(model, inputs, labels)
     largest, smallest = hessian_extreme_eigenvalues(hvp, seed=ckpt["seed"])
     adaptive = adaptive_hessian_max_eigenvalue(hvp, seed=ckpt["seed"])
-    trace, trace_se = hutchinson_trace(hvp, hutchinson_samples, ckpt["seed"])
+    trace, trace_se = hutchpp_trace(hvp, hvp.n_params, trace_products, ckpt["seed"])
     eps_sharp = epsilon_sharpness(model, inputs, labels, epsilon, ascent_iterations)
     values = {
         "subset_loss": hvp.loss,
@@ -60,7 +60,8 @@ def run_compute_sharpness(
     data_vars = {name: spec.entry(values[name]) for name, spec in SHARPNESS_METRICS.items()}
     parameters = {
         "subset_size": len(subset),
-        "hutchinson_samples": hutchinson_samples,
+        "trace_estimator": "hutch++",
+        "trace_products": trace_products,
         "epsilon": epsilon,
         "ascent_iterations": ascent_iterations,
         "checkpoints": str(checkpoints),

@@ -17,14 +17,25 @@ from losslandscape.metrics.sharpness import (
     epsilon_sharpness,
     hessian_extreme_eigenvalues,
     hessian_extreme_eigenvectors,
-    hutchinson_trace,
     sharpness_subset,
 )
+from losslandscape.metrics.trace import hutchpp_trace
 from losslandscape.models.registry import build_model
 from losslandscape.parameters import ParameterLayout
+from losslandscape.settings.analysis import Sharpness
 from losslandscape.stages.sharpness import run_compute_sharpness
 from losslandscape.statistics.summary import SHARPNESS_COLUMNS
 from losslandscape.training.checkpoints import model_from_checkpoints, save_checkpoints
+
+
+def _dense_hessian(model, inputs, labels) -> np.ndarray:
+    layout = ParameterLayout.of(model)
+    flat = layout.flatten(dict(model.named_parameters())).detach()
+
+    def loss_of(vector):
+        return F.cross_entropy(functional_call(model, layout.unflatten(vector), (inputs,)), labels)
+
+    return torch.autograd.functional.hessian(loss_of, flat).double().numpy()
 
 
 @pytest.fixture(scope="module")
@@ -32,14 +43,7 @@ def tiny():
     torch.manual_seed(0)
     model = build_model("mlp", "tanh", n_inputs=4, n_classes=3, hidden=[5])
     inputs, labels = torch.randn(64, 4), torch.randint(0, 3, (64,))
-    layout = ParameterLayout.of(model)
-    flat = layout.flatten(dict(model.named_parameters())).detach()
-
-    def loss_of(vector):
-        return F.cross_entropy(functional_call(model, layout.unflatten(vector), (inputs,)), labels)
-
-    dense = torch.autograd.functional.hessian(loss_of, flat).double().numpy()
-    return model, inputs, labels, dense
+    return model, inputs, labels, _dense_hessian(model, inputs, labels)
 
 
 def test_hvp_equals_the_dense_hessian(tiny):
@@ -59,13 +63,17 @@ def test_extreme_eigenvalues_match_the_dense_hessian(tiny):
     assert smallest == pytest.approx(eigenvalues[0], rel=1e-3, abs=1e-5)
 
 
-def test_hutchinson_trace_is_within_three_standard_errors(tiny):
+def test_trace_at_the_default_settings_is_within_two_percent_of_the_dense_hessians(tiny):
+    """The study's trace estimate (Hutch++ with ``sharpness.trace_products`` products) on
+    the tiny model, whose 43 parameters are fewer than the products: exact. (Hutch++
+    proper is held to 2 % on a network-like spectrum in test_trace.py, and measured on the
+    trained default CNN by benchmarks/curvature.py.)"""
     model, inputs, labels, dense = tiny
-    estimate, error = hutchinson_trace(
-        HessianOperator(model, inputs, labels), n_samples=400, seed=1
-    )
-    assert abs(estimate - np.trace(dense)) < 3 * error
-    assert error > 0
+    hvp = HessianOperator(model, inputs, labels)
+    products = Sharpness().trace_products
+    assert hvp.n_params < products
+    estimate, error = hutchpp_trace(hvp, hvp.n_params, products, 0)
+    assert estimate == pytest.approx(np.trace(dense), rel=1e-5) and error == 0.0
 
 
 def test_epsilon_sharpness_grows_with_epsilon_and_is_zero_at_zero(tiny):
@@ -128,7 +136,7 @@ def test_the_hessian_plane_and_the_sharpness_rule_share_one_solver_and_tolerance
     )  # fmt: skip
     run_compute_sharpness(
         str(paths["data.pt"]), str(paths["ckpt.pt"]), str(paths["sharp.nc"]), 100,
-        hutchinson_samples=2, ascent_iterations=1,
+        trace_products=6, ascent_iterations=1,
     )  # fmt: skip
     plane = load_directions(paths["h.pt"])
     with xr.open_dataset(paths["sharp.nc"]) as sharp:
@@ -190,7 +198,7 @@ def test_sharpness_stage_writes_the_adaptive_max_eigenvalue(tmp_path, toy_datase
     save_dataset(toy_dataset, dataset)
     save_checkpoints(toy_run[0], checkpoints)
     run_compute_sharpness(
-        str(dataset), str(checkpoints), str(out), 100, hutchinson_samples=2, ascent_iterations=2
+        str(dataset), str(checkpoints), str(out), 100, trace_products=6, ascent_iterations=2
     )
     with xr.open_dataset(out) as sharp:
         assert set(SHARPNESS_COLUMNS) <= set(sharp.data_vars)

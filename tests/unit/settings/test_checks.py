@@ -200,9 +200,9 @@ BAD_CONFIGS = {
         _set("metrics", "basin_levels", []),
         [_key("metrics", "basin_levels"), "[]", "non-empty"],
     ),
-    "one-hutchinson-probe": (
-        _set("sharpness", "hutchinson_samples", 1),
-        [_key("sharpness", "hutchinson_samples"), "1 is less than the minimum of 2"],
+    "too-few-trace-products": (
+        _set("sharpness", "trace_products", 5),
+        [_key("sharpness", "trace_products"), "5 is less than the minimum of 6"],
     ),
     "unknown-top-level-key": (
         _set("colour", "blue"),

@@ -229,7 +229,7 @@ def _package_defaults() -> dict[str, tuple[object, dict[str, str]]]:
     }
     sharpness = {
         key: f"sharpness.{key}"
-        for key in ("subset_size", "hutchinson_samples", "epsilon", "ascent_iterations")
+        for key in ("subset_size", "trace_products", "epsilon", "ascent_iterations")
     }
     return {
         "LandscapeSettings": (LandscapeSettings, landscape),
