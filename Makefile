@@ -46,7 +46,7 @@ lint: install-dev
 check: lint
 	$(BIN)/pytest -m "not workflow and not ci" --durations=20
 
-# two workers: the SLURM test, which mostly waits on the cluster, beside everything else
-# (tests/conftest.py: BESIDE)
+# two workers: the shortened original study and the SLURM test (which mostly waits on the
+# cluster) beside everything else (tests/conftest.py: BESIDE)
 test: lint
 	$(BIN)/pytest -n 2 --durations=20

@@ -105,11 +105,12 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(folder)
 
 
-# make test's two pytest-xdist workers: the SLURM test on one, every other test on the
-# other, in order. The SLURM test mostly waits (the executor polls job states every
-# 2–14 s), so beside the CPU-bound rest it costs little; two CPU-bound studies side by side
-# on 2 cores gained nothing (0c1b84a).
-BESIDE = {"tests/ci/test_slurm.py": "slurm"}
+# make test's two pytest-xdist workers: the shortened original study and then the SLURM
+# test on one, every other test on the other, each in collection order. Their CPU time is
+# about even (the original study's sharpness jobs use one core; the SLURM test mostly waits
+# on the executor's 2–14 s status polls), so neither worker idles long; the SLURM test uses
+# the shared test study, which the other worker runs first (the browser test's).
+BESIDE = {"tests/ci/test_original_study.py": "beside", "tests/ci/test_slurm.py": "beside"}
 
 
 @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: absent without -n
