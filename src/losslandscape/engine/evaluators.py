@@ -58,7 +58,9 @@ class PointEvaluator(Evaluator):
 
     def __init__(self, model, origin, u, v, splits, options, compiled: bool = False):
         sample = next(iter(splits.values()))[0][:1]
-        self.twin, self.flat, self.plan, index = evaluation_copy(model, sample, not compiled)
+        self.twin, self.flat, self.plan, index = evaluation_copy(
+            model, sample, not compiled, layout=options.layout
+        )
         if compiled:
             # dynamic=False: a split's last, shorter batch gets its own graph instead of
             # slower shape-generic code for every batch

@@ -1,6 +1,8 @@
 """Loss and accuracy on a grid of parameter vectors ``w0 + x·u + y·v``.
 
-The grid is evaluated by one of the strategies of :mod:`losslandscape.engine.strategies`.
+The grid is evaluated by one of the strategies of :mod:`losslandscape.engine.strategies`,
+or by the fastest of them measured on the grid's own plane (``auto``,
+:mod:`losslandscape.engine.autotune`).
 Correctness reference: :func:`evaluate_grid_reference` (copy weights into the module,
 DataLoader of batch 128, the Li et al. way), which the tests and the benchmark hold every
 strategy against.
@@ -14,6 +16,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
+from losslandscape.engine.autotune import choose_evaluation
 from losslandscape.engine.strategies import EvaluationOptions, Splits, evaluate_points
 from losslandscape.parameters import ParameterLayout
 
@@ -49,16 +52,23 @@ def evaluate_grid(
     ``xs × ys``.
 
     Args:
-        xs: ``(nx,)``, ys: ``(ny,)`` coordinates along u and v; the rest as for
-            :func:`~losslandscape.engine.strategies.evaluate_points`.
+        xs: ``(nx,)``, ys: ``(ny,)`` coordinates along u and v.
+        strategy: ``auto`` (measure layouts, batch sizes and strategies on a few points
+            of this plane and keep the fastest; ``options.batch_size`` is the largest
+            tried) or one of :data:`~losslandscape.engine.strategies.STRATEGIES`.
+        the rest: as for :func:`~losslandscape.engine.strategies.evaluate_points`.
 
     Returns:
         ``{split}_loss``, ``{split}_loss_sem`` (nats) and ``{split}_accuracy`` (fraction),
         float64 arrays ``(ny, nx)``.
     """
-    values = evaluate_points(
-        model, origin, u, v, grid_coordinates(xs, ys), splits, strategy, options
-    )
+    coords = grid_coordinates(xs, ys)
+    if strategy == "auto":
+        choice = choose_evaluation(
+            model, origin, u, v, splits, options or EvaluationOptions(), len(coords)
+        )
+        strategy, options = choice.strategy, choice.options
+    values = evaluate_points(model, origin, u, v, coords, splits, strategy, options)
     return {key: array.reshape(len(ys), len(xs)) for key, array in values.items()}
 
 

@@ -19,6 +19,11 @@ def unchanged(inputs: torch.Tensor) -> torch.Tensor:
     return inputs
 
 
+def has_convolutions(model: nn.Module) -> bool:
+    """Whether any module of ``model`` is a convolution (the layers a layout changes)."""
+    return any(isinstance(m, nn.modules.conv._ConvNd) for m in model.modules())
+
+
 def has_batchnorm(model: nn.Module) -> bool:
     """Whether any module of ``model`` is a BatchNorm layer."""
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
@@ -63,7 +68,11 @@ def recompute_batchnorm(model: nn.Module, inputs: torch.Tensor, batch_size: int)
 
 
 def evaluation_copy(
-    model: nn.Module, sample: torch.Tensor, rewrite: bool = True, native: bool | None = None
+    model: nn.Module,
+    sample: torch.Tensor,
+    rewrite: bool = True,
+    native: bool | None = None,
+    layout: str = "channels_last",
 ) -> tuple[nn.Module, torch.Tensor, InferencePlan, torch.Tensor | None]:
     """The model copy a :class:`~losslandscape.engine.evaluators.PointEvaluator` runs, for
     data like ``sample`` ``(1, …)``.
@@ -71,16 +80,18 @@ def evaluation_copy(
     Returns the copy (its parameters views of one flat vector, its activations in place),
     that flat vector ``(n_params,)``, the :class:`InferencePlan` that runs it, and the
     index that moves a vector in :class:`ParameterLayout` order into the flat vector's
-    order (``None`` where the orders are the same). On CPU the copy's convolutions run
-    channels-last and, with ``rewrite``, its forward pass is planned
-    (:func:`plan_inference`, ``native`` as there), the weights stored as the plan reads
-    them."""
+    order (``None`` where the orders are the same). On CPU with ``layout``
+    ``channels_last`` the copy's convolutions run channels-last and, with ``rewrite``, its
+    forward pass is planned (:func:`plan_inference`, ``native`` as there), the weights
+    stored as the plan reads them; with ``default`` it runs its own forward pass."""
     twin, flat = model_on_flat_vector(model)
     make_activations_inplace(twin)  # the copy only ever runs under inference_mode
     # channels-last convolutions and the graph rewrites were measured on CPU only
     # (losslandscape.engine.cpu.channels_last, losslandscape.engine.cpu.inference_plan);
     # GPUs keep PyTorch's default layout and the model's own forward pass
-    channels_last = sample.device.type == "cpu" and convert_convolutions(twin)
+    channels_last = (
+        layout == "channels_last" and sample.device.type == "cpu" and convert_convolutions(twin)
+    )
     if channels_last and rewrite:
         plan = plan_inference(twin, sample, native)
     else:

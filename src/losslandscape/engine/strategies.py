@@ -20,15 +20,15 @@ once for every split, and agree with the plain reference loop
 - ``compile``: ``point`` with the forward pass ``torch.compile``d.
 - ``pool``: ``point`` in worker processes with one thread each, the points shared out.
 
-``auto`` measures the candidates on a few points and keeps the fastest
-(:func:`choose_strategy`). The evaluators are in :mod:`losslandscape.engine.evaluators`,
-the model copy they run in :mod:`losslandscape.engine.model_copy`, the batch sizing in
+``auto`` measures strategies, layouts (:data:`LAYOUTS`) and batch sizes on a few points and
+keeps the fastest (:mod:`losslandscape.engine.autotune`). The evaluators are in
+:mod:`losslandscape.engine.evaluators`, the model copy they run in
+:mod:`losslandscape.engine.model_copy`, the batch sizing in
 :mod:`losslandscape.engine.budget` and the loss reduction they share in
 :mod:`losslandscape.engine.loss`.
 """
 
 import logging
-import time
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -50,6 +50,11 @@ log = logging.getLogger(__name__)
 
 STRATEGIES = ("point", "vmap", "compile", "pool")
 BATCHNORM_MODES = ("keep", "recompute")
+# the point model copy's memory layout on CPU: channels_last, the rewrite of
+# losslandscape.engine.cpu (channels-last convolutions, and the planned batch-innermost pass
+# where the model is a plain Conv1d stack); default, the model's own forward pass in
+# PyTorch's default layout. GPUs always run the default.
+LAYOUTS = ("channels_last", "default")
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ class EvaluationOptions:
     memory_budget_mb: bound on activation memory (MiB) of one forward pass; data prepared
         once for all points (``point``: batch-innermost or channels-last copies) is kept
         when it takes at most half of it.
+    layout: the ``point`` model copy's memory layout on CPU, one of :data:`LAYOUTS`.
     """
 
     batch_size: int = 1000
@@ -74,14 +80,19 @@ class EvaluationOptions:
     points_per_pass: int = 8
     workers: int = 1
     memory_budget_mb: float = 2048.0
+    layout: str = "channels_last"
 
 
 def _check_choices(model: nn.Module, strategy: str, options: EvaluationOptions) -> None:
     """Refuse an unknown strategy or BatchNorm mode, and ``recompute`` without its data."""
     if strategy not in STRATEGIES:
         raise ValueError(
-            f"evaluation strategy {strategy!r} is unknown; choose auto or one of "
-            f"{', '.join(STRATEGIES)}"
+            f"evaluation strategy {strategy!r} is unknown; choose one of "
+            f"{', '.join(STRATEGIES)} (or auto, through evaluate_grid or the workflow)"
+        )
+    if options.layout not in LAYOUTS:
+        raise ValueError(
+            f"layout {options.layout!r} is unknown; choose one of {', '.join(LAYOUTS)}"
         )
     if options.batchnorm not in BATCHNORM_MODES:
         raise ValueError(
@@ -156,40 +167,3 @@ def evaluate_points(
     coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
     with open_evaluator(model, origin, u, v, splits, strategy, options) as evaluator:
         return evaluator(coords)
-
-
-def choose_strategy(
-    model: nn.Module,
-    origin: torch.Tensor,
-    u: torch.Tensor,
-    v: torch.Tensor,
-    splits: Splits,
-    options: EvaluationOptions,
-    candidates: tuple[str, ...] = ("point", "vmap"),
-    points: int = 2,
-) -> tuple[str, dict[str, float]]:
-    """Measure points/s of each candidate and return the fastest with every rate.
-
-    Each candidate's evaluator is built and warmed up on one point per worker (so compile
-    and process start-up are not counted), then timed on ``points`` points per worker. A
-    candidate that fails (e.g. ``compile`` with no C++ compiler) is logged and skipped.
-    """
-    rates: dict[str, float] = {}
-    for name in candidates:
-        workers = options.workers if name == "pool" else 1
-        coords = np.column_stack(
-            [np.linspace(-0.1, 0.1, points * workers), np.zeros(points * workers)]
-        )
-        try:
-            with open_evaluator(model, origin, u, v, splits, name, options) as evaluator:
-                evaluator(coords[:workers])
-                started = time.perf_counter()
-                evaluator(coords)
-                rates[name] = len(coords) / (time.perf_counter() - started)
-        except Exception as error:  # a strategy this platform cannot run is not a choice
-            log.warning("strategy %s skipped: %s: %s", name, type(error).__name__, error)
-    if not rates:
-        raise RuntimeError(f"no evaluation strategy of {candidates} ran on this platform")
-    best = max(rates, key=rates.get)
-    log.info("strategy rates (points/s): %s → %s", {k: round(r, 1) for k, r in rates.items()}, best)
-    return best, rates

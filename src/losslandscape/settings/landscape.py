@@ -153,7 +153,8 @@ class Landscape:
     batch_size: int = key(
         1000,
         "samples per forward pass in grid evaluation (measured fastest for the default CNN on "
-        "one thread); lowered to fit `memory_budget_mb`",
+        "one thread); lowered to fit `memory_budget_mb`; with `strategy: auto` the largest "
+        "of the batch sizes tried (it and its halvings down to 100)",
         minimum=1,
     )
     tiles: int = key(
@@ -175,9 +176,12 @@ class Landscape:
         "auto",
         "`point` (one point at a time, big batches), `vmap` (stacked points through "
         "`torch.func`), `compile` (`torch.compile`; needs a C++ compiler), `pool` (worker "
-        "processes); `auto` measures `point`, `vmap` (and `pool` when `threads` > 1) on a few "
-        "points per job and keeps the fastest. All agree with the reference loop to 1e-5 "
-        "(tested); which one ran is recorded in the landscape's `strategy` attribute",
+        "processes); `auto` measures, on a few points of each job's plane, `point` in both "
+        "memory layouts (PyTorch's default and the engine's channels-last rewrite) at several "
+        "batch sizes, then `vmap` (and `pool` when `threads` > 1), and keeps the fastest. All "
+        "agree with the reference loop to 1e-5 (tested); what ran is recorded in the "
+        "landscape's `strategy`, `layout` and `batch_size` attributes (auto's measured rates "
+        "in `auto_rates`)",
         choices=Registry("losslandscape.engine.strategies", "STRATEGIES", first=("auto",)),
     )
     batchnorm: str = key(

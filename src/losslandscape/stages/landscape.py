@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from losslandscape.devices import resolve_device
+from losslandscape.engine.autotune import EVALUATION_ATTRS, choose_evaluation
 from losslandscape.engine.cpu.allocator import keep_freed_memory
 from losslandscape.engine.grid import grid_coordinates
 from losslandscape.engine.strategies import EvaluationOptions, open_evaluator
@@ -41,7 +42,7 @@ from losslandscape.stages.landscape_plane import (
     evaluation_splits,
     load_plane,
 )
-from losslandscape.stages.landscape_tile import evaluate_tile_points, pick_strategy
+from losslandscape.stages.landscape_tile import evaluate_tile_points
 from losslandscape.training.checkpoints import run_attrs
 
 log = logging.getLogger(__name__)
@@ -120,14 +121,12 @@ def run_evaluate_tile(
     points = tile_points(len(coords), s.tiles, tile)
     key = tile_key([dataset, checkpoints, directions], s.value_settings())
     values = resume_partial(out, key, points)
-    strategy = pick_strategy(s.strategy, model, origin, u, v, splits, options, len(points), threads)
-    attrs = {
-        "key": key,
-        "tile": tile,
-        "tiles": s.tiles,
-        "strategy": strategy,
-        "device": str(device),
-    }
+    if s.strategy == "auto":
+        choice = choose_evaluation(model, origin, u, v, splits, options, len(points), threads)
+        strategy, options, chosen = choice.strategy, choice.options, choice.attrs()
+    else:
+        strategy, chosen = s.strategy, {"strategy": s.strategy, "layout": options.layout}
+    attrs = {"key": key, "tile": tile, "tiles": s.tiles, **chosen, "device": str(device)}
     with open_evaluator(model, origin, u, v, splits, strategy, options) as evaluator:
         values, seconds = evaluate_tile_points(
             evaluator, coords, points, values, out, attrs, s.save_every_seconds, threads
@@ -163,7 +162,7 @@ def run_merge_landscape(
     attrs = {
         **run_attrs(plane.checkpoints),
         **plane_attrs(plane.directions),
-        "strategy": tile_attrs["strategy"],
+        **{k: tile_attrs[k] for k in EVALUATION_ATTRS if k in tile_attrs},
         "device": tile_attrs["device"],
         "batchnorm": s.batchnorm,
         "evaluation_subset_size": -1 if s.subset_size is None else int(s.subset_size),

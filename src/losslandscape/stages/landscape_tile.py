@@ -1,50 +1,14 @@
-"""Evaluating one tile of a plane's grid: the strategy ``auto`` picks for it, and the loop
-over its points that saves progress as it goes (a killed job resumes from there)."""
+"""Evaluating one tile of a plane's grid: the loop over its points that saves progress as
+it goes (a killed job resumes from there)."""
 
 import logging
 import time
 
 import numpy as np
-import torch
 
-from losslandscape.engine.strategies import EvaluationOptions, choose_strategy
 from losslandscape.engine.tiles import save_partial
 
 log = logging.getLogger(__name__)
-
-# auto also measures torch.compile when the tile would take longer than this with the
-# best other strategy (small_cnn2d: compile 2.3 points/s against 0.9 for point, after
-# about 20 s of compiling; the default CNN: compile slower; benchmarks/README.md)
-COMPILE_WORTH_SECONDS = 300.0
-
-
-def pick_strategy(
-    strategy: str,
-    model: torch.nn.Module,
-    origin: torch.Tensor,
-    u: torch.Tensor,
-    v: torch.Tensor,
-    splits: dict,
-    options: EvaluationOptions,
-    n_points: int,
-    threads: int,
-) -> str:
-    """``strategy``, or for ``auto`` the fastest measured on this plane: point, vmap (and
-    pool with several ``threads``), then compile too where the ``n_points`` of the tile
-    would take longer than :data:`COMPILE_WORTH_SECONDS` with the best of those."""
-    if strategy != "auto":
-        return strategy
-    candidates = ("point", "vmap") + (("pool",) if threads > 1 else ())
-    strategy, rates = choose_strategy(model, origin, u, v, splits, options, candidates)
-    if n_points / rates[strategy] > COMPILE_WORTH_SECONDS:
-        # compiling takes seconds to minutes: tried only where it can pay off
-        try:
-            _, more = choose_strategy(model, origin, u, v, splits, options, ("compile",))
-        except RuntimeError:  # no C++ compiler here: logged by choose_strategy
-            more = {}
-        if more.get("compile", 0.0) > rates[strategy]:
-            strategy = "compile"
-    return strategy
 
 
 def evaluate_tile_points(

@@ -1,0 +1,171 @@
+"""``auto``: how to evaluate a plane, chosen by measurement, never by belief.
+
+A candidate is an evaluation strategy (:data:`~losslandscape.engine.strategies.STRATEGIES`),
+a memory layout of the ``point`` model copy (:data:`~losslandscape.engine.strategies.LAYOUTS`:
+``default``, PyTorch's own forward pass; ``channels_last``, the CPU rewrite of
+:mod:`losslandscape.engine.cpu`) and a batch size. Each is timed on a few points of the
+plane itself, over the whole evaluation data, and the fastest is kept. Measured on this
+project's machine, no single choice is best everywhere: channels-last ran the default CNN
+2× faster and a user's Conv2d/GELU/LayerNorm net 1.8× slower (9.10 against 4.97 ms a pass);
+ResNet-20 on CIFAR-shaped data ran twice as fast with batch 128 as with 1000 (issue 23).
+
+The search goes in stages, so that the candidates stay few:
+
+1. ``point`` over every layout (one where the model has no convolutions or runs on a GPU)
+   × every batch size of :func:`batch_candidates`. The plain pass (``default`` layout, the
+   requested batch) is always among them, so ``auto`` is never slower than it beyond
+   measurement noise.
+2. ``vmap``, and ``pool`` where there are several threads, at the best layout and batch.
+3. ``compile``, only where the points would take longer than
+   :data:`COMPILE_WORTH_SECONDS` with the best so far (compiling takes seconds to minutes).
+
+The choice and every measured rate are returned (:class:`Choice`) and logged; the
+workflow stores them in the grid's attributes (``docs/data-model.md``).
+"""
+
+import json
+import logging
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+from torch import nn
+
+from losslandscape.engine.budget import budget_batch_size
+from losslandscape.engine.evaluators import Splits
+from losslandscape.engine.model_copy import has_convolutions
+from losslandscape.engine.strategies import EvaluationOptions, open_evaluator
+
+log = logging.getLogger(__name__)
+
+# compile is tried only where the points would take longer than this with the best other
+# candidate (small_cnn2d: compile 2.3 points/s against 0.9 for point, after about 20 s of
+# compiling; the default CNN: compile slower; benchmarks/README.md)
+COMPILE_WORTH_SECONDS = 300.0
+
+# the smallest batch auto tries: below it, per-batch overhead dominates every model measured
+SMALLEST_BATCH = 100
+
+
+# the attributes that record how a grid was evaluated: every tile has the first two, and
+# tiles of strategy auto the rest (Choice.attrs)
+EVALUATION_ATTRS = ("strategy", "layout", "batch_size", "auto_rates", "auto_seconds")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What ``auto`` chose: ``strategy``, ``options`` with the chosen ``layout`` and
+    ``batch_size``, every candidate's rate (points/s, keyed ``strategy/layout/batch``) and
+    the seconds the measurement took."""
+
+    strategy: str
+    options: EvaluationOptions
+    rates: dict[str, float]
+    seconds: float
+
+    def attrs(self) -> dict:
+        """The choice as netCDF attributes (str/int/float only)."""
+        return {
+            "strategy": self.strategy,
+            "layout": self.options.layout,
+            "batch_size": int(self.options.batch_size),
+            "auto_rates": json.dumps({k: round(r, 3) for k, r in self.rates.items()}),
+            "auto_seconds": round(self.seconds, 3),
+        }
+
+
+def batch_candidates(requested: int) -> list[int]:
+    """``requested`` and its halvings down to :data:`SMALLEST_BATCH`, largest first (1000 →
+    1000, 500, 250, 125)."""
+    batches = [requested]
+    while batches[-1] // 2 >= SMALLEST_BATCH:
+        batches.append(batches[-1] // 2)
+    return batches
+
+
+def measure_rate(
+    model: nn.Module,
+    origin: torch.Tensor,
+    u: torch.Tensor,
+    v: torch.Tensor,
+    splits: Splits,
+    strategy: str,
+    options: EvaluationOptions,
+    points: int = 2,
+) -> float:
+    """Points/s of one candidate: its evaluator built and warmed up on one point per worker
+    (so that compiling, planning and process start-up are not counted), then timed on
+    ``points`` points per worker near the plane's centre."""
+    workers = options.workers if strategy == "pool" else 1
+    coords = np.column_stack([np.linspace(-0.1, 0.1, points * workers), np.zeros(points * workers)])
+    with open_evaluator(model, origin, u, v, splits, strategy, options) as evaluator:
+        evaluator(coords[:workers])
+        started = time.perf_counter()
+        evaluator(coords)
+        return len(coords) / (time.perf_counter() - started)
+
+
+def _label(strategy: str, options: EvaluationOptions) -> str:
+    return f"{strategy}/{options.layout}/{options.batch_size}"
+
+
+def choose_evaluation(
+    model: nn.Module,
+    origin: torch.Tensor,
+    u: torch.Tensor,
+    v: torch.Tensor,
+    splits: Splits,
+    options: EvaluationOptions,
+    n_points: int,
+    threads: int = 1,
+) -> Choice:
+    """The fastest way to evaluate ``n_points`` points of this plane, by the staged search of
+    this module's docstring. Arguments as for
+    :func:`~losslandscape.engine.strategies.evaluate_points`; ``options.batch_size`` is the
+    largest batch tried, ``threads`` the workers ``pool`` may use. A candidate that fails
+    (``compile`` without a C++ compiler) is logged and skipped; RuntimeError where none ran.
+    """
+    started = time.perf_counter()
+    rates: dict[str, float] = {}
+    tried: dict[str, tuple[str, EvaluationOptions]] = {}
+
+    def run(strategy: str, candidate: EvaluationOptions) -> None:
+        label = _label(strategy, candidate)
+        if label in rates:
+            return
+        try:
+            rates[label] = measure_rate(model, origin, u, v, splits, strategy, candidate)
+            tried[label] = (strategy, candidate)
+        except Exception as error:  # a candidate this platform cannot run is not a choice
+            log.warning("candidate %s skipped: %s: %s", label, type(error).__name__, error)
+
+    sample = next(iter(splits.values()))[0][:1]
+    largest = budget_batch_size(model, sample, options.batch_size, options.memory_budget_mb)
+    layouts = ["default"]
+    if sample.device.type == "cpu" and has_convolutions(model):
+        layouts.append("channels_last")
+    for layout in layouts:
+        for batch in batch_candidates(largest):
+            run("point", replace(options, layout=layout, batch_size=batch))
+    if not rates:
+        raise RuntimeError("no candidate of auto ran on this platform")
+    best = max(rates, key=rates.get)
+    base = tried[best][1]
+    run("vmap", base)
+    if threads > 1:
+        run("pool", replace(base, workers=threads))
+    best = max(rates, key=rates.get)
+    if n_points / rates[best] > COMPILE_WORTH_SECONDS:
+        run("compile", base)
+    best = max(rates, key=rates.get)
+    strategy, chosen = tried[best]
+    choice = Choice(strategy, chosen, rates, time.perf_counter() - started)
+    log.info(
+        "auto: %s (%.1f points/s) of %s, measured in %.1f s",
+        best,
+        rates[best],
+        {k: round(r, 1) for k, r in rates.items()},
+        choice.seconds,
+    )
+    return choice

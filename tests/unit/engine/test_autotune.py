@@ -1,0 +1,112 @@
+"""auto: layouts, batch sizes and strategies chosen by measurement."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from losslandscape.engine.autotune import EVALUATION_ATTRS, batch_candidates, choose_evaluation
+from losslandscape.engine.grid import evaluate_grid, evaluate_grid_reference
+from losslandscape.engine.strategies import LAYOUTS, EvaluationOptions, evaluate_points
+from losslandscape.training.checkpoints import model_from_checkpoints
+from tests.planes import random_plane
+
+
+def _splits(dataset):
+    return {
+        "train": (dataset["x_train"], dataset["y_train"]),
+        "test": (dataset["x_test"], dataset["y_test"]),
+    }
+
+
+class _DigitsNet(nn.Module):
+    """A user's own small model: Conv2d, GELU and LayerNorm on 8×8 images (issue 23)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3, padding=1)
+        self.norm = nn.LayerNorm([8, 8, 8])
+        self.head = nn.Linear(8 * 8 * 8, 10)
+
+    def forward(self, images):
+        return self.head(torch.flatten(nn.functional.gelu(self.norm(self.conv(images))), 1))
+
+
+def _digits_splits(n=300):
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randn(n, 1, 8, 8, generator=generator)
+    labels = torch.randint(0, 10, (n,), generator=generator)
+    return {
+        "train": (images[: n // 2], labels[: n // 2]),
+        "test": (images[n // 2 :], labels[n // 2 :]),
+    }
+
+
+def test_batch_candidates_halve_down_to_the_smallest():
+    assert batch_candidates(1000) == [1000, 500, 250, 125]
+    assert batch_candidates(128) == [128]
+    assert batch_candidates(50) == [50]
+
+
+def test_auto_measures_the_plain_pass_and_keeps_the_fastest(toy_run, toy_dataset):
+    """The mnist1d CNN has convolutions: both layouts are measured, at every batch size,
+    the plain pass (default layout, the requested batch) among them; the choice is the
+    fastest of all, and its attributes are netCDF-ready."""
+    model = model_from_checkpoints(toy_run[0])
+    options = EvaluationOptions(batch_size=200)
+    choice = choose_evaluation(model, *random_plane(model), _splits(toy_dataset), options, 50)
+    measured = {tuple(label.split("/")) for label in choice.rates}
+    assert {("point", layout, str(b)) for layout in LAYOUTS for b in (200, 100)} <= measured
+    assert any(label.startswith("vmap/") for label in choice.rates)
+    best = max(choice.rates, key=choice.rates.get)
+    assert best == f"{choice.strategy}/{choice.options.layout}/{choice.options.batch_size}"
+    attrs = choice.attrs()
+    assert set(attrs) == set(EVALUATION_ATTRS)
+    assert all(isinstance(value, str | int | float) for value in attrs.values())
+    assert json.loads(attrs["auto_rates"]).keys() == choice.rates.keys()
+    assert choice.seconds > 0
+
+
+def test_a_model_without_convolutions_has_one_layout(toy_dataset):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(40, 16), nn.Tanh(), nn.Linear(16, 10))
+    choice = choose_evaluation(
+        model, *random_plane(model), _splits(toy_dataset), EvaluationOptions(batch_size=100), 10
+    )
+    assert {label.split("/")[1] for label in choice.rates} == {"default"}
+
+
+def test_the_default_layout_equals_the_reference_on_a_users_conv2d_net():
+    torch.manual_seed(0)
+    model = _DigitsNet()
+    origin, u, v = random_plane(model, seed=1)
+    splits = _digits_splits()
+    xs, ys = np.array([-0.5, 0.0, 0.5]), np.array([-0.2, 0.3])
+    reference = evaluate_grid_reference(model, origin, u, v, xs, ys, splits)
+    for layout in LAYOUTS:
+        options = EvaluationOptions(batch_size=64, layout=layout)
+        ours = evaluate_grid(model, origin, u, v, xs, ys, splits, "point", options)
+        for key, expected in reference.items():
+            np.testing.assert_allclose(ours[key], expected, rtol=1e-5, atol=1e-7, err_msg=key)
+
+
+def test_auto_through_evaluate_grid_equals_the_reference(toy_run, toy_dataset):
+    model = model_from_checkpoints(toy_run[0])
+    origin, u, v = random_plane(model, seed=3)
+    xs, ys = np.array([-0.4, 0.1, 0.6]), np.array([-0.3, 0.2])
+    splits = _splits(toy_dataset)
+    ours = evaluate_grid(model, origin, u, v, xs, ys, splits, "auto")
+    reference = evaluate_grid_reference(model, origin, u, v, xs, ys, splits)
+    for key, expected in reference.items():
+        np.testing.assert_allclose(ours[key], expected, rtol=1e-5, atol=1e-7, err_msg=key)
+
+
+def test_an_unknown_layout_is_named(toy_run, toy_dataset):
+    model = model_from_checkpoints(toy_run[0])
+    with pytest.raises(ValueError, match="layout 'sideways' is unknown; choose one of"):
+        evaluate_points(
+            model, *random_plane(model), np.zeros((1, 2)), _splits(toy_dataset), "point",
+            EvaluationOptions(layout="sideways"),
+        )  # fmt: skip
