@@ -199,15 +199,16 @@ def timed_rate(evaluate, coords: np.ndarray) -> float:
     return len(coords) / (time.perf_counter() - started)
 
 
-def peer_rate(build, activation: str, splits: dict) -> float | None:
+def peer_rate(build, activation: str, splits: dict) -> tuple[float | None, str]:
     """Points/s of ``loss-landscapes``' ``random_plane`` (Li et al.'s filter-normalized
     plane, one forward pass per point over train and test stacked, loss only) on a 3×3 or
-    5×5 plane, one thread; ``None`` where the package is not installed."""
+    5×5 plane, one thread, and a note; ``None`` with the reason where the package is not
+    installed or fails on the model."""
     try:
         import loss_landscapes
         import loss_landscapes.metrics
     except ImportError:
-        return None
+        return None, "loss-landscapes not installed (pip install loss-landscapes)"
     inputs = torch.cat([x for x, _ in splits.values()])
     labels = torch.cat([y for _, y in splits.values()])
     with torch.random.fork_rng(devices=[]):
@@ -218,8 +219,14 @@ def peer_rate(build, activation: str, splits: dict) -> float | None:
     torch.set_num_threads(1)
     with torch.no_grad():
         started = time.perf_counter()
-        loss_landscapes.random_plane(model, metric, distance=1, steps=steps, deepcopy_model=True)
-    return steps * steps / (time.perf_counter() - started)
+        try:
+            loss_landscapes.random_plane(
+                model, metric, distance=1, steps=steps, deepcopy_model=True
+            )
+        except Exception as error:  # the peer's own failure is a finding, not ours
+            return None, f"loss-landscapes failed: {type(error).__name__}: {error}"
+    rate = steps * steps / (time.perf_counter() - started)
+    return rate, f"loss-landscapes random_plane {rate:.1f} points/s (loss only, train+test)"
 
 
 def benchmark(
@@ -374,13 +381,9 @@ def main() -> None:
         )
         differences = ", ".join(f"{s} {d:.1e}" for s, d in r["differences"].items())
         print(f"{'':4}max rel diff {differences}")
-        if r["peer"] is None:
-            print(f"{'':4}peer: loss-landscapes not installed (pip install loss-landscapes)")
-        else:
-            print(
-                f"{'':4}peer: loss-landscapes random_plane {r['peer']:.1f} points/s "
-                f"(loss only, one pass over train+test); auto {r['rates']['auto'] / r['peer']:.1f}x"
-            )
+        peer, note = r["peer"]
+        versus = "" if peer is None else f"; auto {r['rates'].get('auto', 0.0) / peer:.1f}x"
+        print(f"{'':4}peer: {note}{versus}")
         if "grid_500_minutes" in r:
             print(
                 f"{'':4}500x500 grid over the training set with {r['best']}: "

@@ -115,9 +115,13 @@ BESIDE = {"tests/ci/test_original_study.py": "beside", "tests/ci/test_slurm.py":
 
 @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: absent without -n
 def pytest_xdist_make_scheduler(config, log):
-    """pytest-xdist's scope scheduler with two scopes: :data:`BESIDE`'s files, and the
-    rest. (``--dist loadgroup`` with ``xdist_group`` marks would say the same, but with
-    pytest 9.2 it silently stops grouping: pytest-xdist issue #1386.)"""
+    """For ``make test``'s ``-n 2`` (``--dist load``, its default): pytest-xdist's scope
+    scheduler with two scopes, :data:`BESIDE`'s files and the rest. Any other ``-n`` or
+    ``--dist`` keeps pytest-xdist's own scheduling. (``--dist loadgroup`` with
+    ``xdist_group`` marks would say the same, but with pytest 9.2 it silently stops
+    grouping: pytest-xdist issue #1386.)"""
+    if config.getoption("numprocesses") != 2 or config.getoption("dist") != "load":
+        return None
     from xdist.scheduler import LoadScopeScheduling
 
     class BesideScheduling(LoadScopeScheduling):

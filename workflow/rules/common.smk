@@ -26,11 +26,12 @@ codehash = _module_by_path("codehash.py")
 # The plane kinds and the plane-name grammar (losslandscape/planes/kinds.py)
 plane_kinds = _module_by_path("planes/kinds.py")
 # The config: the schema (generated from losslandscape/settings/sections.py) checks each
-# key and fills in the defaults, then the checks across keys (losslandscape/settings/checks.py)
+# key and fills in the defaults, then the checks across keys (losslandscape/settings/checks.py);
+# a renamed key is named before the schema only calls it unexpected
+config_checks = _module_by_path("settings/checks.py")
+config_checks.check_renamed_keys(config)
 validate(config, "../schemas/config.schema.yaml")
-_module_by_path("settings/checks.py").check_config(
-    config, kinds=plane_kinds.PLANE_KINDS
-)
+config_checks.check_config(config, kinds=plane_kinds.PLANE_KINDS)
 
 
 def code_of(module):

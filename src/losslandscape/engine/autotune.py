@@ -7,15 +7,18 @@ a memory layout of the ``point`` model copy (:data:`~losslandscape.engine.strate
 plane itself, over the whole evaluation data, and the fastest is kept. Measured on this
 project's machine, no single choice is best everywhere: channels-last ran the default CNN
 2× faster and a user's Conv2d/GELU/LayerNorm net 1.8× slower (9.10 against 4.97 ms a pass);
-ResNet-20 on CIFAR-shaped data ran twice as fast with batch 128 as with 1000 (issue 23).
+ResNet-20 on CIFAR-shaped data ran twice as fast with batch 128 as with 1000 (issue 23;
+the halvings of 1000 reach 125).
 
 The search goes in stages, so that the candidates stay few:
 
 1. ``point`` over every layout (one where the model has no convolutions or runs on a GPU)
-   × every batch size of :func:`batch_candidates`. The plain pass (``default`` layout, the
-   requested batch) is always among them, so ``auto`` is never slower than it beyond
-   measurement noise.
-2. ``vmap``, and ``pool`` where there are several threads, at the best layout and batch.
+   × every batch size of :func:`batch_candidates` (only the requested one where BatchNorm
+   statistics are recomputed at every point: they are averaged over batches, so they
+   depend on the batch size). The plain pass (``default`` layout, the requested batch) is
+   always among them, so ``auto`` is never slower than it beyond measurement noise.
+2. ``vmap`` (which calls the model itself: ``default`` layout), and ``pool`` where there
+   are several threads, at the best layout and batch.
 3. ``compile``, only where the points would take longer than
    :data:`COMPILE_WORTH_SECONDS` with the best so far (compiling takes seconds to minutes).
 
@@ -34,7 +37,7 @@ from torch import nn
 
 from losslandscape.engine.budget import budget_batch_size
 from losslandscape.engine.evaluators import Splits
-from losslandscape.engine.model_copy import has_convolutions
+from losslandscape.engine.model_copy import has_batchnorm, has_convolutions
 from losslandscape.engine.strategies import EvaluationOptions, open_evaluator
 
 log = logging.getLogger(__name__)
@@ -46,6 +49,10 @@ COMPILE_WORTH_SECONDS = 300.0
 
 # the smallest batch auto tries: below it, per-batch overhead dominates every model measured
 SMALLEST_BATCH = 100
+# a candidate is timed on calls that last at least this long, or have this many points
+# per worker (measure_rate)
+MEASURE_SECONDS = 0.2
+MAX_MEASURE_POINTS = 64
 
 
 # the attributes that record how a grid was evaluated: every tile has the first two, and
@@ -92,18 +99,28 @@ def measure_rate(
     splits: Splits,
     strategy: str,
     options: EvaluationOptions,
-    points: int = 2,
+    seconds: float = MEASURE_SECONDS,
 ) -> float:
     """Points/s of one candidate: its evaluator built and warmed up on one point per worker
-    (so that compiling, planning and process start-up are not counted), then timed on
-    ``points`` points per worker near the plane's centre."""
+    (so that compiling, planning and process start-up are not counted), then timed on calls
+    of 2, 4, 8, … points per worker near the plane's centre until one call lasts
+    ``seconds`` or has :data:`MAX_MEASURE_POINTS` points per worker; the last call's rate.
+    (Calls of a few fast points measure the hand-over to ``pool``'s workers more than the
+    evaluation: with 2 points per worker, auto kept ``point`` for the mnist1d CNN and MLP
+    where the benchmark's calls of 20 found ``pool`` 1.8× faster.)"""
     workers = options.workers if strategy == "pool" else 1
-    coords = np.column_stack([np.linspace(-0.1, 0.1, points * workers), np.zeros(points * workers)])
     with open_evaluator(model, origin, u, v, splits, strategy, options) as evaluator:
-        evaluator(coords[:workers])
-        started = time.perf_counter()
-        evaluator(coords)
-        return len(coords) / (time.perf_counter() - started)
+        evaluator(np.zeros((workers, 2)))
+        per_worker = 2
+        while True:
+            n = per_worker * workers
+            coords = np.column_stack([np.linspace(-0.1, 0.1, n), np.zeros(n)])
+            started = time.perf_counter()
+            evaluator(coords)
+            elapsed = time.perf_counter() - started
+            if elapsed >= seconds or per_worker >= MAX_MEASURE_POINTS:
+                return n / elapsed
+            per_worker *= 2
 
 
 def _label(strategy: str, options: EvaluationOptions) -> str:
@@ -145,14 +162,17 @@ def choose_evaluation(
     layouts = ["default"]
     if sample.device.type == "cpu" and has_convolutions(model):
         layouts.append("channels_last")
+    batches = batch_candidates(largest)
+    if options.batchnorm == "recompute" and has_batchnorm(model):
+        batches = batches[:1]
     for layout in layouts:
-        for batch in batch_candidates(largest):
+        for batch in batches:
             run("point", replace(options, layout=layout, batch_size=batch))
     if not rates:
         raise RuntimeError("no candidate of auto ran on this platform")
     best = max(rates, key=rates.get)
     base = tried[best][1]
-    run("vmap", base)
+    run("vmap", replace(base, layout="default"))
     if threads > 1:
         run("pool", replace(base, workers=threads))
     best = max(rates, key=rates.get)

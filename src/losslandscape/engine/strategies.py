@@ -44,7 +44,7 @@ from losslandscape.engine.evaluators import (
     VmapEvaluator,
 )
 from losslandscape.engine.loss import Results
-from losslandscape.engine.model_copy import has_batchnorm
+from losslandscape.engine.model_copy import has_batchnorm, has_convolutions
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,17 @@ class EvaluationOptions:
     workers: int = 1
     memory_budget_mb: float = 2048.0
     layout: str = "channels_last"
+
+
+def layout_that_runs(
+    model: nn.Module, strategy: str, options: EvaluationOptions, device: torch.device
+) -> str:
+    """The layout ``strategy``'s evaluator really runs ``model`` in: ``options.layout`` for
+    the ``point`` model copy (``point``, ``compile``, ``pool``) of a model with convolutions
+    on CPU; ``default`` otherwise (``vmap`` calls the model itself; a model without
+    convolutions, or on a GPU, has nothing to lay out)."""
+    rewritten = strategy != "vmap" and device.type == "cpu" and has_convolutions(model)
+    return options.layout if rewritten else "default"
 
 
 def _check_choices(model: nn.Module, strategy: str, options: EvaluationOptions) -> None:

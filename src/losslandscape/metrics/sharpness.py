@@ -20,13 +20,16 @@ from losslandscape.seeding import seeded_subset
 # ARPACK's relative accuracy for every Hessian eigenvalue of the study: the sharpness rule's
 # extremes and adaptive λmax, the hessian plane's eigenvectors and the convexity map. The
 # tighter of the two that the rule and the plane used; the looser, 1e-4, gave the same
-# eigenvalues to nine digits on the default model at three quarters of the cost.
+# eigenvalues to nine digits on the default model at three quarters of the cost. Relative
+# to λmax for λmax; for λmin relative to λmax − λmin, the shifted operator's eigenvalue
+# (_smallest_eigenpair): an absolute accuracy of 1e-6·(λmax − λmin).
 HESSIAN_TOLERANCE = 1e-6
 
 # Lanczos vectors for λmin, as many as fit LANCZOS_MEMORY_BYTES in float64 (at least
 # ARPACK's default of 20). ARPACK tests convergence once per pass of that many products;
 # the default CNN's λmin, next to a cluster of small eigenvalues, needed about 75, so 80
-# converged in one pass (81 products) where 20 took 13 passes (261): benchmarks/curvature.py.
+# converged in one pass (81 products) where 20 took 13 passes (261; 311 with which="SA"):
+# benchmarks/curvature.py.
 # λmax, set apart from the rest, converges in ARPACK's first pass of 20.
 LANCZOS_VECTORS = 80
 LANCZOS_MEMORY_BYTES = 2 * 2**30
@@ -93,7 +96,7 @@ def _smallest_eigenpair(
     where they fit :data:`LANCZOS_MEMORY_BYTES`.
     """
     n = operator.shape[0]
-    vectors = min(n - 1, max(20, min(LANCZOS_VECTORS, LANCZOS_MEMORY_BYTES // (8 * n))))
+    vectors = min(n, max(20, min(LANCZOS_VECTORS, LANCZOS_MEMORY_BYTES // (8 * n))))
     shifted = LinearOperator(
         operator.shape,
         matvec=lambda v: largest * np.ravel(v) - operator.matvec(np.ravel(v)),

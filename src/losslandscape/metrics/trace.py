@@ -6,8 +6,9 @@ Both take a Hessian-vector product ``v ↦ H v`` on flat ``(n,)`` float32 vector
 mean cross-entropy).
 
 - :func:`hutchpp_trace` (the study's): Hutch++, whose error falls as ``1/m`` in the number
-  of products ``m`` where Hutchinson's falls as ``1/√m``, because the few large eigenvalues
-  that dominate a network's Hessian are taken exactly.
+  of products ``m`` where Hutchinson's falls as ``1/√m`` (for positive semi-definite
+  matrices, Meyer et al. Theorem 1), because the trace over a sketch of the few large
+  eigenvalues that dominate a network's Hessian is taken exactly.
 - :func:`hutchinson_trace`: the plain estimator, kept as the reference Hutch++ is measured
   against (``benchmarks/curvature.py``).
 """
@@ -62,7 +63,8 @@ def hutchpp_trace(
     for Rademacher ``S``; ``tr(Qᵀ H Q)`` is exact over that subspace, and Hutchinson on the
     rest, ``(I − QQᵀ) G`` for ``n_products − 2k`` Rademacher columns ``G``, estimates the
     remainder. The low-rank part is fixed once ``Q`` is, so the standard error is that of
-    the residual Hutchinson mean. Memory: two ``(n_params, k)`` float32 blocks.
+    the residual Hutchinson mean. Memory: about three ``(n_params, k)`` float32 blocks at
+    the peak (the basis, the residual probes and their projection).
 
     Where ``n_products ≥ n_params`` the trace is computed exactly instead, as
     ``Σ e_iᵀ H e_i`` over the ``n_params`` unit vectors, with standard error 0.

@@ -157,7 +157,7 @@ SHARPNESS_METRICS = {
         "largest eigenvalue of the adaptive Hessian diag(|w|) H diag(|w|)",
         "nats",
     ),
-    "hessian_trace": Variable(SCALAR, "Hessian trace (Hutchinson)", NATS_PER_PARAMETER_SQUARED),
+    "hessian_trace": Variable(SCALAR, "Hessian trace (Hutch++)", NATS_PER_PARAMETER_SQUARED),
     "hessian_trace_se": Variable(
         SCALAR, "standard error of hessian_trace", NATS_PER_PARAMETER_SQUARED
     ),

@@ -15,7 +15,7 @@ Importing this package imports only the standard library (no torch).
 """
 
 from losslandscape.settings.analysis import AcrossSeeds, Metrics, MinimaTolerance, Report, Sharpness
-from losslandscape.settings.checks import check_config, saved_epochs
+from losslandscape.settings.checks import check_config, check_renamed_keys, saved_epochs
 from losslandscape.settings.keys import Registry, as_config, default_of, meaning
 from losslandscape.settings.landscape import (
     Directions,
@@ -54,6 +54,7 @@ __all__ = [
     "Training",
     "as_config",
     "check_config",
+    "check_renamed_keys",
     "default_at",
     "default_of",
     "key_path",

@@ -1,7 +1,10 @@
-"""The config checks a JSON schema cannot state: those across keys.
+"""The config checks a JSON schema cannot state: keys that were renamed, and checks
+across keys.
 
-:func:`check_config` runs after the schema validation (which fills in the defaults), at
-the workflow's start (``workflow/rules/common.smk``) and in the tests. This module imports
+:func:`check_renamed_keys` runs before the schema validation, whose message for an old key
+would only say that it was unexpected; :func:`check_config` after it (the schema fills in
+the defaults). Both at the workflow's start (``workflow/rules/common.smk``) and in the
+tests. This module imports
 only the standard library: common.smk loads it by path, so that planning a run imports
 neither torch nor an installed copy of the package.
 """
@@ -10,6 +13,25 @@ from collections.abc import Mapping
 
 # How the checks say a count of seeds
 _COUNTS = {2: "two", 3: "three", 4: "four"}
+
+# (section, old key) → what replaced it, and how to move an old value over
+RENAMED = {
+    ("sharpness", "hutchinson_samples"): (
+        "sharpness.trace_products",
+        "Hessian-vector products of the Hutch++ trace estimate (default 60, at least 6); "
+        "n Hutchinson probes were n products, and Hutch++ is far more precise with as many",
+    ),
+}
+
+
+def check_renamed_keys(config: Mapping) -> None:
+    """Refuse a key of :data:`RENAMED`, naming its replacement (ValueError)."""
+    for (section, old), (new, meaning) in RENAMED.items():
+        if old in (config.get(section) or {}):
+            raise ValueError(
+                f"config key {section}.{old} was renamed: expected {new} ({meaning}), "
+                f"found {section}.{old}: {config[section][old]!r}"
+            )
 
 
 def saved_epochs(epochs: int, every: int) -> list[int]:

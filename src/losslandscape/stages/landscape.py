@@ -19,7 +19,11 @@ from losslandscape.devices import resolve_device
 from losslandscape.engine.autotune import EVALUATION_ATTRS, choose_evaluation
 from losslandscape.engine.cpu.allocator import keep_freed_memory
 from losslandscape.engine.grid import grid_coordinates
-from losslandscape.engine.strategies import EvaluationOptions, open_evaluator
+from losslandscape.engine.strategies import (
+    EvaluationOptions,
+    layout_that_runs,
+    open_evaluator,
+)
 from losslandscape.engine.tiles import (
     partial_path,
     resume_partial,
@@ -125,7 +129,8 @@ def run_evaluate_tile(
         choice = choose_evaluation(model, origin, u, v, splits, options, len(points), threads)
         strategy, options, chosen = choice.strategy, choice.options, choice.attrs()
     else:
-        strategy, chosen = s.strategy, {"strategy": s.strategy, "layout": options.layout}
+        layout = layout_that_runs(model, s.strategy, options, device)
+        strategy, chosen = s.strategy, {"strategy": s.strategy, "layout": layout}
     attrs = {"key": key, "tile": tile, "tiles": s.tiles, **chosen, "device": str(device)}
     with open_evaluator(model, origin, u, v, splits, strategy, options) as evaluator:
         values, seconds = evaluate_tile_points(

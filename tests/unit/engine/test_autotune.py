@@ -103,6 +103,22 @@ def test_auto_through_evaluate_grid_equals_the_reference(toy_run, toy_dataset):
         np.testing.assert_allclose(ours[key], expected, rtol=1e-5, atol=1e-7, err_msg=key)
 
 
+def test_recomputed_batchnorm_keeps_the_requested_batch():
+    """BatchNorm statistics recomputed per point are averaged over batches: auto may not
+    change them by choosing another batch size, so it tries the requested one only."""
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv1d(1, 4, 3), nn.BatchNorm1d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 38, 10)
+    )
+    generator = torch.Generator().manual_seed(1)
+    inputs = torch.randn(400, 1, 40, generator=generator)
+    splits = {"train": (inputs, torch.randint(0, 10, (400,), generator=generator))}
+    options = EvaluationOptions(batch_size=400, batchnorm="recompute", batchnorm_inputs=inputs)
+    choice = choose_evaluation(model, *random_plane(model), splits, options, 10)
+    assert {label.split("/")[2] for label in choice.rates} == {"400"}
+    assert choice.options.batch_size == 400
+
+
 def test_an_unknown_layout_is_named(toy_run, toy_dataset):
     model = model_from_checkpoints(toy_run[0])
     with pytest.raises(ValueError, match="layout 'sideways' is unknown; choose one of"):

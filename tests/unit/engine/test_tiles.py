@@ -1,5 +1,6 @@
 """Tiles: partition, exact merge, refusal of mismatched pieces, and resume after a kill."""
 
+import json
 import signal
 import subprocess
 import sys
@@ -58,6 +59,34 @@ def test_merged_tiles_equal_a_one_piece_evaluation(run_files, tmp_path):
     for name in a.data_vars:
         np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
     assert not list(tmp_path.glob("one.nc.tile_*"))  # the one-piece run cleans its tiles
+
+
+def test_auto_records_its_choice_in_the_tiles_and_the_landscape(run_files, tmp_path):
+    """strategy auto: each tile measures and records what it chose (strategy, layout, batch,
+    every rate, the seconds spent); the landscape takes the first tile's, validates, and
+    its values equal the plain point strategy's to float32 rounding."""
+    auto = {**SETTINGS, "strategy": "auto", "tiles": 2}
+    tile_files = [str(tmp_path / f"tile_{k}.nc") for k in range(2)]
+    for k, tile_file in enumerate(tile_files):
+        run_evaluate_tile(**run_files, out=tile_file, tile=k, settings=auto)
+    first = read_tile(tile_files[0]).attrs
+    assert first["strategy"] in ("point", "vmap")
+    assert first["layout"] in ("channels_last", "default")
+    rates = json.loads(first["auto_rates"])
+    label = f"{first['strategy']}/{first['layout']}/{first['batch_size']}"
+    assert rates[label] == max(rates.values()) and first["auto_seconds"] > 0
+    merged = tmp_path / "auto.nc"
+    run_merge_landscape(**run_files, tiles=tile_files, out=str(merged), settings=auto)
+    landscape = read_landscape(merged)
+    for key in ("strategy", "layout", "batch_size", "auto_rates", "auto_seconds"):
+        assert landscape.attrs[key] == first[key], key
+    point = tmp_path / "point.nc"
+    run_evaluate_landscape(**run_files, out=str(point), settings=SETTINGS)
+    assert read_landscape(point).attrs["layout"] == "channels_last"  # the toy CNN on CPU
+    for name in ("train_loss", "test_loss", "train_accuracy", "test_accuracy"):
+        np.testing.assert_allclose(
+            landscape[name].values, read_landscape(point)[name].values, rtol=1e-5, err_msg=name
+        )
 
 
 def test_merge_refuses_missing_points_and_foreign_tiles(run_files, tmp_path):

@@ -3,7 +3,8 @@ expected and what was found.
 
 In-process: the checks Snakemake runs at start-up (workflow/rules/common.smk), called
 directly on each bad config: the JSON schema (``snakemake.utils.validate``, which also fills
-in the defaults) and then :func:`losslandscape.settings.check_config`. That ``snakemake -n``
+in the defaults), with :func:`losslandscape.settings.check_renamed_keys` before it and
+:func:`losslandscape.settings.check_config` after it. That ``snakemake -n``
 runs them before any job is tested end to end in tests/workflow/test_config_dry_run.py.
 """
 
@@ -14,7 +15,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from losslandscape.settings import check_config
+from losslandscape.settings import check_config, check_renamed_keys
 
 REPO = Path(__file__).resolve().parents[3]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
@@ -28,6 +29,7 @@ def check(config: dict) -> str | None:
     """The start-up checks of workflow/rules/common.smk on ``config``: the error message
     that refuses it, or None if it passes."""
     try:
+        check_renamed_keys(config)
         validate(config, str(SCHEMA))
         check_config(config)
     except (WorkflowError, ValueError) as error:
@@ -199,6 +201,10 @@ BAD_CONFIGS = {
     "no-basin-levels": (
         _set("metrics", "basin_levels", []),
         [_key("metrics", "basin_levels"), "[]", "non-empty"],
+    ),
+    "renamed-hutchinson-samples": (
+        _set("sharpness", "hutchinson_samples", 20),
+        ["sharpness.hutchinson_samples was renamed", "expected sharpness.trace_products", "20"],
     ),
     "too-few-trace-products": (
         _set("sharpness", "trace_products", 5),
