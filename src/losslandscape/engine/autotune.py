@@ -23,7 +23,9 @@ The search goes in stages, so that the candidates stay few:
    :data:`COMPILE_WORTH_SECONDS` with the best so far (compiling takes seconds to minutes).
 
 The choice and every measured rate are returned (:class:`Choice`) and logged; the
-workflow stores them in the grid's attributes (``docs/data-model.md``).
+workflow stores them in the grid's attributes (``docs/data-model.md``). A process measures
+once per model architecture, data shapes, options and point count: the planes of one run
+(rule ``map_run_planes``) reuse the first plane's choice (``seconds`` 0 on the reuses).
 """
 
 import json
@@ -80,6 +82,23 @@ class Choice:
             "auto_rates": json.dumps({k: round(r, 3) for k, r in self.rates.items()}),
             "auto_seconds": round(self.seconds, 3),
         }
+
+
+# what this process has measured: _measurement_key(...) → Choice
+_CHOICES: dict[tuple, Choice] = {}
+
+
+def _measurement_key(model, splits, options, n_points, threads) -> tuple:
+    """What the fastest way depends on: the architecture (not the weights), the data's
+    shapes, dtypes and devices, every option (the BatchNorm inputs by shape), the points and
+    the threads."""
+    shapes = tuple(
+        (name, tuple(x.shape), str(x.dtype), str(x.device)) for name, (x, _) in splits.items()
+    )
+    parameters = tuple((name, tuple(p.shape)) for name, p in model.named_parameters())
+    inputs = options.batchnorm_inputs
+    settings = replace(options, batchnorm_inputs=None if inputs is None else tuple(inputs.shape))
+    return (repr(model), parameters, shapes, repr(settings), n_points, threads)
 
 
 def batch_candidates(requested: int) -> list[int]:
@@ -142,7 +161,13 @@ def choose_evaluation(
     :func:`~losslandscape.engine.strategies.evaluate_points`; ``options.batch_size`` is the
     largest batch tried, ``threads`` the workers ``pool`` may use. A candidate that fails
     (``compile`` without a C++ compiler) is logged and skipped; RuntimeError where none ran.
+    The same measurement in one process is done once (:func:`_measurement_key`).
     """
+    key = _measurement_key(model, splits, options, n_points, threads)
+    if key in _CHOICES:
+        choice = replace(_CHOICES[key], seconds=0.0)
+        log.info("auto: %s, as measured earlier in this job", choice.attrs()["strategy"])
+        return choice
     started = time.perf_counter()
     rates: dict[str, float] = {}
     tried: dict[str, tuple[str, EvaluationOptions]] = {}
@@ -181,6 +206,7 @@ def choose_evaluation(
     best = max(rates, key=rates.get)
     strategy, chosen = tried[best]
     choice = Choice(strategy, chosen, rates, time.perf_counter() - started)
+    _CHOICES[key] = choice
     log.info(
         "auto: %s (%.1f points/s) of %s, measured in %.1f s",
         best,

@@ -7,11 +7,18 @@ import pytest
 import torch
 from torch import nn
 
+from losslandscape.engine import autotune
 from losslandscape.engine.autotune import EVALUATION_ATTRS, batch_candidates, choose_evaluation
 from losslandscape.engine.grid import evaluate_grid, evaluate_grid_reference
 from losslandscape.engine.strategies import LAYOUTS, EvaluationOptions, evaluate_points
 from losslandscape.training.checkpoints import model_from_checkpoints
 from tests.planes import random_plane
+
+
+@pytest.fixture(autouse=True)
+def fresh_measurements(monkeypatch):
+    """Each test measures for itself: no choice remembered from another test."""
+    monkeypatch.setattr(autotune, "_CHOICES", {})
 
 
 def _splits(dataset):
@@ -67,6 +74,27 @@ def test_auto_measures_the_plain_pass_and_keeps_the_fastest(toy_run, toy_dataset
     assert all(isinstance(value, str | int | float) for value in attrs.values())
     assert json.loads(attrs["auto_rates"]).keys() == choice.rates.keys()
     assert choice.seconds > 0
+
+
+def test_a_job_measures_once_per_architecture_and_data(toy_run, toy_dataset):
+    """The planes of one run reuse the first plane's choice (seconds 0); other weights of the
+    same architecture reuse it too; another architecture or other data measure anew."""
+    model = model_from_checkpoints(toy_run[0])
+    options = EvaluationOptions(batch_size=200)
+    first = choose_evaluation(
+        model, *random_plane(model, seed=1), _splits(toy_dataset), options, 50
+    )
+    again = choose_evaluation(
+        model, *random_plane(model, seed=2), _splits(toy_dataset), options, 50
+    )
+    assert first.seconds > 0 and again.seconds == 0.0
+    assert (again.strategy, again.options, again.rates) == (
+        first.strategy,
+        first.options,
+        first.rates,
+    )
+    fewer = {name: (x[:100], y[:100]) for name, (x, y) in _splits(toy_dataset).items()}
+    assert choose_evaluation(model, *random_plane(model), fewer, options, 50).seconds > 0
 
 
 def test_a_model_without_convolutions_has_one_layout(toy_dataset):

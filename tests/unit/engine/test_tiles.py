@@ -11,7 +11,7 @@ import pytest
 import xarray as xr
 
 from losslandscape.data.datasets import save_dataset
-from losslandscape.engine import tiles
+from losslandscape.engine import autotune, tiles
 from losslandscape.engine.tiles import merge_tiles, partial_path, read_tile, tile_points
 from losslandscape.io.datamodel import read_landscape
 from losslandscape.stages.directions import run_compute_directions
@@ -61,10 +61,11 @@ def test_merged_tiles_equal_a_one_piece_evaluation(run_files, tmp_path):
     assert not list(tmp_path.glob("one.nc.tile_*"))  # the one-piece run cleans its tiles
 
 
-def test_auto_records_its_choice_in_the_tiles_and_the_landscape(run_files, tmp_path):
+def test_auto_records_its_choice_in_the_tiles_and_the_landscape(run_files, tmp_path, monkeypatch):
     """strategy auto: each tile measures and records what it chose (strategy, layout, batch,
     every rate, the seconds spent); the landscape takes the first tile's, validates, and
     its values equal the plain point strategy's to float32 rounding."""
+    monkeypatch.setattr(autotune, "_CHOICES", {})  # measured here, not remembered
     auto = {**SETTINGS, "strategy": "auto", "tiles": 2}
     tile_files = [str(tmp_path / f"tile_{k}.nc") for k in range(2)]
     for k, tile_file in enumerate(tile_files):
