@@ -10,17 +10,22 @@ project's machine, no single choice is best everywhere: channels-last ran the de
 ResNet-20 on CIFAR-shaped data ran twice as fast with batch 128 as with 1000 (issue 23;
 the halvings of 1000 reach 125).
 
-The search goes in stages, so that the candidates stay few:
+The search goes in stages, likeliest gains first, so that the candidates stay few:
 
-1. ``point`` over every layout (one where the model has no convolutions or runs on a GPU)
-   × every batch size of :func:`batch_candidates` (only the requested one where BatchNorm
+1. ``point`` at the requested batch in every layout (one where the model has no
+   convolutions or runs on a GPU), always measured: it includes the plain pass
+   (``default`` layout), so ``auto`` is never slower than it beyond measurement noise.
+2. ``pool`` where there are several threads, at the best ``point``'s layout and batch.
+3. ``point`` at the other batch sizes of :func:`batch_candidates` (none where BatchNorm
    statistics are recomputed at every point: they are averaged over batches, so they
-   depend on the batch size). The plain pass (``default`` layout, the requested batch) is
-   always among them, so ``auto`` is never slower than it beyond measurement noise.
-2. ``vmap`` (which calls the model itself: ``default`` layout), and ``pool`` where there
-   are several threads, at the best layout and batch.
-3. ``compile``, only where the points would take longer than
+   depend on the batch size), and ``pool`` again where one of them won.
+4. ``vmap`` (which calls the model itself: ``default`` layout) at the best batch.
+5. ``compile``, only where the points would take longer than
    :data:`COMPILE_WORTH_SECONDS` with the best so far (compiling takes seconds to minutes).
+
+Every other candidate is measured only while the search has taken less than
+:data:`MEASURE_SHARE` of the time the points would take at the best rate so far (or
+:data:`MEASURE_FLOOR_SECONDS`): a small grid is not measured for longer than it runs.
 
 The choice and every measured rate are returned (:class:`Choice`) and logged; the
 workflow stores them in the grid's attributes (``docs/data-model.md``). A process measures
@@ -55,6 +60,12 @@ SMALLEST_BATCH = 100
 # per worker (measure_rate)
 MEASURE_SECONDS = 0.2
 MAX_MEASURE_POINTS = 64
+# the search stops before a candidate once it has taken this share of the time the points
+# would take at the best rate so far, or MEASURE_FLOOR_SECONDS where that is more: on a
+# small grid, measuring every candidate (about 5 s for the default CNN, pool's start-up
+# included) costs more than the fastest could save
+MEASURE_SHARE = 0.25
+MEASURE_FLOOR_SECONDS = 2.0
 
 
 # the attributes that record how a grid was evaluated: every tile has the first two, and
@@ -172,10 +183,17 @@ def choose_evaluation(
     rates: dict[str, float] = {}
     tried: dict[str, tuple[str, EvaluationOptions]] = {}
 
-    def run(strategy: str, candidate: EvaluationOptions) -> None:
+    def run(strategy: str, candidate: EvaluationOptions, always: bool = False) -> None:
         label = _label(strategy, candidate)
         if label in rates:
             return
+        if not always and rates:
+            projected = n_points / max(rates.values())
+            if time.perf_counter() - started > max(
+                MEASURE_SHARE * projected, MEASURE_FLOOR_SECONDS
+            ):
+                log.info("auto: %s not measured (the search's time is spent)", label)
+                return
         try:
             rates[label] = measure_rate(model, origin, u, v, splits, strategy, candidate)
             tried[label] = (strategy, candidate)
@@ -190,16 +208,23 @@ def choose_evaluation(
     batches = batch_candidates(largest)
     if options.batchnorm == "recompute" and has_batchnorm(model):
         batches = batches[:1]
-    for layout in layouts:
-        for batch in batches:
-            run("point", replace(options, layout=layout, batch_size=batch))
+
+    def best_point() -> str:
+        return max((label for label in tried if label.startswith("point/")), key=rates.get)
+
+    for layout in layouts:  # the requested batch in every layout: always measured
+        run("point", replace(options, layout=layout, batch_size=largest), always=True)
     if not rates:
         raise RuntimeError("no candidate of auto ran on this platform")
-    best = max(rates, key=rates.get)
-    base = tried[best][1]
-    run("vmap", replace(base, layout="default"))
-    if threads > 1:
+    if threads > 1:  # the likeliest gain next: the other cores
+        run("pool", replace(tried[best_point()][1], workers=threads))
+    for batch in batches[1:]:
+        for layout in layouts:
+            run("point", replace(options, layout=layout, batch_size=batch))
+    base = tried[best_point()][1]
+    if threads > 1:  # again where a smaller batch won (a label measured is not repeated)
         run("pool", replace(base, workers=threads))
+    run("vmap", replace(base, layout="default"))
     best = max(rates, key=rates.get)
     if n_points / rates[best] > COMPILE_WORTH_SECONDS:
         run("compile", base)

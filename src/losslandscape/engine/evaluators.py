@@ -2,16 +2,14 @@
 takes plane coordinates ``(n_points, 2)`` and returns every split's loss, its standard
 error and accuracy at those points (:class:`~losslandscape.engine.loss.LossSums`)."""
 
-import concurrent.futures
 import copy
-import multiprocessing
 from dataclasses import replace
 
 import numpy as np
 import torch
 
+from losslandscape.engine import workers
 from losslandscape.engine.budget import prepared, prepared_batches
-from losslandscape.engine.cpu.allocator import keep_freed_memory
 from losslandscape.engine.loss import LossSums, Results
 from losslandscape.engine.model_copy import evaluation_copy, has_batchnorm, recompute_batchnorm
 from losslandscape.parameters import ParameterLayout
@@ -137,37 +135,26 @@ class VmapEvaluator(Evaluator):
         return _results(sums, self.splits)
 
 
-_worker: dict[str, PointEvaluator] = {}
-
-
-def _pool_initializer(model, origin, u, v, splits, options) -> None:
-    torch.set_num_threads(1)
-    keep_freed_memory()  # a fresh process: glibc's default thresholds again
-    _worker["evaluator"] = PointEvaluator(model, origin, u, v, splits, options)
-
-
-def _pool_task(coords: np.ndarray) -> Results:
-    return _worker["evaluator"](coords)
-
-
 class PoolEvaluator(Evaluator):
     """``pool``: ``workers`` processes with one thread each, each a :class:`PointEvaluator`
-    built once; every call shares its points out among them."""
+    built once; every call shares its points out among them. The processes outlive the
+    evaluator (:mod:`losslandscape.engine.workers`): the next ``pool`` evaluator of this
+    process, a Python call's or a tile's, reuses them."""
 
     def __init__(self, model, origin, u, v, splits, options):
-        self.workers = max(1, options.workers)
-        # spawn, not fork: a forked copy of an initialised torch thread pool can deadlock
-        self.pool = concurrent.futures.ProcessPoolExecutor(
-            self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_pool_initializer,
-            initargs=(model, origin, u, v, splits, options),
-        )
+        self.group = workers.acquire(max(1, options.workers))
+        try:
+            # detached: autograd does not cross processes, and the plane needs no gradient
+            plane = (origin.detach(), u.detach(), v.detach())
+            self.group.setup(model, *plane, splits, options)
+        except BaseException:
+            workers.release(self.group)
+            raise
 
     def __call__(self, coords: np.ndarray) -> Results:
-        pieces = [p for p in np.array_split(np.arange(len(coords)), self.workers) if len(p)]
-        parts = list(self.pool.map(_pool_task, [coords[piece] for piece in pieces]))
+        pieces = np.array_split(np.arange(len(coords)), len(self.group))
+        parts = self.group.evaluate([coords[piece] for piece in pieces if len(piece)])
         return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
 
     def close(self) -> None:
-        self.pool.shutdown()
+        workers.release(self.group)

@@ -9,6 +9,7 @@ strategy against.
 """
 
 import copy
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -55,7 +56,11 @@ def evaluate_grid(
         xs: ``(nx,)``, ys: ``(ny,)`` coordinates along u and v.
         strategy: ``auto`` (measure layouts, batch sizes and strategies on a few points
             of this plane and keep the fastest; ``options.batch_size`` is the largest
-            tried) or one of :data:`~losslandscape.engine.strategies.STRATEGIES`.
+            tried, and ``pool`` gets ``torch.get_num_threads()`` workers) or one of
+            :data:`~losslandscape.engine.strategies.STRATEGIES`. ``pool``'s worker
+            processes are started on first use and kept for the next call
+            (:mod:`losslandscape.engine.workers`); like any spawned process, they need
+            a script's calls under ``if __name__ == "__main__":``.
         the rest: as for :func:`~losslandscape.engine.strategies.evaluate_points`.
 
     Returns:
@@ -64,9 +69,9 @@ def evaluate_grid(
     """
     coords = grid_coordinates(xs, ys)
     if strategy == "auto":
-        choice = choose_evaluation(
-            model, origin, u, v, splits, options or EvaluationOptions(), len(coords)
-        )
+        threads = torch.get_num_threads()
+        options = replace(options or EvaluationOptions(), workers=threads)
+        choice = choose_evaluation(model, origin, u, v, splits, options, len(coords), threads)
         strategy, options = choice.strategy, choice.options
     values = evaluate_points(model, origin, u, v, coords, splits, strategy, options)
     return {key: array.reshape(len(ys), len(xs)) for key, array in values.items()}

@@ -154,3 +154,22 @@ def test_an_unknown_layout_is_named(toy_run, toy_dataset):
             model, *random_plane(model), np.zeros((1, 2)), _splits(toy_dataset), "point",
             EvaluationOptions(layout="sideways"),
         )  # fmt: skip
+
+
+def test_a_small_grid_is_not_measured_for_longer_than_it_runs(toy_run, toy_dataset, monkeypatch):
+    """With no time to spare, only the requested batch in both layouts is measured (the
+    plain pass among them); with threads, pool is the next candidate."""
+    monkeypatch.setattr(autotune, "MEASURE_SHARE", 0.0)
+    monkeypatch.setattr(autotune, "MEASURE_FLOOR_SECONDS", 0.0)
+    model = model_from_checkpoints(toy_run[0])
+    options = EvaluationOptions(batch_size=200)
+    choice = choose_evaluation(model, *random_plane(model), _splits(toy_dataset), options, 50)
+    assert set(choice.rates) == {f"point/{layout}/200" for layout in LAYOUTS}
+    monkeypatch.setattr(autotune, "_CHOICES", {})
+    monkeypatch.setattr(autotune, "MEASURE_FLOOR_SECONDS", 1e9)
+    choice = choose_evaluation(
+        model, *random_plane(model), _splits(toy_dataset), options, 50, threads=2
+    )
+    labels = list(choice.rates)  # in the order measured
+    best_point = max(labels[:2], key=choice.rates.get)
+    assert labels[2] == "pool/" + best_point.split("/", 1)[1]
