@@ -142,19 +142,26 @@ class PoolEvaluator(Evaluator):
     process, a Python call's or a tile's, reuses them."""
 
     def __init__(self, model, origin, u, v, splits, options):
+        self.splits, self.device = splits, origin.device
         self.group = workers.acquire(max(1, options.workers))
         try:
             # detached: autograd does not cross processes, and the plane needs no gradient
             plane = (origin.detach(), u.detach(), v.detach())
             self.group.setup(model, *plane, splits, options)
         except BaseException:
-            workers.release(self.group)
+            self.close()
             raise
 
     def __call__(self, coords: np.ndarray) -> Results:
-        pieces = np.array_split(np.arange(len(coords)), len(self.group))
+        if self.group is None:
+            raise ValueError("this pool evaluator is closed; open a new one")
+        if len(coords) == 0:  # as point answers: empty arrays
+            return _results({s: LossSums(0, self.device) for s in self.splits}, self.splits)
+        pieces = np.array_split(np.arange(len(coords)), len(self.group) or 1)
         parts = self.group.evaluate([coords[piece] for piece in pieces if len(piece)])
         return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
 
     def close(self) -> None:
-        workers.release(self.group)
+        if self.group is not None:  # a second close must not hand back a group in use
+            workers.release(self.group)
+            self.group = None

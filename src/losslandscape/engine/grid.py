@@ -9,7 +9,6 @@ strategy against.
 """
 
 import copy
-from dataclasses import replace
 
 import numpy as np
 import torch
@@ -56,7 +55,7 @@ def evaluate_grid(
         xs: ``(nx,)``, ys: ``(ny,)`` coordinates along u and v.
         strategy: ``auto`` (measure layouts, batch sizes and strategies on a few points
             of this plane and keep the fastest; ``options.batch_size`` is the largest
-            tried, and ``pool`` gets ``torch.get_num_threads()`` workers) or one of
+            tried, and ``pool`` a candidate where ``options.workers`` > 1) or one of
             :data:`~losslandscape.engine.strategies.STRATEGIES`. ``pool``'s worker
             processes are started on first use and kept for the next call
             (:mod:`losslandscape.engine.workers`); like any spawned process, they need
@@ -69,9 +68,10 @@ def evaluate_grid(
     """
     coords = grid_coordinates(xs, ys)
     if strategy == "auto":
-        threads = torch.get_num_threads()
-        options = replace(options or EvaluationOptions(), workers=threads)
-        choice = choose_evaluation(model, origin, u, v, splits, options, len(coords), threads)
+        options = options or EvaluationOptions()
+        choice = choose_evaluation(
+            model, origin, u, v, splits, options, len(coords), options.workers
+        )
         strategy, options = choice.strategy, choice.options
     values = evaluate_points(model, origin, u, v, coords, splits, strategy, options)
     return {key: array.reshape(len(ys), len(xs)) for key, array in values.items()}

@@ -16,7 +16,10 @@ shared-memory reductions (``torch.multiprocessing``), not as copies.
 import atexit
 import logging
 import multiprocessing
+import os
+import signal
 import threading
+import time
 import traceback
 
 import torch
@@ -30,14 +33,36 @@ class WorkerError(RuntimeError):
     """A pool worker died, or failed in a way its exception could not be sent back."""
 
 
+def _answer(kind: str, payload, evaluator):
+    """What ``_serve`` answers to one message (``evaluator`` is the worker's current one)."""
+    if kind == "failed":
+        hint = ""
+        if isinstance(payload, AttributeError | ImportError):
+            hint = (
+                " (a model class defined in a notebook or an unguarded script cannot reach "
+                "spawned workers: import it from a module, or use strategy point)"
+            )
+        raise WorkerError(
+            f"a pool worker could not read its task: {type(payload).__name__}: {payload}{hint}"
+        )
+    if kind == "evaluate":
+        if evaluator is None:
+            raise WorkerError("a pool worker was asked to evaluate before any setup")
+        return evaluator(payload)
+    raise WorkerError(f"a pool worker got the unknown message {kind!r}")
+
+
 def _serve(connection) -> None:
     """A worker's loop: ``("setup", args)`` builds a ``PointEvaluator(*args)``,
     ``("evaluate", coords)`` answers its results, ``("release", None)`` drops it,
-    ``("stop", None)`` or a closed pipe ends the worker. Every message is answered
-    ``("ok", value)`` or ``("error", exception)``."""
+    ``("stop", None)`` or a closed pipe ends the worker. Every other message is answered
+    ``("ok", value)`` or ``("error", exception)``; a message it cannot read is answered
+    with an error, and ends the worker (what it held may be half received)."""
     # imported here: the evaluators module imports this one
     from losslandscape.engine.evaluators import PointEvaluator
 
+    # Ctrl-C is the parent's to handle: it stops the workers (WorkerGroup.close)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(1)  # the workers are the parallelism
     keep_freed_memory()  # a fresh process: glibc's default thresholds again
     evaluator = None
@@ -51,21 +76,13 @@ def _serve(connection) -> None:
         if kind == "stop":
             return
         try:
-            if kind == "setup":
+            if kind in ("setup", "release"):
                 evaluator = None  # free the last plane's copies before building the next
-                evaluator = PointEvaluator(*payload)
-                answer = None
-            elif kind == "failed":
-                raise WorkerError(
-                    f"a pool worker could not read its task: {type(payload).__name__}: "
-                    f"{payload} (a model class defined in a notebook cannot reach spawned "
-                    f"workers; import it from a module, or use strategy point)"
-                )
-            elif kind == "release":
-                evaluator = None
+                if kind == "setup":
+                    evaluator = PointEvaluator(*payload)
                 answer = None
             else:
-                answer = evaluator(payload)
+                answer = _answer(kind, payload, evaluator)
             connection.send(("ok", answer))
         except (BrokenPipeError, ConnectionResetError):  # the parent closed the group
             return
@@ -76,6 +93,8 @@ def _serve(connection) -> None:
                 return
             except Exception:  # an exception that cannot be pickled: send its text
                 connection.send(("error", WorkerError(traceback.format_exc())))
+        if kind == "failed":
+            return
 
 
 class WorkerGroup:
@@ -108,18 +127,35 @@ class WorkerGroup:
     def _exchange(self, messages: list[tuple]) -> list:
         """Send ``messages[i]`` to worker ``i`` (all first, so they work at once), then
         collect every answer; the first worker error is raised after all have answered."""
+        kind = messages[0][0]
+        if self.owing or not self.processes:
+            raise WorkerError(
+                "this pool's workers were stopped (a worker died or a call was interrupted); "
+                "open a new evaluator"
+            )
+        for index, process in enumerate(self.processes):
+            if not process.is_alive():
+                self._died(index, kind)
         self.owing = True
         for index, message in enumerate(messages):
             try:
                 self.connections[index].send(message)
             except (BrokenPipeError, ConnectionResetError):
-                self._died(index)
+                self._died(index, kind)
         answers, failure = [], None
         for index, connection in enumerate(self.connections[: len(messages)]):
             try:
                 status, value = connection.recv()
             except (EOFError, OSError):
-                self._died(index)
+                self._died(index, kind)
+            except Exception as error:  # an answer this process cannot unpickle
+                status, value = (
+                    "error",
+                    WorkerError(
+                        f"pool worker {index}'s answer could not be read: "
+                        f"{type(error).__name__}: {error}"
+                    ),
+                )
             if status == "error" and failure is None:
                 failure = value
             answers.append(value)
@@ -128,14 +164,14 @@ class WorkerGroup:
             raise failure
         return answers
 
-    def _died(self, index: int) -> None:
+    def _died(self, index: int, kind: str) -> None:
         """Close the group and raise :class:`WorkerError` for worker ``index``."""
         process = self.processes[index]
         process.join(1)
         self.close()
         raise WorkerError(
             f"pool worker {index} (pid {process.pid}) exited with code {process.exitcode} "
-            f"while evaluating; a fresh group of workers starts on the next call"
+            f"during {kind}; a fresh group of workers starts with the next evaluator"
         ) from None
 
     def setup(self, *evaluator_args) -> None:
@@ -152,17 +188,22 @@ class WorkerGroup:
             self._exchange([("release", None)] * len(self))
 
     def close(self) -> None:
-        """Stop the workers (they also stop when this process exits)."""
+        """Stop the workers (they also stop when this process exits): asked to, with 5 s
+        for all of them, or at once where they are still busy with a call that was cut
+        short."""
         for connection in self.connections:
-            try:
-                connection.send(("stop", None))
-            except (OSError, ValueError):
-                pass
+            if not self.owing:
+                try:
+                    connection.send(("stop", None))
+                except (OSError, ValueError):
+                    pass
             connection.close()
+        deadline = time.monotonic() + (0 if self.owing else 5)
         for process in self.processes:
-            process.join(5)
+            process.join(max(0.0, deadline - time.monotonic()))
             if process.is_alive():
                 process.terminate()
+                process.join(1)
         self.connections, self.processes = [], []
 
 
@@ -193,16 +234,25 @@ def acquire(workers: int) -> WorkerGroup:
 
 def release(group: WorkerGroup) -> None:
     """Hand ``group`` back: a kept group drops its evaluators and waits for the next call;
-    another is closed."""
+    another, or one whose workers failed, is closed."""
     with _LOCK:
-        if _GROUPS.get(len(group)) is group and group.alive():
-            try:
+        kept = any(kept is group for kept in _GROUPS.values())
+        try:
+            if kept and group.alive():
                 group.release()
-            except WorkerError:
-                _GROUPS.pop(len(group), None)
-            group.busy = False
-        else:
+            else:
+                group.close()
+        except Exception:  # a worker died while releasing: the group is closed
             group.close()
+        finally:
+            group.busy = False
+            if not group.alive():
+                for size in [size for size, kept in _GROUPS.items() if kept is group]:
+                    del _GROUPS[size]
+
+
+# a forked child shares its parent's pipes: it must neither use nor stop the parent's workers
+os.register_at_fork(after_in_child=_GROUPS.clear)
 
 
 @atexit.register

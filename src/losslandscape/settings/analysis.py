@@ -103,7 +103,7 @@ class Sharpness:
         500, "training samples (fixed, seeded subset) for Hessian and ε-sharpness", minimum=1
     )
     trace_products: int = key(
-        60,
+        90,
         "Hessian-vector products for the Hutch++ estimate of the Hessian trace (its "
         "standard error is reported beside it)",
         minimum=6,

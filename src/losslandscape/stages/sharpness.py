@@ -29,7 +29,7 @@ def run_compute_sharpness(
     checkpoints: str,
     out: str,
     subset_size: int = 500,
-    trace_products: int = 60,
+    trace_products: int = 90,
     epsilon: float = 1e-3,
     ascent_iterations: int = 10,
     threads: int = 1,

@@ -17,8 +17,10 @@ from tests.planes import random_plane
 
 @pytest.fixture(autouse=True)
 def fresh_measurements(monkeypatch):
-    """Each test measures for itself: no choice remembered from another test."""
+    """Each test measures for itself: no choice remembered from another test; and in full,
+    however slow the machine (the search's time limit has a test of its own)."""
     monkeypatch.setattr(autotune, "_CHOICES", {})
+    monkeypatch.setattr(autotune, "MEASURE_FLOOR_SECONDS", 1e9)
 
 
 def _splits(dataset):
@@ -58,9 +60,9 @@ def test_batch_candidates_halve_down_to_the_smallest():
 
 
 def test_auto_measures_the_plain_pass_and_keeps_the_fastest(toy_run, toy_dataset):
-    """The mnist1d CNN has convolutions: both layouts are measured, at every batch size,
-    the plain pass (default layout, the requested batch) among them; the choice is the
-    fastest of all, and its attributes are netCDF-ready."""
+    """The mnist1d CNN has convolutions: given the time, both layouts are measured at every
+    batch size, the plain pass (default layout, the requested batch) among them; the choice
+    is the fastest of all, and its attributes are netCDF-ready."""
     model = model_from_checkpoints(toy_run[0])
     options = EvaluationOptions(batch_size=200)
     choice = choose_evaluation(model, *random_plane(model), _splits(toy_dataset), options, 50)
@@ -166,6 +168,7 @@ def test_a_small_grid_is_not_measured_for_longer_than_it_runs(toy_run, toy_datas
     choice = choose_evaluation(model, *random_plane(model), _splits(toy_dataset), options, 50)
     assert set(choice.rates) == {f"point/{layout}/200" for layout in LAYOUTS}
     monkeypatch.setattr(autotune, "_CHOICES", {})
+    monkeypatch.setattr(autotune, "MEASURE_SHARE", 1.0)
     monkeypatch.setattr(autotune, "MEASURE_FLOOR_SECONDS", 1e9)
     choice = choose_evaluation(
         model, *random_plane(model), _splits(toy_dataset), options, 50, threads=2
@@ -173,3 +176,17 @@ def test_a_small_grid_is_not_measured_for_longer_than_it_runs(toy_run, toy_datas
     labels = list(choice.rates)  # in the order measured
     best_point = max(labels[:2], key=choice.rates.get)
     assert labels[2] == "pool/" + best_point.split("/", 1)[1]
+
+
+def test_evaluate_grid_tries_pool_only_where_workers_are_asked_for(toy_run, toy_dataset):
+    """A script without ``if __name__ == "__main__":`` must not get spawned processes
+    unasked: auto through evaluate_grid measures pool only with ``options.workers`` > 1."""
+    model = model_from_checkpoints(toy_run[0])
+    plane = random_plane(model, seed=5)
+    xs = np.array([0.0, 0.1])
+    for workers, pooled in ((1, False), (2, True)):
+        autotune._CHOICES.clear()
+        options = EvaluationOptions(batch_size=200, workers=workers)
+        evaluate_grid(model, *plane, xs, xs, _splits(toy_dataset), "auto", options)
+        (choice,) = autotune._CHOICES.values()
+        assert any(label.startswith("pool/") for label in choice.rates) == pooled
