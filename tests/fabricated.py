@@ -93,13 +93,16 @@ def _idx(array: np.ndarray) -> bytes:
     return header + array.astype(np.uint8).tobytes()
 
 
-def make_idx_dataset(folder: Path, n_train: int = 60, n_test: int = 20, seed: int = 0) -> Path:
-    """The four gzipped IDX files of MNIST/Fashion-MNIST with random 28×28 images."""
+def make_idx_dataset(
+    folder: Path, n_train: int = 60, n_test: int = 20, seed: int = 0, classes: int = 10
+) -> Path:
+    """The four gzipped IDX files of MNIST/Fashion-MNIST with random 28×28 images and
+    labels ``0 … classes − 1`` (more than 10: labels the data set does not have)."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     for prefix, n in (("train", n_train), ("t10k", n_test)):
         images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
-        labels = rng.integers(0, 10, n).astype(np.uint8)
+        labels = rng.integers(0, classes, n).astype(np.uint8)
         for kind, array in (("images-idx3", images), ("labels-idx1", labels)):
             with gzip.open(folder / f"{prefix}-{kind}-ubyte.gz", "wb") as handle:
                 handle.write(_idx(array))

@@ -163,8 +163,34 @@ def prepare_dataset(
         name, int(max(dataset["y_train"].max(), dataset["y_test"].max()) + 1)
     )
     dataset["input_shape"] = list(dataset["x_train"].shape[1:])
+    where = f" in {archive_folder}" if archive_folder else ""
+    check_labels(dataset, f"data set {name!r}{where}")
     dataset["sha256"] = tensor_checksum(dataset)
     return dataset
+
+
+def check_labels(dataset: dict, source: str) -> None:
+    """Refuse labels that are not class indices ``0 … n_classes − 1`` in either split.
+
+    Raises:
+        ValueError: naming ``source`` (a file or archive folder), the split, the labels
+            found outside the range and how many samples carry them.
+    """
+    n_classes = int(dataset["n_classes"])
+    for split in ("train", "test"):
+        labels = dataset[f"y_{split}"]
+        if labels.dtype.is_floating_point or labels.dtype == torch.bool:
+            raise ValueError(
+                f"{source}: {split} labels are {labels.dtype}; expected integer class indices"
+            )
+        outside = (labels < 0) | (labels >= n_classes)
+        if bool(outside.any()):
+            found = sorted({int(v) for v in labels[outside].unique()[:5]})
+            raise ValueError(
+                f"{source}: {int(outside.sum())} {split} labels lie outside the "
+                f"{n_classes} classes 0…{n_classes - 1} of data set {dataset['name']!r} "
+                f"(found {', '.join(map(str, found))}{', …' if outside.sum() > 5 else ''})"
+            )
 
 
 def save_dataset(dataset: dict, path: str | Path) -> None:
@@ -176,8 +202,9 @@ def load_dataset(path: str | Path) -> dict:
     """Read a prepared data set and verify its checksum.
 
     Raises:
-        ValueError: the file is not a prepared data set or its tensors do not match the
-            checksum stored with them.
+        ValueError: the file is not a prepared data set, its tensors do not match the
+            checksum stored with them, or a label is outside its classes
+            (:func:`check_labels`).
     """
     dataset = load_torch_file(path, what="prepared data set", required=(*TENSOR_KEYS, "sha256"))
     found = tensor_checksum(dataset)
@@ -186,4 +213,5 @@ def load_dataset(path: str | Path) -> dict:
             f"prepared data set {path}: checksum mismatch (expected {dataset['sha256'][:12]}…, "
             f"found {found[:12]}…); the file is corrupt, delete it and rerun prepare_dataset"
         )
+    check_labels(dataset, f"prepared data set {path}")
     return dataset

@@ -2,13 +2,21 @@
 2018) and ConvMLP-s (Li, Hassani et al. 2021), each with the study's activation at every
 place the architecture has one.
 
-Inputs ``(batch, 3, 32, 32)`` (any square size for ConvMLP-s); output ``(batch, n_classes)``.
+Inputs ``(batch, channels, size, size)``, or ``(batch, size, size)`` for one channel (as
+the grey-scale data sets store them): ``(batch, 3, 32, 32)`` for CIFAR, any square size the
+strides allow; output ``(batch, n_classes)``.
 """
 
 import torch
 from torch import nn
 
 from losslandscape.models.activations import Activation, make_activation
+
+
+def channels_first(images: torch.Tensor) -> torch.Tensor:
+    """``(batch, size, size)`` grey-scale images as ``(batch, 1, size, size)``; images that
+    have their channel axis unchanged."""
+    return images.unsqueeze(1) if images.dim() == 3 else images
 
 
 class BasicBlock(nn.Module):
@@ -76,7 +84,7 @@ class CifarResNet(nn.Module):
         self.linear = nn.Linear(64, n_classes)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        out = self.act1(self.bn1(self.conv1(images)))
+        out = self.act1(self.bn1(self.conv1(channels_first(images))))
         out = self.layer3(self.layer2(self.layer1(out)))
         return self.linear(out.mean(dim=(2, 3)))
 
@@ -251,7 +259,7 @@ class ConvMLP(nn.Module):
         self.head = nn.Linear(dims[-1], n_classes)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        x = self.conv_stages(self.tokenizer(images)).permute(0, 2, 3, 1)
+        x = self.conv_stages(self.tokenizer(channels_first(images))).permute(0, 2, 3, 1)
         for stage in self.stages:
             x = stage(x)
         return self.head(self.norm(x).mean(dim=(1, 2)))

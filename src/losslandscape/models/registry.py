@@ -15,7 +15,7 @@ from losslandscape.models.activations import (
     activation_factory,
     make_activation,
 )
-from losslandscape.models.cifar import CifarResNet, ConvMLP
+from losslandscape.models.cifar import CifarResNet, ConvMLP, channels_first
 
 
 class Mnist1dCNN(nn.Module):
@@ -112,9 +112,7 @@ class SmallCNN2d(nn.Module):
         )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        if images.dim() == 3:
-            images = images.unsqueeze(1)
-        return self.classifier(self.features(images).flatten(1))
+        return self.classifier(self.features(channels_first(images)).flatten(1))
 
 
 def _resnet(depth: int, skip: bool) -> Callable[..., nn.Module]:

@@ -12,14 +12,14 @@ from matplotlib import colors
 
 from losslandscape.io.files import save_figure
 from losslandscape.metrics.basins import basin_contours, basin_mask
+from losslandscape.plots.finite import finite_grid
 
 
 def _finite_loss(landscape: xr.Dataset, variable: str) -> np.ndarray:
-    """The grid ``(ny, nx)`` with non-finite points (diverged evaluations) raised to the
-    largest finite value, so contours and surfaces can be drawn; the metrics mask them."""
-    loss = landscape[variable].values.astype(float)
-    finite = np.isfinite(loss)
-    return np.where(finite, loss, np.nanmax(np.where(finite, loss, np.nan)))
+    """The grid ``(ny, nx)`` as the figures draw it (:func:`~losslandscape.plots.finite.
+    finite_grid`: non-finite points raised to the largest finite value); the metrics mask
+    them."""
+    return finite_grid(landscape[variable].values)
 
 
 def _mark_minimum(ax, metrics: xr.Dataset) -> None:

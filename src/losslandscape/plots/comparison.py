@@ -11,15 +11,12 @@ import xarray as xr
 from matplotlib import colors
 
 from losslandscape.io.files import save_figure
+from losslandscape.plots.finite import finite_grid, grid_minimum, positive_range
 from losslandscape.plots.palette import activation_colors
 
 
 def _shared_range(landscapes: list[xr.Dataset], variable: str) -> tuple[float, float]:
-    values = np.concatenate([ds[variable].values.ravel() for ds in landscapes])
-    positive = values[np.isfinite(values) & (values > 0)]
-    if not positive.size:
-        return 1e-3, 1.0
-    return float(positive.min()), float(max(positive.max(), positive.min() * 1.01))
+    return positive_range(np.concatenate([ds[variable].values.ravel() for ds in landscapes]))
 
 
 def plot_plane_comparison(
@@ -39,9 +36,9 @@ def plot_plane_comparison(
             for activation in activations:
                 if (activation, seed) in runs:
                     ds = runs[(activation, seed)]
-                    ax.plot(
-                        ds["x"], ds[variable].values[0], color=palette[activation], label=activation
-                    )
+                    curve = ds[variable].values[0]
+                    curve = np.where(np.isfinite(curve), curve, np.nan)  # gaps, not values
+                    ax.plot(ds["x"], curve, color=palette[activation], label=activation)
             ax.set_yscale("log")
             ax.set_ylim(low, high)
             ax.set_title(f"seed {seed}")
@@ -66,12 +63,15 @@ def plot_plane_comparison(
                     ax.set_visible(False)
                     continue
                 ds = runs[(activation, seed)]
-                loss = np.clip(np.nan_to_num(ds[variable].values, nan=high, posinf=high), low, high)
+                raw = ds[variable].values
+                loss = np.clip(finite_grid(raw), low, high)
                 filled = ax.contourf(
                     ds["x"], ds["y"], loss, levels=levels, norm=norm, cmap="viridis"
                 )
-                iy, ix = np.unravel_index(np.argmin(loss), loss.shape)
-                ax.plot(ds["x"][ix], ds["y"][iy], "*", color="white", markeredgecolor="black")
+                minimum = grid_minimum(raw)
+                if minimum is not None:
+                    iy, ix = minimum
+                    ax.plot(ds["x"][ix], ds["y"][iy], "*", color="white", markeredgecolor="black")
                 ax.set_title(f"{activation}, seed {seed}")
                 ax.set_xlabel("x")
                 ax.set_ylabel("y")

@@ -13,6 +13,7 @@ from matplotlib import colors, ticker
 from losslandscape.io.datamodel import LOSS_VARIABLES
 from losslandscape.io.files import save_figure
 from losslandscape.planes.kinds import plane_kind
+from losslandscape.plots.finite import finite_grid, grid_minimum, non_finite_note, positive_range
 
 # The trajectory is drawn only where a checkpoint lies near the plane (relative off-plane
 # distance below this): on random planes every checkpoint's residual but the origin's is ~1,
@@ -84,11 +85,9 @@ def _spanning_models(ax, attrs: dict) -> None:
 
 
 def _loss_panel(ax, landscape: xr.Dataset, variable: str) -> None:
-    loss = landscape[variable].values
-    positive = loss[loss > 0]
-    low, high = (positive.min(), positive.max()) if positive.size else (1e-3, 1.0)
-    if high <= low:
-        high = low * 1.01
+    raw = landscape[variable].values
+    low, high = positive_range(raw)
+    loss = finite_grid(raw)
     levels = np.geomspace(low, high, 30)
     xs, ys = landscape["x"].values, landscape["y"].values
     filled = ax.contourf(
@@ -112,16 +111,24 @@ def _loss_panel(ax, landscape: xr.Dataset, variable: str) -> None:
         filled, ax=ax, label=f"{variable.replace('_', ' ')} (nats, log scale)", format="%.3g"
     )
     _trajectory(ax, landscape)
-    iy, ix = np.unravel_index(np.argmin(loss), loss.shape)
-    ax.plot(
-        xs[ix],
-        ys[iy],
-        marker="*",
-        color="white",
-        markeredgecolor="black",
-        markersize=12,
-        label="grid minimum",
-    )
+    note = non_finite_note(raw)
+    if note:
+        ax.text(
+            0.98, 0.02, note, transform=ax.transAxes, fontsize=7, ha="right",
+            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
+        )  # fmt: skip
+    minimum = grid_minimum(raw)
+    if minimum is not None:
+        iy, ix = minimum
+        ax.plot(
+            xs[ix],
+            ys[iy],
+            marker="*",
+            color="white",
+            markeredgecolor="black",
+            markersize=12,
+            label="grid minimum",
+        )
     if "three_point_x" in landscape.attrs:
         _spanning_models(ax, landscape.attrs)
     ax.plot(
@@ -147,7 +154,8 @@ def _slice_panels(axes, landscape: xr.Dataset) -> None:
     kind = plane_kind(landscape.attrs["plane"])
     xs = landscape["x"].values
     for split, colour in (("train", "tab:blue"), ("test", "tab:orange")):
-        loss = landscape[f"{split}_loss"].values[0]
+        # non-finite points are gaps in a curve (NaN), not values on a log axis
+        loss = np.where(np.isfinite(raw := landscape[f"{split}_loss"].values[0]), raw, np.nan)
         sem = landscape[f"{split}_loss_sem"].values[0]
         axes[0].plot(xs, loss, color=colour, label=f"{split} loss")
         axes[0].fill_between(xs, loss - 2 * sem, loss + 2 * sem, color=colour, alpha=0.2)

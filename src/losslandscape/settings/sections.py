@@ -36,7 +36,8 @@ class Settings:
         "name of the study: the folder under `results/` and `logs/`, so two studies with "
         "different names never overwrite each other",
         required=True,
-        pattern="^[A-Za-z0-9_.-]+$",
+        # a first letter or digit: ".", ".." and "-x" are no folder names to write into
+        pattern="^[A-Za-z0-9][A-Za-z0-9_.-]*$",
     )
     dataset: Dataset = section(Dataset, required=True)
     model: Model = section(Model, required=True)

@@ -153,3 +153,11 @@ def test_the_workflow_downloads_exactly_the_official_archives(name):
         if "output: resources/datasets/" in line
     }
     assert planned == {f"resources/datasets/{name}/{a.filename}" for a in ARCHIVES[name]}
+
+
+def test_an_archive_with_labels_past_its_classes_is_refused_naming_it(tmp_path):
+    make_idx_dataset(tmp_path, classes=13)
+    with pytest.raises(
+        ValueError, match=r"data set 'mnist' in .*: \d+ train labels lie outside the 10 classes"
+    ):
+        prepare_dataset("mnist", tmp_path, checksums=_checksums(tmp_path, "mnist"))

@@ -2,7 +2,12 @@ import numpy as np
 import pytest
 import torch
 
-from losslandscape.data.datasets import load_dataset, prepare_dataset, save_dataset
+from losslandscape.data.datasets import (
+    load_dataset,
+    prepare_dataset,
+    save_dataset,
+    tensor_checksum,
+)
 
 
 @pytest.fixture(scope="module")
@@ -52,3 +57,33 @@ def test_unknown_dataset_names_the_choices():
         ValueError, match="dataset 'cifar7' is unknown; choose one of mnist1d, digits"
     ):
         prepare_dataset("cifar7")
+
+
+@pytest.mark.parametrize(
+    ("split", "label", "found"),
+    [
+        ("test", 10, "1 test labels lie outside the 4 classes 0…3 .*found 10"),
+        ("train", -1, "found -1"),
+    ],
+)
+def test_labels_outside_the_classes_are_named_with_file_and_split(
+    tmp_path, toy_dataset, split, label, found
+):
+    """Every stage reads its data through load_dataset: a label past the classes is named
+    there, not met later as torch's bare index error in training or evaluation."""
+    labels = toy_dataset[f"y_{split}"].clone()
+    labels[0] = label
+    bad = dict(toy_dataset, **{f"y_{split}": labels})
+    bad["sha256"] = tensor_checksum(bad)
+    path = tmp_path / "data.pt"
+    save_dataset(bad, path)
+    with pytest.raises(ValueError, match=f"prepared data set {path}: .*{found}"):
+        load_dataset(path)
+
+
+def test_float_labels_are_refused(tmp_path, toy_dataset):
+    bad = dict(toy_dataset, y_train=toy_dataset["y_train"].float())
+    bad["sha256"] = tensor_checksum(bad)
+    save_dataset(bad, tmp_path / "data.pt")
+    with pytest.raises(ValueError, match="train labels are torch.float32; expected integer"):
+        load_dataset(tmp_path / "data.pt")

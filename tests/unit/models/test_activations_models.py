@@ -1,9 +1,13 @@
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from losslandscape.engine.grid import evaluate_grid, evaluate_grid_reference
+from losslandscape.engine.strategies import LAYOUTS, EvaluationOptions
 from losslandscape.models.activations import ACTIVATIONS, make_activation
-from losslandscape.models.registry import build_model, data_kwargs
+from losslandscape.models.registry import IMAGE_MODELS, build_model, data_kwargs
+from tests.planes import random_plane
 
 
 def test_unknown_activation_names_the_choices():
@@ -104,3 +108,39 @@ def test_the_1d_cnn_rejects_image_inputs_by_name():
     with pytest.raises(ValueError, match=expected):
         data_kwargs("mnist1d_cnn", [8, 8], 10)
     assert data_kwargs("mlp", [8, 8], 10) == {"n_inputs": 64, "n_classes": 10}
+
+
+# the image shapes of the study's data sets: digits and MNIST-like grey-scale images stored
+# (n, size, size), CIFAR colour images (n, 3, 32, 32)
+IMAGE_SHAPES = {"digits": [8, 8], "mnist": [28, 28], "cifar": [3, 32, 32]}
+IMAGE_NAMES = [*IMAGE_MODELS, "convmlp_s"]
+
+
+@pytest.mark.parametrize("data", sorted(IMAGE_SHAPES))
+@pytest.mark.parametrize("name", IMAGE_NAMES)
+def test_every_image_model_takes_every_image_data_set_shape(name, data):
+    """Grey-scale images stored without a channel axis reach every image model, which adds
+    it (issue 21: ResNet-20 on digits had failed on its first forward pass)."""
+    shape = IMAGE_SHAPES[data]
+    model = build_model(name, "relu", **data_kwargs(name, shape, 10))
+    logits = model(torch.randn(4, *shape))
+    assert logits.shape == (4, 10)
+
+
+@pytest.mark.parametrize("name", IMAGE_NAMES)
+def test_the_engine_evaluates_every_image_model_on_grey_scale_images(name):
+    """Every evaluation path (the point model copy in both memory layouts) equals the
+    reference loop on (n, 8, 8) images."""
+    torch.manual_seed(0)
+    model = build_model(name, "relu", **data_kwargs(name, [8, 8], 10)).eval()
+    origin, u, v = random_plane(model, seed=0)
+    generator = torch.Generator().manual_seed(1)
+    splits = {"train": (torch.randn(24, 8, 8, generator=generator), torch.arange(24) % 10)}
+    xs, ys = np.array([-0.1, 0.2]), np.array([0.0])
+    reference = evaluate_grid_reference(model, origin, u, v, xs, ys, splits)
+    for layout in LAYOUTS:
+        options = EvaluationOptions(batch_size=16, layout=layout)
+        ours = evaluate_grid(model, origin, u, v, xs, ys, splits, "point", options)
+        np.testing.assert_allclose(
+            ours["train_loss"], reference["train_loss"], rtol=1e-4, err_msg=layout
+        )

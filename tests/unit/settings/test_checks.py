@@ -83,6 +83,10 @@ BAD_CONFIGS = {
         _set("study", "my study"),
         [_key("study"), "'my study' does not match"],
     ),
+    **{
+        f"study-name-{name}": (_set("study", name), [_key("study"), f"'{name}' does not match"])
+        for name in ("..", ".", ".hidden", "-rf", "a/b")
+    },
     "unknown-dataset": (
         _set("dataset", "name", "imagenet"),
         [_key("dataset", "name"), "'imagenet' is not one of"],

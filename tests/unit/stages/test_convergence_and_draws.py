@@ -509,3 +509,25 @@ def test_the_caveats_count_the_tests_and_those_at_p_005():
     assert "Of the 3 pairwise tests" in text and "2 reach p ≤ 0.05" in text
     assert "0.0286" in text and "no correction for multiple tests" in text
     assert conclusions.multiplicity_sentence(tests.iloc[0:0]) == ""
+
+
+@pytest.mark.parametrize("how", ["one activation configured", "one activation converged"])
+def test_a_study_with_one_activation_to_compare_gets_its_statistics_and_front_page(tmp_path, how):
+    """The schema allows one activation, and the training target can leave one: the
+    comparison table is then empty, and the front page still says what there is (issue 21)."""
+    table = with_target(five_seed_summary(differ=True), [])
+    activations = ["sigmoid", "relu"]
+    if how == "one activation configured":
+        table, activations = table[table["activation"] == "relu"], ["relu"]
+    else:
+        table = with_target(table, [("sigmoid", seed) for seed in range(5)])
+    path = tmp_path / "summary.csv"
+    table.to_csv(path, index=False)
+    names = ("by_activation", "comparisons", "correlations", "variance_split")
+    outputs = {name: str(tmp_path / f"{name}.csv") for name in names}
+    outputs |= {"dataset": str(tmp_path / "study.nc"), "answer": str(tmp_path / "answer.rst")}
+    run_study_statistics(str(path), activations, ["random"], outputs)
+    assert pd.read_csv(outputs["comparisons"]).empty
+    assert set(pd.read_csv(outputs["by_activation"])["activation"]) == {"relu"}
+    text = Path(outputs["answer"]).read_text()
+    assert "relu" in text and "Differences between activations" in text

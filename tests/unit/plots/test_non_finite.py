@@ -1,0 +1,124 @@
+"""Every figure drawn from landscape grids, with NaN, +inf and −inf points and with no finite
+point at all: it is written, and the grid minimum is marked on a finite point (issue 21)."""
+
+import numpy as np
+import pytest
+
+from losslandscape.metrics.landscape import landscape_metrics
+from losslandscape.plots import analysis as plot_analysis
+from losslandscape.plots import comparison as plot_comparison
+from losslandscape.plots import landscape as plot_landscape
+from losslandscape.plots.finite import finite_grid, grid_minimum, positive_range
+from tests.unit.plots.test_across_runs import assert_png, landscape
+
+# the bowl's minimum is at the centre cell (y 3, x 4); each case spoils it, and a corner
+CASES = {
+    "nan": np.nan,
+    "+inf": np.inf,
+    "-inf": -np.inf,
+}
+
+
+def spoiled(value: float, everywhere: bool = False):
+    ds = landscape(0.0)
+    for variable in ("train_loss", "test_loss"):
+        grid = ds[variable].values.copy()
+        if everywhere:
+            grid[:] = value
+        else:
+            grid[3, 4] = value  # the true minimum
+            grid[0, 0] = value
+        ds[variable].values = grid
+    return ds
+
+
+def stars(ax) -> list[tuple[float, float]]:
+    return [
+        (float(np.ravel(line.get_xdata())[0]), float(np.ravel(line.get_ydata())[0]))
+        for line in ax.get_lines()
+        if line.get_marker() == "*"
+    ]
+
+
+@pytest.fixture
+def kept(monkeypatch):
+    saved = []
+
+    def keep(fig, path, dpi):
+        from losslandscape.io import files
+
+        files.save_figure(fig, path, dpi=dpi)
+        saved.append(fig)
+
+    for module in (plot_landscape, plot_comparison, plot_analysis):
+        monkeypatch.setattr(module, "save_figure", keep)
+    return saved
+
+
+def test_the_helpers_ignore_non_finite_points():
+    grid = np.array([[np.nan, 2.0], [np.inf, -np.inf]])
+    assert grid_minimum(grid) == (0, 1)
+    assert grid_minimum(np.full((2, 2), np.nan)) is None
+    np.testing.assert_array_equal(finite_grid(grid), [[2.0, 2.0], [2.0, 2.0]])
+    assert positive_range(grid) == (2.0, 2.02)
+    assert positive_range(np.full(3, np.nan)) == (1e-3, 1.0)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_loss_map_marks_a_finite_minimum_and_says_what_it_drew(tmp_path, kept, case):
+    ds = spoiled(CASES[case])
+    out = tmp_path / "map.png"
+    plot_landscape.plot_landscape(ds, str(out))
+    assert_png(out)
+    xs, ys = ds["x"].values, ds["y"].values
+    for ax in kept[0].axes[:2]:
+        ((x, y),) = stars(ax)
+        loss = ds["train_loss"].values if "train" in ax.get_title() else ds["test_loss"].values
+        iy, ix = int(np.argmin(np.abs(ys - y))), int(np.argmin(np.abs(xs - x)))
+        assert np.isfinite(loss[iy, ix]) and loss[iy, ix] == np.nanmin(
+            np.where(np.isfinite(loss), loss, np.nan)
+        )
+        assert any("2 of 63 points non-finite" in t.get_text() for t in ax.texts)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_slice_with_non_finite_points_is_drawn(tmp_path, case):
+    ds = spoiled(CASES[case]).isel(y=[3])
+    out = tmp_path / "slice.png"
+    plot_landscape.plot_landscape(ds, str(out))
+    assert_png(out)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_plane_comparison_marks_finite_minima(tmp_path, kept, case):
+    runs = {("relu", 3): spoiled(CASES[case]), ("tanh", 3): landscape(0.0)}
+    out = tmp_path / "comparison.png"
+    plot_comparison.plot_plane_comparison(runs, ["relu", "tanh"], "train_loss", str(out))
+    assert_png(out)
+    marked = {ax.get_title(): stars(ax) for ax in kept[0].axes if ax.get_title()}
+    assert marked["tanh, seed 3"] == [(0.0, 0.0)]  # the bowl's minimum
+    ((x, y),) = marked["relu, seed 3"]  # spoiled there: the next lowest, a finite point
+    assert (x, y) != (0.0, 0.0) and np.hypot(x, y) < 0.35
+    slices = {key: ds.isel(y=[3]) for key, ds in runs.items()}
+    plot_comparison.plot_plane_comparison(slices, ["relu", "tanh"], "train_loss", str(out))
+    assert_png(out)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_analysis_figure_is_drawn(tmp_path, case):
+    ds = spoiled(CASES[case])
+    out = tmp_path / "analysis.png"
+    plot_analysis.plot_analysis(ds, landscape_metrics(ds, stability=False), str(out))
+    assert_png(out)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_grid_with_no_finite_point_still_gives_figures(tmp_path, case):
+    ds = spoiled(CASES[case], everywhere=True)
+    plot_landscape.plot_landscape(ds, str(tmp_path / "map.png"))
+    assert_png(tmp_path / "map.png")
+    runs = {("relu", 3): ds, ("tanh", 3): landscape(0.0)}
+    plot_comparison.plot_plane_comparison(
+        runs, ["relu", "tanh"], "train_loss", str(tmp_path / "c.png")
+    )
+    assert_png(tmp_path / "c.png")

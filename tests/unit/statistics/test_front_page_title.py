@@ -1,0 +1,32 @@
+"""The report's front page (report/workflow.rst, a Jinja template Snakemake renders) with any
+title a user may write: it renders without a docutils warning and shows the title as typed
+(issue 21: `|` and wide characters had put a "System Message" box on the page)."""
+
+import html
+from pathlib import Path
+from types import SimpleNamespace
+
+import jinja2
+import pytest
+import yaml
+from docutils.core import publish_parts
+
+ROOT = Path(__file__).resolve().parents[3]
+
+TITLES = [
+    "Activation functions and the loss landscape: mnist1d CNN",
+    "Aktivierungsfunktionen – Verlustlandschaft (ß, é, ü)",
+    "ReLU | Tanh | Sigmoid",
+    "激活函数与损失景观",
+    "loss *landscape* of `relu` and leaky_relu_ [1] <x> \\ 🙂",
+]
+
+
+@pytest.mark.parametrize("title", TITLES)
+def test_any_title_renders_as_typed_without_a_warning(title):
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    config["report"]["title"] = title
+    template = jinja2.Template((ROOT / "report" / "workflow.rst").read_text())
+    text = template.render(snakemake=SimpleNamespace(config=config))
+    parts = publish_parts(text, writer="html", settings_overrides={"halt_level": 2})
+    assert parts["title"] == html.escape(title, quote=False)
