@@ -16,9 +16,10 @@ The search goes in stages, likeliest gains first, so that the candidates stay fe
    convolutions or runs on a GPU), always measured: it includes the plain pass
    (``default`` layout), so ``auto`` is never slower than it beyond measurement noise.
 2. ``pool`` where there are several threads, at the best ``point``'s layout and batch.
-3. ``point`` at the other batch sizes of :func:`batch_candidates` (none where BatchNorm
-   statistics are recomputed at every point: they are averaged over batches, so they
-   depend on the batch size), and ``pool`` again where one of them won.
+3. ``point`` at the other batch sizes of :func:`batch_candidates`, and ``pool`` again
+   where one of them won. (BatchNorm statistics recomputed at every point do not depend on
+   the batch size: :func:`~losslandscape.engine.model_copy.recompute_batchnorm` batches
+   them by the memory budget alone.)
 4. ``vmap`` (which calls the model itself: ``default`` layout) at the best batch.
 5. ``compile``, only where the points would take longer than
    :data:`COMPILE_WORTH_SECONDS` with the best so far (compiling takes seconds to minutes).
@@ -44,7 +45,7 @@ from torch import nn
 
 from losslandscape.engine.budget import budget_batch_size
 from losslandscape.engine.evaluators import Splits
-from losslandscape.engine.model_copy import has_batchnorm, has_convolutions
+from losslandscape.engine.model_copy import has_convolutions
 from losslandscape.engine.strategies import EvaluationOptions, open_evaluator
 
 log = logging.getLogger(__name__)
@@ -206,8 +207,6 @@ def choose_evaluation(
     if sample.device.type == "cpu" and has_convolutions(model):
         layouts.append("channels_last")
     batches = batch_candidates(largest)
-    if options.batchnorm == "recompute" and has_batchnorm(model):
-        batches = batches[:1]
 
     def best_point() -> str:
         return max((label for label in tried if label.startswith("point/")), key=rates.get)

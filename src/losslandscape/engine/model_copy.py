@@ -46,25 +46,57 @@ def model_on_flat_vector(model: nn.Module) -> tuple[nn.Module, torch.Tensor]:
 
 
 def recompute_batchnorm(model: nn.Module, inputs: torch.Tensor, batch_size: int) -> None:
-    """Reset every BatchNorm's running statistics to the exact average over ``inputs``
-    (``momentum=None`` averages batches cumulatively), leaving ``model`` in eval mode.
+    """Reset every BatchNorm's running statistics to those of ``inputs`` ``(n, …)``, leaving
+    ``model`` in eval mode (Garipov et al. 2018, §3.3 on BatchNorm; Izmailov et al. 2018's
+    ``bn_update``).
+
+    The inputs pass in train mode (each layer normalized with its batch's statistics, as
+    in training), in as few near-equal batches of at most ``batch_size`` as cover them, and
+    each layer's running mean and (unbiased) variance are the pooled statistics of
+    everything it saw: the sample-weighted mean of the batch means, and the within-batch
+    plus between-batch variance. PyTorch's cumulative average (``momentum=None``) weighs
+    every batch alike, so a batch of 9 counted as much as one of 991 (issue 21). Callers
+    pass the largest batch their memory budget allows, not the grid's batch size: with one
+    batch the statistics are exact; with several, deeper layers still see inputs
+    normalized per batch.
 
     Only the BatchNorm layers are put in training mode: dropout and stochastic depth stay
     off, so the statistics are those of the deterministic network that is evaluated."""
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    if not norms:
+    norms = [
+        m
+        for m in model.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_mean is not None
+    ]
+    if not norms:  # none, or only layers that always normalize with their batch's statistics
         return
-    momenta = [m.momentum for m in norms]
+    sums: dict[nn.Module, list[torch.Tensor]] = {m: [] for m in norms}
+
+    def record(module, args):  # per batch: count, per-channel sum and sum of squares
+        x = args[0].detach().double().transpose(0, 1).reshape(args[0].shape[1], -1)
+        sums[module].append(
+            torch.stack([x.new_full((len(x),), x.shape[1]), x.sum(1), (x * x).sum(1)])
+        )
+
+    hooks = [m.register_forward_pre_hook(record) for m in norms]
     model.eval()
     for module in norms:
-        module.reset_running_stats()
-        module.momentum = None
         module.train()
-    for start in range(0, len(inputs), batch_size):
-        model(inputs[start : start + batch_size])
-    for module, momentum in zip(norms, momenta, strict=True):
-        module.momentum = momentum
-        module.eval()
+    try:
+        pieces = -(-len(inputs) // max(1, batch_size))
+        for chunk in torch.tensor_split(inputs, pieces):
+            model(chunk)
+    finally:
+        for hook in hooks:
+            hook.remove()
+        for module in norms:
+            module.eval()
+    for module, recorded in sums.items():
+        count, total, squares = torch.stack(recorded).sum(0)
+        mean = total / count
+        variance = (squares / count - mean * mean).clamp_min(0) * count / (count - 1).clamp_min(1)
+        module.running_mean.copy_(mean.to(module.running_mean.dtype))
+        module.running_var.copy_(variance.to(module.running_var.dtype))
+        module.num_batches_tracked.fill_(len(recorded))
 
 
 def evaluation_copy(

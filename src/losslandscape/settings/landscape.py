@@ -187,8 +187,9 @@ class Landscape:
     batchnorm: str = key(
         "keep",
         "`keep` the trained BatchNorm running statistics at every grid point (Li et al.) or "
-        "`recompute` them on `batchnorm_samples` fixed training samples (Garipov et al.); no "
-        "effect on models without BatchNorm",
+        "`recompute` them on `batchnorm_samples` fixed training samples (Garipov et al.: "
+        "their pooled mean and variance, in as few batches as `memory_budget_mb` allows, "
+        "whatever `batch_size`); no effect on models without BatchNorm",
         choices=Registry("losslandscape.engine.strategies", "BATCHNORM_MODES"),
     )
     batchnorm_samples: int = key(

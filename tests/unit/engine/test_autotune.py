@@ -133,20 +133,32 @@ def test_auto_through_evaluate_grid_equals_the_reference(toy_run, toy_dataset):
         np.testing.assert_allclose(ours[key], expected, rtol=1e-5, atol=1e-7, err_msg=key)
 
 
-def test_recomputed_batchnorm_keeps_the_requested_batch():
-    """BatchNorm statistics recomputed per point are averaged over batches: auto may not
-    change them by choosing another batch size, so it tries the requested one only."""
+def test_recomputed_batchnorm_gives_the_same_grid_at_every_batch_size():
+    """BatchNorm statistics recomputed per point are batched by the memory budget, not the
+    grid's batch size (issue 21: batch 1000 against 600 had moved a real grid's training
+    loss by 0.0086), so every batch auto may choose gives the same values."""
     torch.manual_seed(0)
     model = nn.Sequential(
-        nn.Conv1d(1, 4, 3), nn.BatchNorm1d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 38, 10)
-    )
+        nn.Conv1d(1, 4, 3), nn.BatchNorm1d(4), nn.ReLU(), nn.Conv1d(4, 4, 3), nn.BatchNorm1d(4),
+        nn.ReLU(), nn.Flatten(), nn.Linear(4 * 36, 10),
+    )  # fmt: skip
     generator = torch.Generator().manual_seed(1)
     inputs = torch.randn(400, 1, 40, generator=generator)
     splits = {"train": (inputs, torch.randint(0, 10, (400,), generator=generator))}
+    plane = random_plane(model)
+    coords = np.array([[0.0, 0.0], [0.3, -0.2]])
+    values = [
+        evaluate_points(
+            model, *plane, coords, splits, "point",
+            EvaluationOptions(batch_size=b, batchnorm="recompute", batchnorm_inputs=inputs),
+        )["train_loss"]
+        for b in (400, 391, 250, 100)
+    ]  # fmt: skip
+    for other in values[1:]:
+        np.testing.assert_allclose(other, values[0], rtol=1e-6)
     options = EvaluationOptions(batch_size=400, batchnorm="recompute", batchnorm_inputs=inputs)
-    choice = choose_evaluation(model, *random_plane(model), splits, options, 10)
-    assert {label.split("/")[2] for label in choice.rates} == {"400"}
-    assert choice.options.batch_size == 400
+    choice = choose_evaluation(model, *plane, splits, options, 10)
+    assert {label.split("/")[2] for label in choice.rates} >= {"400", "200", "100"}
 
 
 def test_an_unknown_layout_is_named(toy_run, toy_dataset):

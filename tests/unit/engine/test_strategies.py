@@ -8,6 +8,7 @@ from torch.nn import functional as F
 
 from losslandscape.engine.budget import budget_batch_size
 from losslandscape.engine.grid import evaluate_grid, evaluate_grid_reference
+from losslandscape.engine.model_copy import recompute_batchnorm
 from losslandscape.engine.strategies import (
     STRATEGIES,
     EvaluationOptions,
@@ -160,3 +161,22 @@ def test_recomputed_batchnorm_keeps_dropout_off_so_points_are_deterministic(toy_
     for key in first:
         np.testing.assert_array_equal(first[key], again[key])
     assert model.training
+
+
+def test_recomputed_statistics_pool_their_batches_by_sample_count():
+    """The first BatchNorm layer sees the same inputs in any batching: its recomputed mean
+    and variance are those of all inputs, whether in one batch or in 991 + 9 samples' worth
+    of near-equal batches (PyTorch's cumulative average had weighed 9 samples as 991)."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 3), nn.BatchNorm1d(3), nn.ReLU(), nn.Linear(3, 2))
+    inputs = torch.randn(1000, 5) * 3 + 1
+    with torch.no_grad():
+        features = model[0](inputs).double()
+    for batch in (1000, 991, 300, 7):
+        recompute_batchnorm(model, inputs, batch)
+        norm = model[1]
+        torch.testing.assert_close(
+            norm.running_mean.double(), features.mean(0), rtol=1e-5, atol=1e-6
+        )
+        torch.testing.assert_close(norm.running_var.double(), features.var(0), rtol=1e-5, atol=1e-6)
+        assert not norm.training
