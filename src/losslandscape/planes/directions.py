@@ -38,6 +38,10 @@ PLANES = KINDS
 NORMALIZATIONS = ("filter", "layer", "none")
 
 
+# the smallest variance of the second principal axis relative to the first
+PCA_MIN_VARIANCE_RATIO = 1e-10
+
+
 def pca_directions(trajectory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict]:
     """First two centred principal axes of a training trajectory.
 
@@ -53,7 +57,10 @@ def pca_directions(trajectory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
 
     Raises:
         ValueError: fewer than four checkpoints (the centred differences of three
-            checkpoints from the final one are needed to span two directions).
+            checkpoints from the final one are needed to span two directions), or a
+            trajectory that does not move in two directions (the second axis's variance
+            at most :data:`PCA_MIN_VARIANCE_RATIO` of the first's: weights that never
+            changed gave NaN directions).
     """
     if trajectory.shape[0] < 4:
         raise ValueError(
@@ -68,6 +75,17 @@ def pca_directions(trajectory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
     eigenvalues, eigenvectors = torch.linalg.eigh(centred @ centred.T)
     order = torch.argsort(eigenvalues, descending=True)
     eigenvalues, eigenvectors = eigenvalues[order].clamp_min(0), eigenvectors[:, order]
+    # a second axis with no variance beyond float32 rounding of the weights (relative
+    # variance below 1e-10; rounding alone gives about 1e-15) is no direction, only noise
+    if eigenvalues[0] <= 0 or eigenvalues[1] <= PCA_MIN_VARIANCE_RATIO * eigenvalues[0]:
+        moved = float(rows.norm(dim=1).max())
+        raise ValueError(
+            f"PCA directions need a training trajectory that moves in two directions; these "
+            f"{trajectory.shape[0]} checkpoints' centred differences have variances "
+            f"{eigenvalues[0]:.3g} and {eigenvalues[1]:.3g} (largest distance from the final "
+            f"weights {moved:.3g}): did training change the weights? (a learning rate too "
+            f"small, or a model that cannot train); use the random plane for this run"
+        )
     axes = []
     for i in range(2):
         axis = centred.T @ eigenvectors[:, i]

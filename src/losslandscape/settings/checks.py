@@ -11,6 +11,11 @@ neither torch nor an installed copy of the package.
 
 from collections.abc import Mapping
 
+# the learning-rate schedules of section training, each with the value that turns it off
+_SCHEDULE_OFF = {"plateau": "null", "milestones": "null", "cosine": "false"}
+# the schedules on by default (settings/training.py; tests/unit/settings hold them equal)
+_SCHEDULE_DEFAULTS = {"cosine": True}
+
 # How the checks say a count of seeds
 _COUNTS = {2: "two", 3: "three", 4: "four"}
 
@@ -71,11 +76,20 @@ def _check_training(activations: list[str], training: dict) -> None:
             f"config training.learning_rate: no learning rate for activation(s) "
             f"{missing_rates}; found rates for {sorted(training['learning_rate'])}"
         )
-    schedules = {
-        key: training.get(key) for key in ("plateau", "milestones", "cosine") if training.get(key)
-    }
+    schedules = {key: training.get(key) for key in _SCHEDULE_OFF if training.get(key)}
     if len(schedules) > 1:
-        raise ValueError(f"config training: choose one learning-rate schedule; found {schedules}")
+        found = " and ".join(f"{key}: {value}" for key, value in schedules.items())
+        defaults = [key for key, value in schedules.items() if _SCHEDULE_DEFAULTS.get(key) == value]
+        source = "".join(
+            f"; {key}: {schedules[key]} is the default, which the schema fills in where your "
+            f"config file does not set {key}"
+            for key in defaults
+        )
+        raise ValueError(
+            f"config training: choose one learning-rate schedule; found {found}{source}. "
+            f"Turn the others off with "
+            + ", ".join(f"`{k}: {v}`" for k, v in _SCHEDULE_OFF.items() if k in schedules)
+        )
 
 
 def _check_seeds(config: dict, planes: list) -> None:

@@ -115,7 +115,10 @@ def trajectory_pca(p: PlaneInputs) -> Directions:
     """The first two principal axes of the run's saved checkpoints (:func:`pca_directions`),
     unit vectors, origin at the final model."""
     trajectory = torch.stack([p.layout.flatten(state) for state in p.ckpt["state_dicts"]])
-    flat_u, flat_v, metadata = pca_directions(trajectory)
+    try:
+        flat_u, flat_v, metadata = pca_directions(trajectory)
+    except ValueError as error:
+        raise ValueError(f"{p.paths[0]}: {error}") from None
     metadata["normalization"] = "unit"
     return p.centre, p.layout.unflatten(flat_u), p.layout.unflatten(flat_v), metadata
 

@@ -33,6 +33,20 @@ def test_pca_needs_four_checkpoints_to_span_a_plane():
         pca_directions(torch.randn(3, 10))
 
 
+@pytest.mark.parametrize("motion", ["none", "one line"])
+def test_pca_of_weights_that_did_not_move_in_two_directions_is_refused(motion):
+    """Weights that never changed (a learning rate of 1e-20) had given NaN directions that
+    failed only later, in the landscape stage; a straight-line trajectory has no second
+    axis either."""
+    start = torch.randn(300, generator=torch.Generator().manual_seed(0))
+    if motion == "none":
+        trajectory = start.repeat(6, 1)
+    else:
+        trajectory = start + torch.linspace(0, 1, 6)[:, None] * torch.ones(300)
+    with pytest.raises(ValueError, match="moves in two directions.*did training change"):
+        pca_directions(trajectory)
+
+
 @pytest.fixture(params=["mnist1d_cnn", "small_cnn2d"])
 def weights(request):
     """Parameters of a 1-D CNN (3-D conv weights) and a 2-D CNN (4-D conv weights)."""

@@ -129,7 +129,21 @@ BAD_CONFIGS = {
     ),
     "cosine-and-milestones": (
         _set("training", "milestones", {"epochs": [10], "factor": 0.1}),
-        ["config training: choose one learning-rate schedule", "cosine", "milestones"],
+        [
+            "config training: choose one learning-rate schedule",
+            "milestones: {'epochs': [10], 'factor': 0.1} and cosine: True",
+            "cosine: True is the default, which the schema fills in where your config file "
+            "does not set cosine",
+            "`milestones: null`, `cosine: false`",
+        ],
+    ),
+    "plateau-and-milestones": (
+        lambda config: config["training"].update(
+            cosine=False,
+            plateau={"factor": 0.1, "patience": 15},
+            milestones={"epochs": [10], "factor": 0.1},
+        ),
+        ["found plateau: {'factor': 0.1, 'patience': 15} and milestones", "`plateau: null`"],
     ),
     "negative-target-loss": (
         _set("training", "target_loss", -0.1),
@@ -246,3 +260,12 @@ def test_a_bad_config_is_rejected_naming_key_expected_and_found(case):
 
 def test_there_are_at_least_25_distinct_bad_configs():
     assert len(BAD_CONFIGS) >= 25
+
+
+def test_the_schedule_defaults_the_checks_name_are_the_settings():
+    from losslandscape.settings import checks
+    from losslandscape.settings.sections import default_at
+
+    for key in checks._SCHEDULE_OFF:
+        expected = checks._SCHEDULE_DEFAULTS.get(key, False if key == "cosine" else None)
+        assert default_at(f"training.{key}") == expected, key
