@@ -20,6 +20,8 @@ class ParameterLayout:
 
     @classmethod
     def of(cls, model: nn.Module) -> "ParameterLayout":
+        """The layout of ``model``'s parameters; ``flatten(dict(model.named_parameters()))``
+        then gives its weights as one vector ``(n_params,)``, the origin of a plane."""
         named = list(model.named_parameters())
         return cls(tuple(n for n, _ in named), tuple(p.shape for _, p in named))
 

@@ -4,6 +4,7 @@
 import argparse
 
 from losslandscape.cli.options import Command, config_option
+from losslandscape.io.provenance import cli_rule
 from losslandscape.settings import Metrics, MinimaTolerance, Sharpness
 from losslandscape.stages import analyze, figures, sharpness
 
@@ -23,7 +24,7 @@ def add_metrics(p: argparse.ArgumentParser) -> None:
 
 def run_metrics(args: dict) -> None:
     args["basin_levels"] = tuple(args["basin_levels"])
-    analyze.run_compute_metrics(**args)
+    analyze.run_compute_metrics(**args, rule=cli_rule("metrics"))
 
 
 def add_sharpness(p: argparse.ArgumentParser) -> None:
@@ -37,7 +38,7 @@ def add_sharpness(p: argparse.ArgumentParser) -> None:
 
 
 def run_sharpness(args: dict) -> None:
-    sharpness.run_compute_sharpness(**args)
+    sharpness.run_compute_sharpness(**args, rule=cli_rule("sharpness"))
 
 
 def add_hessian_map(p: argparse.ArgumentParser) -> None:
@@ -63,7 +64,7 @@ def add_hessian_map(p: argparse.ArgumentParser) -> None:
 
 
 def run_hessian_map(args: dict) -> None:
-    sharpness.run_hessian_map(**args)
+    sharpness.run_hessian_map(**args, rule=cli_rule("hessian-map"))
 
 
 def add_plot_landscape(p: argparse.ArgumentParser) -> None:

@@ -4,6 +4,7 @@
 import argparse
 
 from losslandscape.cli.options import Command, add_landscape_settings, config_option, plane_name
+from losslandscape.io.provenance import cli_rule
 from losslandscape.planes.directions import PLANES
 from losslandscape.settings import Hessian, Interpolation, Narrow, Random, ThreePoint
 from losslandscape.stages import directions, landscape
@@ -80,7 +81,9 @@ def run_landscape(args: dict) -> None:
     inputs = _inputs(args)
     tile, threads = args.pop("tile"), args.pop("threads")  # the job's, not the grid's
     if tile is None:
-        landscape.run_evaluate_landscape(**inputs, settings=args, threads=threads)
+        landscape.run_evaluate_landscape(
+            **inputs, settings=args, threads=threads, rule=cli_rule("landscape")
+        )
     else:
         landscape.run_evaluate_tile(**inputs, tile=tile, settings=args, threads=threads)
 
@@ -97,7 +100,9 @@ def run_merge_landscape(args: dict) -> None:
     inputs = _inputs(args)
     args.pop("threads")  # the job's, not the grid's
     tile_files = args.pop("tile_files")
-    landscape.run_merge_landscape(**inputs, tiles=tile_files, settings=args)
+    landscape.run_merge_landscape(
+        **inputs, tiles=tile_files, settings=args, rule=cli_rule("merge-landscape")
+    )
 
 
 COMMANDS = {

@@ -88,9 +88,12 @@ def evaluate_grid_reference(
     splits: Splits,
     batch_size: int = 128,
 ) -> dict[str, np.ndarray]:
-    """The plain reference: copy each point's weights into the module, DataLoader batches.
+    """The plain reference: copy each point's weights into the module, DataLoader batches
+    of ``batch_size`` (the Li et al. loop).
 
-    Same arguments and result as :func:`evaluate_grid`; slow, and kept for the tests.
+    Arguments as for :func:`evaluate_grid` but ``batch_size`` for ``strategy`` and
+    ``options``; returns its ``{split}_loss`` and ``{split}_accuracy`` ``(ny, nx)`` (no
+    standard errors). Slow: what the tests and benchmarks hold every strategy against.
     """
     model = copy.deepcopy(model).eval()  # the caller's module keeps its weights
     layout = ParameterLayout.of(model)

@@ -9,19 +9,38 @@ from pathlib import Path
 import losslandscape
 
 
-def git_commit() -> str:
-    """The commit of the checkout this package was imported from, or ``"unknown"``."""
+def _git(*args: str) -> subprocess.CompletedProcess | None:
     try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
+        return subprocess.run(
+            ["git", *args],
             cwd=Path(losslandscape.__file__).parent,
             capture_output=True,
             text=True,
             timeout=5,
         )
     except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def git_commit() -> str:
+    """The commit of the checkout this package was imported from, with ``-dirty`` appended
+    where tracked files differ from it (``git describe --dirty``'s convention: the code that
+    ran is not that commit's), or ``"unknown"``."""
+    head = _git("rev-parse", "HEAD")
+    if head is None or head.returncode != 0:
         return "unknown"
-    return result.stdout.strip() if result.returncode == 0 else "unknown"
+    changed = _git("diff", "--quiet", "HEAD", "--")
+    dirty = changed is not None and changed.returncode == 1
+    return head.stdout.strip() + ("-dirty" if dirty else "")
+
+
+# what a file records as its rule when no Snakemake rule or command made it
+PYTHON_CALL = "python call (no Snakemake rule)"
+
+
+def cli_rule(command: str) -> str:
+    """What a file records as its rule when command ``command`` of the command line made it."""
+    return f"python -m losslandscape {command}"
 
 
 def provenance_attrs(rule: str, parameters: dict) -> dict[str, str]:

@@ -8,7 +8,7 @@ import xarray as xr
 
 from losslandscape.io import datamodel
 from losslandscape.io.files import write_csv, write_text
-from losslandscape.io.provenance import provenance_attrs
+from losslandscape.io.provenance import PYTHON_CALL, provenance_attrs
 from losslandscape.metrics.barriers import plane_barriers
 from losslandscape.metrics.landscape import landscape_metrics
 from losslandscape.statistics import answer, summary
@@ -17,7 +17,7 @@ from losslandscape.statistics import study as study_statistics
 log = logging.getLogger(__name__)
 
 
-def run_compute_metrics(landscape: str, out: str, rule: str = "compute_metrics", **options) -> None:
+def run_compute_metrics(landscape: str, out: str, rule: str = PYTHON_CALL, **options) -> None:
     """Metrics of one landscape file → metrics netCDF.
 
     ``options`` are the keyword arguments of

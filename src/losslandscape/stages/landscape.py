@@ -32,7 +32,7 @@ from losslandscape.engine.tiles import (
     tile_points,
 )
 from losslandscape.io import datamodel
-from losslandscape.io.provenance import provenance_attrs
+from losslandscape.io.provenance import PYTHON_CALL, provenance_attrs
 from losslandscape.settings import DEFAULTS as SETTINGS_DEFAULTS
 from losslandscape.stages.landscape_merge import (
     cached_trajectory_losses,
@@ -43,6 +43,7 @@ from losslandscape.stages.landscape_merge import (
 from losslandscape.stages.landscape_plane import (
     EVALUATION_SUBSET_SEED,
     batchnorm_inputs,
+    evaluation_attrs,
     evaluation_splits,
     load_plane,
 )
@@ -148,7 +149,7 @@ def run_merge_landscape(
     tiles: list[str],
     out: str,
     settings: dict,
-    rule: str = "merge_landscape",
+    rule: str = PYTHON_CALL,
 ) -> None:
     """Assemble a plane's tiles, add the trajectory and provenance → landscape netCDF."""
     s = LandscapeSettings.from_config(settings)
@@ -170,7 +171,7 @@ def run_merge_landscape(
         **{k: tile_attrs[k] for k in EVALUATION_ATTRS if k in tile_attrs},
         "device": tile_attrs["device"],
         "batchnorm": s.batchnorm,
-        "evaluation_subset_size": -1 if s.subset_size is None else int(s.subset_size),
+        **evaluation_attrs(plane.data, s.subset_size),
         **provenance_attrs(rule, parameters),
         **kind_attrs(plane.directions),
     }
@@ -195,7 +196,7 @@ def run_evaluate_landscape(
     out: str,
     settings: dict,
     threads: int = 1,
-    rule: str = "evaluate_landscape",
+    rule: str = PYTHON_CALL,
 ) -> None:
     """One-piece evaluation (all tiles in turn, then the merge) → landscape netCDF."""
     s = LandscapeSettings.from_config(settings)

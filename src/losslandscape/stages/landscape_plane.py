@@ -110,6 +110,18 @@ def evaluation_splits(data: dict, subset_size: int | None, seed: int, device) ->
     return splits
 
 
+def evaluation_attrs(data: dict, subset_size: int | None) -> dict[str, int]:
+    """What a file records of its evaluation subset: the requested ``subset_size`` (−1:
+    none) and the samples each split really had (a subset larger than a split is the
+    whole split)."""
+    attrs = {"evaluation_subset_size": -1 if subset_size is None else int(subset_size)}
+    for split in ("train", "test"):
+        available = len(data[f"y_{split}"])
+        used = available if subset_size is None else min(int(subset_size), available)
+        attrs[f"evaluation_{split}_samples"] = used
+    return attrs
+
+
 def batchnorm_inputs(plane: Plane, s: "LandscapeSettings", device) -> torch.Tensor:
     """The run's seeded ``batchnorm_samples`` training inputs, on ``device``: what BatchNorm
     statistics are recomputed from (``batchnorm: recompute``)."""

@@ -12,9 +12,13 @@ from losslandscape.data.datasets import load_dataset
 from losslandscape.engine.evaluation import evaluate
 from losslandscape.engine.evaluators import Splits
 from losslandscape.io import datamodel
-from losslandscape.io.provenance import provenance_attrs
+from losslandscape.io.provenance import PYTHON_CALL, provenance_attrs
 from losslandscape.metrics.barriers import interpolation_barrier
-from losslandscape.stages.landscape_plane import EVALUATION_SUBSET_SEED, evaluation_splits
+from losslandscape.stages.landscape_plane import (
+    EVALUATION_SUBSET_SEED,
+    evaluation_attrs,
+    evaluation_splits,
+)
 from losslandscape.training.checkpoints import load_checkpoints, model_from_checkpoints
 
 log = logging.getLogger(__name__)
@@ -149,7 +153,7 @@ def run_interpolate_seeds(
     points: int = 25,
     subset_size: int | None = None,
     threads: int = 1,
-    rule: str = "interpolate_seeds",
+    rule: str = PYTHON_CALL,
 ) -> None:
     """Lines between the final models of every pair of ``checkpoints`` (runs of one
     activation, in the config's seed order) → netCDF with dims ``(pair, alpha)``.
@@ -172,7 +176,8 @@ def run_interpolate_seeds(
         raise ValueError(f"seed interpolation: expected at least 3 points per line; found {points}")
     torch.set_num_threads(threads)
     runs, model = _load_runs(checkpoints)
-    splits = evaluation_splits(load_dataset(dataset), subset_size, EVALUATION_SUBSET_SEED, "cpu")
+    data = load_dataset(dataset)
+    splits = evaluation_splits(data, subset_size, EVALUATION_SUBSET_SEED, "cpu")
     alphas = np.linspace(0.0, 1.0, points)
     pairs, lines, barriers = _pair_lines(model, runs, alphas, splits)
     parameters = {
@@ -182,7 +187,7 @@ def run_interpolate_seeds(
         "subset_size": subset_size,
     }
     attrs = {
-        "evaluation_subset_size": -1 if subset_size is None else int(subset_size),
+        **evaluation_attrs(data, subset_size),
         **provenance_attrs(rule, parameters),
     }
     datamodel.write_netcdf(_lines_dataset(runs, pairs, alphas, lines, barriers, attrs), out)

@@ -9,7 +9,7 @@ import xarray as xr
 from losslandscape.data.datasets import load_dataset
 from losslandscape.engine.cpu.allocator import keep_freed_memory
 from losslandscape.io import datamodel
-from losslandscape.io.provenance import provenance_attrs
+from losslandscape.io.provenance import PYTHON_CALL, provenance_attrs
 from losslandscape.metrics.sharpness import (
     HessianOperator,
     adaptive_hessian_max_eigenvalue,
@@ -33,7 +33,7 @@ def run_compute_sharpness(
     epsilon: float = 1e-3,
     ascent_iterations: int = 10,
     threads: int = 1,
-    rule: str = "compute_sharpness",
+    rule: str = PYTHON_CALL,
 ) -> None:
     """Sharpness of the final model on a seeded training subset → netCDF of scalars."""
     torch.set_num_threads(threads)
@@ -92,7 +92,7 @@ def run_hessian_map(
     points: int = 5,
     subset_size: int = 500,
     threads: int = 1,
-    rule: str = "hessian_map",
+    rule: str = PYTHON_CALL,
 ) -> None:
     """Li et al.'s ``|λmin/λmax|`` map (:mod:`losslandscape.metrics.hessian_map`) on ``points`` ×
     ``points`` coordinates of ``landscape``'s grid (the plane of ``directions``), over the

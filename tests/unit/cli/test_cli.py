@@ -27,7 +27,7 @@ def test_metrics_and_plot_commands_on_a_hand_built_landscape(tmp_path):
         assert result.returncode == 0, result.stderr
     with xr.open_dataset(tmp_path / "m.nc") as metrics:
         assert int(metrics.n_local_minima) == 1
-        assert metrics.attrs["rule"] == "compute_metrics"
+        assert metrics.attrs["rule"] == "python -m losslandscape metrics"  # not a rule's name
     assert (tmp_path / "bowl.png").stat().st_size > 10_000
 
 

@@ -16,7 +16,7 @@ import xarray as xr
 from losslandscape.data.datasets import load_dataset, save_dataset
 from losslandscape.engine.evaluation import evaluate
 from losslandscape.io.datamodel import build_landscape, read_landscape, write_landscape
-from losslandscape.io.provenance import provenance_attrs
+from losslandscape.io.provenance import PYTHON_CALL, provenance_attrs
 from losslandscape.metrics.barriers import plane_barriers
 from losslandscape.planes.directions import load_directions
 from losslandscape.stages.analyze import model_barriers, run_compute_metrics
@@ -155,7 +155,9 @@ def test_lines_between_seeds_start_and_end_at_each_runs_own_loss(runs, tmp_path)
         (11, 13),
         (12, 13),
     ]
-    assert lines.attrs["activation"] == "relu" and lines.attrs["rule"] == "interpolate_seeds"
+    assert lines.attrs["activation"] == "relu"
+    assert lines.attrs["rule"] == PYTHON_CALL  # called here, not by a Snakemake rule
+    assert lines.attrs["evaluation_train_samples"] == len(load_dataset(runs["dataset"])["y_train"])
     assert lines.train_loss.attrs["units"] == "nats" and lines.barrier_alpha.attrs["units"] == "1"
     data = load_dataset(runs["dataset"])
     own = {}
