@@ -145,9 +145,28 @@ def validate_landscape(ds: xr.Dataset, source: str = "landscape") -> None:
         raise ValueError(f"{source} does not follow docs/data-model.md: " + "; ".join(problems))
 
 
+# the CF conventions version the files' attributes follow (CF 1.10, §2.6.1)
+CONVENTIONS = "CF-1.10"
+
+
 def write_netcdf(ds: xr.Dataset, path: str | Path) -> None:
-    """Write ``ds`` compressed (zlib) to a temporary name, then rename to ``path``."""
+    """Write ``ds`` compressed (zlib) to a temporary name, then rename to ``path``.
+
+    Adds the global ``Conventions`` and ``history`` attributes of the CF conventions
+    (§2.6.2: ``history`` from the provenance's ``created``, package version and ``rule``
+    where the file has them), and writes coordinates without a ``_FillValue`` (CF §5:
+    coordinate variables must not have missing values; xarray gives float ones NaN)."""
+    ds = ds.copy()
+    ds.attrs.setdefault("Conventions", CONVENTIONS)
+    if "history" not in ds.attrs:
+        made = " ".join(
+            str(ds.attrs[key])
+            for key in ("created", "losslandscape_version", "rule")
+            if key in ds.attrs
+        )
+        ds.attrs["history"] = f"{made}: written by losslandscape" if made else "losslandscape"
     encoding = {name: {"zlib": True, "complevel": 4} for name in ds.data_vars}
+    encoding |= {name: {"_FillValue": None} for name in ds.coords}
     atomic_write(
         path, lambda temporary: ds.to_netcdf(temporary, engine="netcdf4", encoding=encoding)
     )

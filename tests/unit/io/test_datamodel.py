@@ -8,6 +8,7 @@ from losslandscape.io.datamodel import (
     read_landscape,
     validate_landscape,
     write_landscape,
+    write_netcdf,
 )
 from losslandscape.io.provenance import provenance_attrs
 
@@ -92,3 +93,20 @@ def test_reading_a_corrupt_file_names_it(tmp_path):
         for split in ("train", "test")
         for quantity in ("loss", "loss_sem", "accuracy")
     }
+
+
+def test_files_carry_the_cf_globals_and_coordinates_without_fill_values(tmp_path):
+    """CF §2.6 (Conventions, history) and §5 (no missing values in coordinate variables),
+    on a landscape and a file of another kind (issue 21: the CF checker had found none of
+    the globals and a NaN _FillValue on x and y)."""
+    import netCDF4
+
+    write_landscape(make_landscape(), tmp_path / "l.nc")
+    other = xr.Dataset({"v": ("k", [1.0, 2.0])}, coords={"k": [0.5, 1.5]})
+    write_netcdf(other, tmp_path / "o.nc")
+    for name in ("l.nc", "o.nc"):
+        with netCDF4.Dataset(tmp_path / name) as ds:
+            assert ds.getncattr("Conventions") == "CF-1.10"
+            assert "losslandscape" in ds.getncattr("history")
+            for coordinate in ("x", "y") if name == "l.nc" else ("k",):
+                assert "_FillValue" not in ds.variables[coordinate].ncattrs()
