@@ -9,7 +9,10 @@ only the standard library: common.smk loads it by path, so that planning a run i
 neither torch nor an installed copy of the package.
 """
 
+import importlib.util
+import re
 from collections.abc import Mapping
+from pathlib import Path
 
 # the learning-rate schedules of section training, each with the value that turns it off
 _SCHEDULE_OFF = {"plateau": "null", "milestones": "null", "cosine": "false"}
@@ -58,12 +61,13 @@ def check_config(config: dict, kinds: Mapping | None = None) -> None:
             schedule; three_seed planes through seeds not in the study; lines between seeds
             with fewer than 2 seeds; PCA planes with fewer than 4 saved checkpoints;
             narrow, three-point or interpolation epochs that are not saved; more tiles than
-            the smallest grid has points.
+            the smallest grid has points; a device of cuda with a CPU-only torch.
     """
     if kinds is None:
         from losslandscape.planes.kinds import PLANE_KINDS as kinds
     planes = [kinds[name] for name in config["directions"]["planes"]]
     _check_training(config["activations"], config["training"])
+    _check_cuda_build(config)
     _check_seeds(config, planes)
     _check_epochs(config["directions"], config["training"], planes)
     _check_tiles(config["landscape"], planes)
@@ -89,6 +93,34 @@ def _check_training(activations: list[str], training: dict) -> None:
             f"config training: choose one learning-rate schedule; found {found}{source}. "
             f"Turn the others off with "
             + ", ".join(f"`{k}: {v}`" for k, v in _SCHEDULE_OFF.items() if k in schedules)
+        )
+
+
+def torch_cuda_build() -> str | None | bool:
+    """The CUDA version the installed torch was built for (``torch/version.py``'s ``cuda``,
+    read as text: planning must not import torch), ``None`` for a CPU-only build, ``False``
+    where torch is not installed here (a planning environment without it)."""
+    spec = importlib.util.find_spec("torch")
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    version = Path(next(iter(spec.submodule_search_locations))) / "version.py"
+    found = re.search(r"^cuda\b[^=]*=\s*'([^']+)'", version.read_text(), re.MULTILINE)
+    return found.group(1) if found else None
+
+
+def _check_cuda_build(config: dict) -> None:
+    """``device: cuda`` needs a torch built with CUDA; a CPU-only build would fail only in
+    the first job that runs on the device."""
+    asked = [
+        f"{section}.device"
+        for section in ("training", "landscape")
+        if config.get(section, {}).get("device") == "cuda"
+    ]
+    if asked and torch_cuda_build() is None:
+        raise ValueError(
+            f"config {', '.join(asked)}: cuda needs a torch built with CUDA; found a CPU-only "
+            'build of torch. Install a CUDA build (README: "GPUs"), or set the device to '
+            "auto or cpu"
         )
 
 

@@ -269,3 +269,29 @@ def test_the_schedule_defaults_the_checks_name_are_the_settings():
     for key in checks._SCHEDULE_OFF:
         expected = checks._SCHEDULE_DEFAULTS.get(key, False if key == "cosine" else None)
         assert default_at(f"training.{key}") == expected, key
+
+
+@pytest.mark.parametrize(("build", "refused"), [(None, True), ("12.8", False), (False, False)])
+def test_cuda_is_refused_at_start_up_with_a_cpu_only_torch(monkeypatch, build, refused):
+    """With the pinned CPU build, device: cuda had failed only in the first job (issue 21);
+    a CUDA build, or no torch in the planning environment, passes."""
+    from losslandscape.settings import checks
+
+    monkeypatch.setattr(checks, "torch_cuda_build", lambda: build)
+    config = default_config()
+    config["training"]["device"] = "cuda"
+    config["landscape"]["device"] = "cuda"
+    message = check(config)
+    if refused:
+        assert "config training.device, landscape.device: cuda needs a torch built with" in message
+        assert "found a CPU-only build" in message and 'README: "GPUs"' in message
+    else:
+        assert message is None
+
+
+def test_the_installed_torch_build_is_read_without_importing_it():
+    import torch
+
+    from losslandscape.settings import checks
+
+    assert checks.torch_cuda_build() == torch.version.cuda
