@@ -11,4 +11,5 @@ with log_to_file(snakemake.log[0]):
         outputs=dict(snakemake.output.items()),
         basin_level_mode=snakemake.params.basin_level_mode,
         across_seeds=snakemake.input.across_seeds,
+        rule=snakemake.rule,
     )

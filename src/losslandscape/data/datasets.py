@@ -178,18 +178,20 @@ def check_labels(dataset: dict, source: str) -> None:
     """
     n_classes = int(dataset["n_classes"])
     for split in ("train", "test"):
-        labels = dataset[f"y_{split}"]
-        if labels.dtype.is_floating_point or labels.dtype == torch.bool:
+        labels, inputs = dataset[f"y_{split}"], dataset[f"x_{split}"]
+        if labels.dtype != torch.int64 or labels.dim() != 1 or len(labels) != len(inputs):
             raise ValueError(
-                f"{source}: {split} labels are {labels.dtype}; expected integer class indices"
+                f"{source}: {split} labels are {labels.dtype} of shape {list(labels.shape)}; "
+                f"expected int64 class indices of shape [{len(inputs)}], one per input"
             )
         outside = (labels < 0) | (labels >= n_classes)
         if bool(outside.any()):
-            found = sorted({int(v) for v in labels[outside].unique()[:5]})
+            values = labels[outside].unique()
+            found = ", ".join(str(int(v)) for v in values[:5]) + (", …" if len(values) > 5 else "")
             raise ValueError(
                 f"{source}: {int(outside.sum())} {split} labels lie outside the "
                 f"{n_classes} classes 0…{n_classes - 1} of data set {dataset['name']!r} "
-                f"(found {', '.join(map(str, found))}{', …' if outside.sum() > 5 else ''})"
+                f"(found {found})"
             )
 
 
@@ -206,7 +208,9 @@ def load_dataset(path: str | Path) -> dict:
             checksum stored with them, or a label is outside its classes
             (:func:`check_labels`).
     """
-    dataset = load_torch_file(path, what="prepared data set", required=(*TENSOR_KEYS, "sha256"))
+    dataset = load_torch_file(
+        path, what="prepared data set", required=(*TENSOR_KEYS, "sha256", "n_classes", "name")
+    )
     found = tensor_checksum(dataset)
     if found != dataset["sha256"]:
         raise ValueError(

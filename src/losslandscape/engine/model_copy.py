@@ -54,49 +54,74 @@ def recompute_batchnorm(model: nn.Module, inputs: torch.Tensor, batch_size: int)
     in training), in as few near-equal batches of at most ``batch_size`` as cover them, and
     each layer's running mean and (unbiased) variance are the pooled statistics of
     everything it saw: the sample-weighted mean of the batch means, and the within-batch
-    plus between-batch variance. PyTorch's cumulative average (``momentum=None``) weighs
-    every batch alike, so a batch of 9 counted as much as one of 991 (issue 21). Callers
+    plus between-batch variance (combined as Chan, Golub & LeVeque 1979 do, in float64).
+    PyTorch's cumulative average (``momentum=None``) weighs every batch alike, so a batch of
+    9 counted as much as one of 991 (issue 21). Callers
     pass the largest batch their memory budget allows, not the grid's batch size: with one
     batch the statistics are exact; with several, deeper layers still see inputs
     normalized per batch.
 
     Only the BatchNorm layers are put in training mode: dropout and stochastic depth stay
-    off, so the statistics are those of the deterministic network that is evaluated."""
+    off, so the statistics are those of the deterministic network that is evaluated.
+
+    Raises:
+        ValueError: a batch of fewer than 2 samples (no variance to estimate).
+    """
     norms = [
         m
         for m in model.modules()
         if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_mean is not None
     ]
+    model.eval()
     if not norms:  # none, or only layers that always normalize with their batch's statistics
         return
-    sums: dict[nn.Module, list[torch.Tensor]] = {m: [] for m in norms}
-
-    def record(module, args):  # per batch: count, per-channel sum and sum of squares
-        x = args[0].detach().double().transpose(0, 1).reshape(args[0].shape[1], -1)
-        sums[module].append(
-            torch.stack([x.new_full((len(x),), x.shape[1]), x.sum(1), (x * x).sum(1)])
+    pieces = -(-len(inputs) // max(1, batch_size))
+    chunks = torch.tensor_split(inputs, pieces)
+    if min(len(chunk) for chunk in chunks) < 2:
+        raise ValueError(
+            f"recomputing BatchNorm statistics needs batches of at least 2 samples; found "
+            f"{len(inputs)} samples in batches of up to {batch_size}: raise "
+            f"landscape.batchnorm_samples or landscape.memory_budget_mb"
         )
+    # per layer and batch: sample count, per-channel mean and (biased) variance, each batch
+    # reduced in the input's own dtype (no float64 copy of the activations)
+    recorded: dict[nn.Module, list[tuple[int, torch.Tensor, torch.Tensor]]] = {m: [] for m in norms}
+
+    def record(module, args):
+        x = args[0].detach()
+        dims = [d for d in range(x.dim()) if d != 1]
+        # centred on the first sample's channel means first: float32 sums of values far
+        # from zero lose the spread (a mean of 1e7 had put the variance 2 % off)
+        shape = [1, x.shape[1]] + [1] * (x.dim() - 2)
+        reference = x[:1].mean(dim=dims, keepdim=True).reshape(shape)
+        variance, mean = torch.var_mean(x - reference, dim=dims, correction=0)
+        mean = mean.double() + reference.reshape(-1).double()
+        recorded[module].append((x.numel() // x.shape[1], mean, variance.double()))
 
     hooks = [m.register_forward_pre_hook(record) for m in norms]
-    model.eval()
     for module in norms:
         module.train()
     try:
-        pieces = -(-len(inputs) // max(1, batch_size))
-        for chunk in torch.tensor_split(inputs, pieces):
+        for chunk in chunks:
             model(chunk)
     finally:
         for hook in hooks:
             hook.remove()
         for module in norms:
             module.eval()
-    for module, recorded in sums.items():
-        count, total, squares = torch.stack(recorded).sum(0)
-        mean = total / count
-        variance = (squares / count - mean * mean).clamp_min(0) * count / (count - 1).clamp_min(1)
+    for module, batches in recorded.items():
+        if not batches:  # a layer this forward pass never reaches keeps its statistics
+            continue
+        count, mean, m2 = 0, torch.zeros_like(batches[0][1]), torch.zeros_like(batches[0][1])
+        for n, batch_mean, batch_variance in batches:  # Chan et al. (1979)'s pairwise update
+            delta = batch_mean - mean
+            total = count + n
+            mean = mean + delta * (n / total)
+            m2 = m2 + batch_variance * n + delta * delta * (count * n / total)
+            count = total
         module.running_mean.copy_(mean.to(module.running_mean.dtype))
-        module.running_var.copy_(variance.to(module.running_var.dtype))
-        module.num_batches_tracked.fill_(len(recorded))
+        module.running_var.copy_((m2 / max(count - 1, 1)).to(module.running_var.dtype))
+        module.num_batches_tracked.fill_(len(batches))
 
 
 def evaluation_copy(

@@ -158,13 +158,14 @@ def write_netcdf(ds: xr.Dataset, path: str | Path) -> None:
     coordinate variables must not have missing values; xarray gives float ones NaN)."""
     ds = ds.copy()
     ds.attrs.setdefault("Conventions", CONVENTIONS)
-    if "history" not in ds.attrs:
-        made = " ".join(
-            str(ds.attrs[key])
-            for key in ("created", "losslandscape_version", "rule")
-            if key in ds.attrs
-        )
-        ds.attrs["history"] = f"{made}: written by losslandscape" if made else "losslandscape"
+    attrs = ds.attrs
+    line = (
+        f"{attrs.get('created', 'unknown time')}: losslandscape "
+        f"{attrs.get('losslandscape_version', '')} {attrs.get('rule', '')}".rstrip()
+    )
+    earlier = str(attrs.get("history", ""))
+    if line not in earlier.splitlines():  # CF §2.6.2: newest first, earlier lines kept
+        attrs["history"] = line + ("\n" + earlier if earlier else "")
     encoding = {name: {"zlib": True, "complevel": 4} for name in ds.data_vars}
     encoding |= {name: {"_FillValue": None} for name in ds.coords}
     atomic_write(

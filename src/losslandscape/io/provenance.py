@@ -24,14 +24,17 @@ def _git(*args: str) -> subprocess.CompletedProcess | None:
 
 def git_commit() -> str:
     """The commit of the checkout this package was imported from, with ``-dirty`` appended
-    where tracked files differ from it (``git describe --dirty``'s convention: the code that
-    ran is not that commit's), or ``"unknown"``."""
+    where the code differs from it (``git describe --dirty``'s convention): a changed or new
+    file in the package or under ``workflow/``; a study's edited ``config/`` is not code.
+    ``-dirty?`` where git cannot say; ``"unknown"`` outside a checkout."""
     head = _git("rev-parse", "HEAD")
     if head is None or head.returncode != 0:
         return "unknown"
-    changed = _git("diff", "--quiet", "HEAD", "--")
-    dirty = changed is not None and changed.returncode == 1
-    return head.stdout.strip() + ("-dirty" if dirty else "")
+    # the code: this package and the workflow, changed or new (not a study's edited config)
+    status = _git("status", "--porcelain", "--", ".", ":/workflow")
+    if status is None or status.returncode != 0:
+        return head.stdout.strip() + "-dirty?"  # git could not say
+    return head.stdout.strip() + ("-dirty" if status.stdout.strip() else "")
 
 
 # what a file records as its rule when no Snakemake rule or command made it
@@ -40,7 +43,7 @@ PYTHON_CALL = "python call (no Snakemake rule)"
 
 def cli_rule(command: str) -> str:
     """What a file records as its rule when command ``command`` of the command line made it."""
-    return f"python -m losslandscape {command}"
+    return f"python -m losslandscape {command}"  # as the README runs it
 
 
 def provenance_attrs(rule: str, parameters: dict) -> dict[str, str]:

@@ -77,7 +77,7 @@ def pca_directions(trajectory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
     eigenvalues, eigenvectors = eigenvalues[order].clamp_min(0), eigenvectors[:, order]
     # a second axis with no variance beyond float32 rounding of the weights (relative
     # variance below 1e-10; rounding alone gives about 1e-15) is no direction, only noise
-    if eigenvalues[0] <= 0 or eigenvalues[1] <= PCA_MIN_VARIANCE_RATIO * eigenvalues[0]:
+    if not (eigenvalues[0] > 0 and eigenvalues[1] > PCA_MIN_VARIANCE_RATIO * eigenvalues[0]):
         moved = float(rows.norm(dim=1).max())
         raise ValueError(
             f"PCA directions need a training trajectory that moves in two directions; these "

@@ -120,5 +120,8 @@ class Report:
 
     title: str = key(
         "Activation functions and the loss landscape: mnist1d CNN",
-        "title of the report's front page",
+        "title of the report's front page: one line of any text (reStructuredText markup in it "
+        "is shown as typed)",
+        # one line, not blank: a title is a heading
+        pattern=r"^[^\n\r\t]*\S[^\n\r\t]*$",
     )

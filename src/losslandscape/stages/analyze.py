@@ -161,6 +161,7 @@ def run_study_statistics(
     outputs: dict[str, str],
     basin_level_mode: str = "absolute",
     across_seeds: str | None = None,
+    rule: str = PYTHON_CALL,
 ) -> None:
     """The per-run summary → statistics tables, the study netCDF and the front-page answer
     (``basin_level_mode``: the config's, for the basin levels' units; ``across_seeds``: the
@@ -197,7 +198,7 @@ def run_study_statistics(
         ("variance_split", split),
     ):
         write_csv(frame, outputs[name], float_format="%.6g")
-    attrs = provenance_attrs("study_statistics", {"summary": str(summary)})
+    attrs = provenance_attrs(rule, {"summary": str(summary)})
     datamodel.write_netcdf(study_statistics.study_dataset(table, attrs), outputs["dataset"])
     barriers = pd.read_csv(across_seeds) if across_seeds else None
     text = answer.answer_rst(

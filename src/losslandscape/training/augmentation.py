@@ -8,8 +8,12 @@ AUGMENTATIONS = ("none", "crop_flip")
 
 def crop_flip(images: torch.Tensor, generator: torch.Generator, padding: int = 4) -> torch.Tensor:
     """Random crop after zero padding and random horizontal flip, per image (the CIFAR
-    training augmentation). ``images`` ``(n, c, h, w)``, already normalized, so the padding
-    is the training set's mean colour. Offsets and flips come from ``generator`` (CPU)."""
+    training augmentation). ``images`` ``(n, c, h, w)``, or ``(n, h, w)`` grey-scale (as
+    those data sets store them; returned in the same shape), already normalized, so the
+    padding is the training set's mean colour. Offsets and flips come from ``generator``
+    (CPU)."""
+    if images.dim() == 3:
+        return crop_flip(images.unsqueeze(1), generator, padding).squeeze(1)
     n, _, height, width = images.shape
     padded = F.pad(images, (padding,) * 4)
     dy = torch.randint(0, 2 * padding + 1, (n,), generator=generator).to(images.device)

@@ -81,9 +81,18 @@ def test_labels_outside_the_classes_are_named_with_file_and_split(
         load_dataset(path)
 
 
-def test_float_labels_are_refused(tmp_path, toy_dataset):
-    bad = dict(toy_dataset, y_train=toy_dataset["y_train"].float())
+@pytest.mark.parametrize(
+    "labels",
+    [
+        lambda y: y.float(),  # not indices
+        lambda y: y.int(),  # int32: cross_entropy would refuse it only in training
+        lambda y: torch.nn.functional.one_hot(y),  # one-hot, 2-D
+        lambda y: y[:-1],  # one label short
+    ],
+)
+def test_labels_that_are_not_one_int64_index_per_input_are_refused(tmp_path, toy_dataset, labels):
+    bad = dict(toy_dataset, y_train=labels(toy_dataset["y_train"]))
     bad["sha256"] = tensor_checksum(bad)
     save_dataset(bad, tmp_path / "data.pt")
-    with pytest.raises(ValueError, match="train labels are torch.float32; expected integer"):
+    with pytest.raises(ValueError, match="train labels are torch.* expected int64 class indices"):
         load_dataset(tmp_path / "data.pt")

@@ -17,12 +17,21 @@ def test_the_commit_says_dirty_when_tracked_files_differ_from_it(tmp_path, monke
     _git(tmp_path, "init", "-q")
     _git(tmp_path, "add", ".")
     _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text("a: 1\n")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "config")
     head = subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True
     ).stdout.strip()
     monkeypatch.setattr(losslandscape, "__file__", str(package / "__init__.py"))
     assert provenance.git_commit() == head
-    (package / "__init__.py").write_text("x = 2\n")
+    (tmp_path / "config" / "config.yaml").write_text("a: 2\n")  # a study's edit, not code
+    assert provenance.git_commit() == head
+    (package / "new_module.py").write_text("y = 1\n")  # new code
+    assert provenance.git_commit() == head + "-dirty"
+    (package / "new_module.py").unlink()
+    (package / "__init__.py").write_text("x = 2\n")  # changed code
     assert provenance.git_commit() == head + "-dirty"
     assert provenance.provenance_attrs("rule", {})["git_commit"] == head + "-dirty"
 

@@ -122,3 +122,15 @@ def test_a_grid_with_no_finite_point_still_gives_figures(tmp_path, case):
         runs, ["relu", "tanh"], "train_loss", str(tmp_path / "c.png")
     )
     assert_png(tmp_path / "c.png")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_slice_with_no_finite_point_still_gives_figures(tmp_path, case):
+    ds = spoiled(CASES[case], everywhere=True).isel(y=[3])
+    plot_landscape.plot_landscape(ds, str(tmp_path / "slice.png"))
+    assert_png(tmp_path / "slice.png")
+    runs = {("relu", 3): ds, ("tanh", 3): landscape(0.0).isel(y=[3])}
+    plot_comparison.plot_plane_comparison(
+        runs, ["relu", "tanh"], "train_loss", str(tmp_path / "c.png")
+    )
+    assert_png(tmp_path / "c.png")

@@ -87,6 +87,11 @@ BAD_CONFIGS = {
         f"study-name-{name}": (_set("study", name), [_key("study"), f"'{name}' does not match"])
         for name in ("..", ".", ".hidden", "-rf", "a/b")
     },
+    "title-on-two-lines": (
+        _set("report", "title", "first\nsecond"),
+        [_key("report", "title"), "does not match"],
+    ),
+    "blank-title": (_set("report", "title", "  "), [_key("report", "title"), "does not match"]),
     "unknown-dataset": (
         _set("dataset", "name", "imagenet"),
         [_key("dataset", "name"), "'imagenet' is not one of"],

@@ -19,6 +19,13 @@ TITLES = [
     "ReLU | Tanh | Sigmoid",
     "激活函数与损失景观",
     "loss *landscape* of `relu` and leaky_relu_ [1] <x> \\ 🙂",
+    "- a title like a list item",
+    "+ plus",
+    ".. like a comment",
+    ":field: like a field list",
+    ">>> like a doctest",
+    "\\ starts with a backslash",
+    "#1 study",
 ]
 
 

@@ -355,3 +355,15 @@ def test_training_with_augmentation_is_reproducible_and_differs_from_without():
     ]
     final = [run["state_dicts"][-1]["classifier.2.weight"] for run in runs]
     assert torch.equal(final[0], final[1]) and not torch.equal(final[0], final[2])
+
+
+def test_crop_flip_keeps_grey_scale_images_without_a_channel_axis():
+    """Digits and MNIST store (n, h, w): augmentation adds the channel axis and removes it
+    again (issue 21: it had been refused only when training started)."""
+    from losslandscape.training.augmentation import crop_flip
+
+    images = torch.randn(5, 8, 8)
+    out = crop_flip(images, torch.Generator().manual_seed(0), padding=2)
+    again = crop_flip(images[:, None], torch.Generator().manual_seed(0), padding=2)
+    assert out.shape == images.shape
+    torch.testing.assert_close(out, again[:, 0])
