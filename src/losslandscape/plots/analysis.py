@@ -15,13 +15,6 @@ from losslandscape.metrics.basins import basin_contours, basin_mask
 from losslandscape.plots.finite import finite_grid
 
 
-def _finite_loss(landscape: xr.Dataset, variable: str) -> np.ndarray:
-    """The grid ``(ny, nx)`` as the figures draw it (:func:`~losslandscape.plots.finite.
-    finite_grid`: non-finite points raised to the largest finite value); the metrics mask
-    them."""
-    return finite_grid(landscape[variable].values)
-
-
 def _mark_minimum(ax, metrics: xr.Dataset) -> None:
     ax.plot(
         float(metrics.loss_min_x),
@@ -90,7 +83,7 @@ def _basin_panel(ax, xs, ys, loss, metrics: xr.Dataset) -> None:
 
 def _slice_figure(landscape, metrics, variable):
     xs = landscape["x"].values
-    loss = _finite_loss(landscape, variable)[0]
+    loss = finite_grid(landscape[variable].values)[0]
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     axes[0].plot(xs, loss, color="black")
     palette = plt.get_cmap("plasma")(np.linspace(0.1, 0.9, metrics.sizes["level"]))
@@ -118,7 +111,7 @@ def plot_analysis(landscape: xr.Dataset, metrics: xr.Dataset, path: str) -> None
         fig = _slice_figure(landscape, metrics, variable)
     else:
         xs, ys = landscape["x"].values, landscape["y"].values
-        loss = _finite_loss(landscape, variable)
+        loss = finite_grid(landscape[variable].values)
         fig = plt.figure(figsize=(13, 10.5))
         _surface(fig, (2, 2, 1), xs, ys, loss)
         gradient = metrics["gradient_magnitude"].values

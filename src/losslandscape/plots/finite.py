@@ -36,11 +36,10 @@ def positive_range(values: np.ndarray) -> tuple[float, float]:
     return low, float(max(positive.max(), low * 1.01))
 
 
-def non_finite_note(values: np.ndarray) -> str:
-    """``"k of n points non-finite, drawn as the highest loss"``, or ``""`` where all are
-    finite."""
+def non_finite_note(values: np.ndarray, shown: str = "drawn as the highest loss") -> str:
+    """``"k of n points non-finite, <shown>"``, or ``""`` where all are finite."""
     values = np.asarray(values, dtype=float)
     bad = int((~np.isfinite(values)).sum())
     if not bad:
         return ""
-    return f"{bad} of {values.size} points non-finite, drawn as the highest loss"
+    return f"{bad} of {values.size} points non-finite, {shown}"

@@ -163,9 +163,9 @@ def _slice_panels(axes, landscape: xr.Dataset) -> None:
     axes[0].set_yscale("log")
     raw = np.concatenate([landscape[f"{s}_loss"].values[0] for s in ("train", "test")])
     axes[0].set_ylim(*positive_range(raw))  # limits from the finite values (none: 1e-3…1)
-    note = non_finite_note(raw)
+    note = non_finite_note(raw, shown="left out of the curves")
     if note:
-        axes[0].text(0.98, 0.02, note.replace("drawn as the highest loss", "left out"),
+        axes[0].text(0.98, 0.02, note,
                      transform=axes[0].transAxes, fontsize=7, ha="right")  # fmt: skip
     for axis in (axes[0].yaxis,):
         axis.set_major_formatter(ticker.FormatStrFormatter("%.3g"))

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from losslandscape.io import files
 from losslandscape.io.datamodel import build_landscape, write_netcdf
 from losslandscape.io.provenance import provenance_attrs
 from losslandscape.plots import across_runs as plot_across_runs
@@ -15,20 +14,6 @@ from losslandscape.plots import landscape as plot_landscape
 from losslandscape.stages import figures
 
 ACTIVATIONS = ["relu", "tanh"]
-
-
-@pytest.fixture
-def kept(monkeypatch):
-    """Figures saved by the plotting modules, in order (written to disk as usual)."""
-    figures_saved = []
-
-    def save_and_keep(fig, path, dpi):
-        files.save_figure(fig, path, dpi=dpi)
-        figures_saved.append(fig)
-
-    for module in (plot_landscape, plot_across_runs):
-        monkeypatch.setattr(module, "save_figure", save_and_keep)
-    return figures_saved
 
 
 def assert_png(path) -> None:

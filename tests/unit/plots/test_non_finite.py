@@ -40,21 +40,6 @@ def stars(ax) -> list[tuple[float, float]]:
     ]
 
 
-@pytest.fixture
-def kept(monkeypatch):
-    saved = []
-
-    def keep(fig, path, dpi):
-        from losslandscape.io import files
-
-        files.save_figure(fig, path, dpi=dpi)
-        saved.append(fig)
-
-    for module in (plot_landscape, plot_comparison, plot_analysis):
-        monkeypatch.setattr(module, "save_figure", keep)
-    return saved
-
-
 def test_the_helpers_ignore_non_finite_points():
     grid = np.array([[np.nan, 2.0], [np.inf, -np.inf]])
     assert grid_minimum(grid) == (0, 1)
