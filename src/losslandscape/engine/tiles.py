@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from losslandscape.io import cf
 from losslandscape.io.datamodel import GRID_VARIABLES, write_netcdf
 from losslandscape.io.files import file_digest
 
@@ -48,10 +49,15 @@ def partial_path(tile_file: str | Path) -> Path:
 def tile_dataset(points: np.ndarray, values: dict[str, np.ndarray], attrs: dict) -> xr.Dataset:
     """A tile (or partial tile) as a Dataset on dim ``point`` ``(n,)``."""
     data_vars = {
-        name: (("point",), np.asarray(values[name], np.float64), {"long_name": ln, "units": u})
+        name: (("point",), np.asarray(values[name], np.float64), cf.quantity(ln, u))
         for name, (ln, u) in GRID_VARIABLES.items()
     }
-    return xr.Dataset(data_vars, {"point": ("point", np.asarray(points, np.int64))}, attrs=attrs)
+    point = (
+        "point",
+        np.asarray(points, np.int64),
+        {"long_name": "flat index y * nx + x of the grid point", "units": "1"},
+    )
+    return xr.Dataset(data_vars, {"point": point}, attrs=attrs)
 
 
 def read_tile(path: str | Path) -> xr.Dataset:

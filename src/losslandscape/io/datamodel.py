@@ -5,12 +5,13 @@ A landscape is an ``xarray.Dataset`` with
 - dims ``y`` (along direction v) and ``x`` (along direction u), with coordinates of the same
   names (float, strictly increasing), and ``epoch`` (saved checkpoints, int coordinate);
 - variables ``train_loss``, ``test_loss`` (nats), their standard errors ``train_loss_sem``,
-  ``test_loss_sem`` (nats), ``train_accuracy``, ``test_accuracy`` (fraction, units ``"1"``)
-  on ``(y, x)``; a 1-D slice (plane ``interpolation`` or ``line``) has one ``y`` value, 0;
+  ``test_loss_sem`` (nats), ``train_accuracy``, ``test_accuracy`` (fraction) on ``(y, x)``;
+  a 1-D slice (plane ``interpolation`` or ``line``) has one ``y`` value, 0;
 - ``trajectory_x``, ``trajectory_y`` (plane coordinates of each checkpoint),
   ``trajectory_loss`` (train loss of the checkpoint's own weights, nats) and
   ``trajectory_residual`` (relative off-plane distance) on ``(epoch,)``;
-- every variable with ``long_name`` and ``units``;
+- every variable with ``long_name`` and ``units``: all are dimensionless, so CF ``units``
+  ``"1"`` with the nats in ``long_name`` (:mod:`losslandscape.io.cf`);
 - attributes listed in :data:`REQUIRED_ATTRS` (str, int, float or lists of them).
 """
 
@@ -19,18 +20,22 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from losslandscape.io import cf
 from losslandscape.io.files import atomic_write
 
-DATA_MODEL_VERSION = (
-    3  # 2: standard errors of the mean losses; 1-D slices; 3: metrics in loss units
-)
+# 2: standard errors of the mean losses; 1-D slices; 3: metrics in loss units; 4: CF units
+# ("1", the nats in long_name) and string labels as d_label coordinates (io/cf.py)
+DATA_MODEL_VERSION = 4
 
+# the loss's unit: cross-entropy with the natural logarithm. Dimensionless, so CF units "1"
+# with the nats in the long name (losslandscape.io.cf.quantity)
+LOSS_UNITS = "nats"
 GRID_VARIABLES = {
-    "train_loss": ("training-set mean cross-entropy", "nats"),
-    "train_loss_sem": ("standard error of the training-set mean cross-entropy", "nats"),
+    "train_loss": ("training-set mean cross-entropy", LOSS_UNITS),
+    "train_loss_sem": ("standard error of the training-set mean cross-entropy", LOSS_UNITS),
     "train_accuracy": ("training-set accuracy", "1"),
-    "test_loss": ("test-set mean cross-entropy", "nats"),
-    "test_loss_sem": ("standard error of the test-set mean cross-entropy", "nats"),
+    "test_loss": ("test-set mean cross-entropy", LOSS_UNITS),
+    "test_loss_sem": ("standard error of the test-set mean cross-entropy", LOSS_UNITS),
     "test_accuracy": ("test-set accuracy", "1"),
 }
 # The loss grids, train then test: those the metrics may describe (config metrics.variable)
@@ -38,7 +43,10 @@ LOSS_VARIABLES = ("train_loss", "test_loss")
 TRAJECTORY_VARIABLES = {
     "trajectory_x": ("checkpoint coordinate along u", "1"),
     "trajectory_y": ("checkpoint coordinate along v", "1"),
-    "trajectory_loss": ("training-set mean cross-entropy of the checkpoint's own weights", "nats"),
+    "trajectory_loss": (
+        "training-set mean cross-entropy of the checkpoint's own weights",
+        LOSS_UNITS,
+    ),
     "trajectory_residual": ("relative distance of the checkpoint from the plane", "1"),
 }
 REQUIRED_ATTRS = (
@@ -76,14 +84,14 @@ def build_landscape(
         attrs: provenance and run description (see :data:`REQUIRED_ATTRS`).
     """
     data_vars = {
-        name: (("y", "x"), np.asarray(grid[name], dtype=np.float64), {"long_name": ln, "units": u})
+        name: (("y", "x"), np.asarray(grid[name], dtype=np.float64), cf.quantity(ln, u))
         for name, (ln, u) in GRID_VARIABLES.items()
     }
     data_vars |= {
         name: (
             ("epoch",),
             np.asarray(trajectory[name], dtype=np.float64),
-            {"long_name": ln, "units": u},
+            cf.quantity(ln, u),
         )
         for name, (ln, u) in TRAJECTORY_VARIABLES.items()
     }
@@ -145,19 +153,24 @@ def validate_landscape(ds: xr.Dataset, source: str = "landscape") -> None:
         raise ValueError(f"{source} does not follow docs/data-model.md: " + "; ".join(problems))
 
 
-# the CF conventions version the files' attributes follow (CF 1.10, §2.6.1)
-CONVENTIONS = "CF-1.10"
-
-
 def write_netcdf(ds: xr.Dataset, path: str | Path) -> None:
-    """Write ``ds`` compressed (zlib) to a temporary name, then rename to ``path``.
+    """Write ``ds`` compressed (zlib) to a temporary name, then rename to ``path``, as the
+    CF conventions ask (:mod:`losslandscape.io.cf`).
 
-    Adds the global ``Conventions`` and ``history`` attributes of the CF conventions
-    (§2.6.2: ``history`` from the provenance's ``created``, package version and ``rule``
-    where the file has them), and writes coordinates without a ``_FillValue`` (CF §5:
-    coordinate variables must not have missing values; xarray gives float ones NaN)."""
-    ds = ds.copy()
-    ds.attrs.setdefault("Conventions", CONVENTIONS)
+    Adds the global ``Conventions`` and ``history`` attributes (CF §2.6.1, §2.6.2:
+    ``history`` from the provenance's ``created``, package version and ``rule`` where the
+    file has them, newest line first), writes coordinates without a ``_FillValue`` (CF §5:
+    coordinate variables must not have missing values; xarray gives float ones NaN) and
+    string labels as auxiliary coordinates (:func:`losslandscape.io.cf.encode`; read them
+    back with :func:`open_netcdf`).
+
+    Raises:
+        ValueError: a variable's ``units`` is not a UDUNITS string of
+            :data:`losslandscape.io.cf.UNITS` (nothing is written).
+    """
+    cf.check_units(ds, f"netCDF file {path}")
+    ds, encoding = cf.encode(ds.copy())
+    ds.attrs.setdefault("Conventions", cf.CONVENTIONS)
     attrs = ds.attrs
     line = (
         f"{attrs.get('created', 'unknown time')}: losslandscape "
@@ -166,11 +179,18 @@ def write_netcdf(ds: xr.Dataset, path: str | Path) -> None:
     earlier = str(attrs.get("history", ""))
     if line not in earlier.splitlines():  # CF §2.6.2: newest first, earlier lines kept
         attrs["history"] = line + ("\n" + earlier if earlier else "")
-    encoding = {name: {"zlib": True, "complevel": 4} for name in ds.data_vars}
-    encoding |= {name: {"_FillValue": None} for name in ds.coords}
+    encoding |= {name: {"zlib": True, "complevel": 4} for name in ds.data_vars}
+    encoding |= {name: encoding.get(name, {}) | {"_FillValue": None} for name in ds.coords}
     atomic_write(
         path, lambda temporary: ds.to_netcdf(temporary, engine="netcdf4", encoding=encoding)
     )
+
+
+def open_netcdf(path: str | Path) -> xr.Dataset:
+    """A netCDF file written by :func:`write_netcdf`, loaded into memory with its string
+    labels as dimension coordinates again (:func:`losslandscape.io.cf.decode`)."""
+    with xr.open_dataset(path, engine="netcdf4") as ds:
+        return cf.decode(ds.load())
 
 
 def write_landscape(ds: xr.Dataset, path: str | Path) -> None:
@@ -185,8 +205,7 @@ def read_landscape(path: str | Path) -> xr.Dataset:
     if not path.exists():
         raise FileNotFoundError(f"landscape file {path}: no such file")
     try:
-        with xr.open_dataset(path, engine="netcdf4") as ds:
-            loaded = ds.load()
+        loaded = open_netcdf(path)
     except Exception as error:  # netCDF4 raises OSError/RuntimeError variants for bad files
         raise ValueError(
             f"landscape file {path}: cannot be read ({type(error).__name__}: {error})"

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from losslandscape.io.datamodel import DATA_MODEL_VERSION
+from losslandscape.io import cf
+from losslandscape.io.datamodel import DATA_MODEL_VERSION, LOSS_UNITS
 from losslandscape.metrics import basins, minima, shape, smoothness
 from losslandscape.metrics.stability import headline_level, with_stability
 from losslandscape.metrics.variables import LANDSCAPE_METRICS
@@ -186,10 +187,9 @@ def _coordinates(landscape: xr.Dataset, basin_levels, basin_level_mode: str, uni
         "level": (
             "level",
             np.asarray(basin_levels, dtype=float),
-            {
-                "long_name": f"basin level ({basin_level_mode})",
-                "units": "1" if basin_level_mode == "relative" else units,
-            },
+            cf.quantity("basin level above the global minimum", units)
+            if basin_level_mode == "absolute"
+            else cf.quantity("basin level as a share of the window's loss range", "1"),
         ),
         "shape_class": (
             "shape_class",
@@ -258,7 +258,7 @@ def landscape_metrics(
         | _basin_metrics(s, basin_levels, basin_level_mode)
         | _shape_metrics(s, region, shape_sigma)
     )
-    units = landscape[variable].attrs.get("units", "1")
+    units = LOSS_UNITS  # the grid's long_name says it too; cross-entropy is in nats
     data_vars = {
         name: spec.entry(values[name], variable=variable, units=units)
         for name, spec in LANDSCAPE_METRICS.items()

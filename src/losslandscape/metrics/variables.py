@@ -3,10 +3,14 @@ files say their numbers are (docs/data-model.md), asked by the code that writes 
 
 A long name or unit may name the landscape variable measured and its units, as
 ``{variable}`` and ``{units}`` (nats for cross-entropy), or the stability threshold as
-``{threshold}``; :meth:`Variable.entry` fills them in.
+``{threshold}``; :meth:`Variable.entry` fills them in. A unit other than a UDUNITS string
+(nats, per unit coordinate: all dimensionless) is written into the long name, with
+``units = "1"`` (:func:`losslandscape.io.cf.quantity`, CF §3.1).
 """
 
 from dataclasses import dataclass
+
+from losslandscape.io import cf
 
 
 @dataclass(frozen=True)
@@ -19,8 +23,9 @@ class Variable:
 
     def entry(self, values, **fields) -> tuple:
         """``(dims, values, {"long_name", "units"})`` for ``xr.Dataset``, with ``fields``
-        (``variable``, ``units``, ``threshold``) filled into the templates."""
-        attrs = {"long_name": self.long_name.format(**fields), "units": self.units.format(**fields)}
+        (``variable``, ``units``, ``threshold``) filled into the templates and the unit made
+        CF's (:func:`losslandscape.io.cf.quantity`)."""
+        attrs = cf.quantity(self.long_name.format(**fields), self.units.format(**fields))
         return self.dims, values, attrs
 
 

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from losslandscape.io import datamodel
+from losslandscape.io import cf, datamodel
+from losslandscape.io.datamodel import LOSS_UNITS
 from losslandscape.io.files import write_csv, write_text
 from losslandscape.io.provenance import PYTHON_CALL, provenance_attrs
 from losslandscape.metrics.barriers import plane_barriers
@@ -46,12 +47,12 @@ def run_compute_metrics(landscape: str, out: str, rule: str = PYTHON_CALL, **opt
         int(metrics.n_local_minima),
         int(metrics.n_local_minima_region),
         float(metrics.roughness),
-        metrics.roughness.attrs["units"],
+        LOSS_UNITS,
         float(metrics.steepness),
-        metrics.roughness.attrs["units"],
+        LOSS_UNITS,
         metrics.basin_width.values.round(4).tolist(),
         metrics.basin_height.values.round(4).tolist(),
-        metrics.basin_height.attrs["units"],
+        LOSS_UNITS if metrics.attrs["basin_level_mode"] == "absolute" else "x the loss range",
         metrics.basin_touches_edge.values.tolist(),
     )
 
@@ -71,22 +72,22 @@ def model_barriers(landscape: xr.Dataset, variable: str) -> dict[str, xr.DataArr
         landscape["x"].values, landscape["y"].values, landscape[variable].values, points
     )
     pairs = matrix[np.triu_indices(len(points), k=1)]
-    units = {"units": "nats"}
     return {
         "model_barrier": xr.DataArray(
             matrix,
             dims=("model", "model_to"),
-            attrs={
-                "long_name": "lowest pass on the grid between two marked models, minus the "
-                "mean of their losses",
-                **units,
-            },
+            attrs=cf.quantity(
+                "lowest pass on the grid between two marked models, minus the mean of their losses",
+                LOSS_UNITS,
+            ),
         ),
         "model_barrier_mean": xr.DataArray(
-            pairs.mean(), attrs={"long_name": "mean over pairs of models of model_barrier", **units}
+            pairs.mean(),
+            attrs=cf.quantity("mean over pairs of models of model_barrier", LOSS_UNITS),
         ),
         "model_barrier_max": xr.DataArray(
-            pairs.max(), attrs={"long_name": "largest model_barrier over pairs of models", **units}
+            pairs.max(),
+            attrs=cf.quantity("largest model_barrier over pairs of models", LOSS_UNITS),
         ),
     }
 
@@ -125,33 +126,27 @@ def run_summarize_study(
     """
     by_run = {}
     for run, history, sharp in zip(runs, histories, sharpness, strict=True):
-        with xr.open_dataset(sharp) as ds:
-            by_run[run] = (pd.read_csv(history), ds.load())
+        by_run[run] = (pd.read_csv(history), datamodel.open_netcdf(sharp))
     rows = []
     for path in metrics:
-        with xr.open_dataset(path) as ds:
-            history, sharp = by_run[(ds.attrs["activation"], int(ds.attrs["seed"]))]
-            rows.append(summary.run_row(ds.load(), history, sharp, target_loss))
+        ds = datamodel.open_netcdf(path)
+        history, sharp = by_run[(ds.attrs["activation"], int(ds.attrs["seed"]))]
+        rows.append(summary.run_row(ds, history, sharp, target_loss))
     table = summary.study_summary(rows)
     write_csv(table, out, float_format="%.6g")
     write_csv(summary.activation_summary(table), out_by_activation, float_format="%.6g")
     if out_across_seeds is not None:
-        planes = [_load(path) for path in across_seeds]
-        lines = [_load(path) for path in seed_barriers]
+        planes = [datamodel.open_netcdf(path) for path in across_seeds]
+        lines = [datamodel.open_netcdf(path) for path in seed_barriers]
         write_csv(summary.across_seeds_table(planes, lines), out_across_seeds, float_format="%.6g")
     if out_over_training is not None:
-        frames = [_load(path) for path in over_training]
+        frames = [datamodel.open_netcdf(path) for path in over_training]
         histories_by_run = {run: history for run, (history, _) in by_run.items()}
         write_csv(
             summary.over_training_table(frames, histories_by_run),
             out_over_training,
             float_format="%.6g",
         )
-
-
-def _load(path: str) -> xr.Dataset:
-    with xr.open_dataset(path) as ds:
-        return ds.load()
 
 
 def run_study_statistics(

@@ -58,13 +58,10 @@ def run_plot_study_statistics(
 def run_plot_landscape_analysis(landscape: str, metrics: str, out: str, numbers: str) -> None:
     """A landscape and its metrics → the analysis PNG, and ``numbers``: a sentence with the
     run's own values for the figure's caption (reStructuredText)."""
-    import xarray as xr
-
     from losslandscape.io.files import write_text
     from losslandscape.plots import analysis as plot_analysis
 
-    with xr.open_dataset(metrics) as ds:
-        values = ds.load()
+    values = datamodel.open_netcdf(metrics)
     plot_analysis.plot_analysis(datamodel.read_landscape(landscape), values, out)
     widths = ", ".join(
         f"{'≥ ' if edge else ''}{width:.3g} at {height:.3g} nats"
@@ -130,12 +127,7 @@ def run_plot_width_over_training(table: str, activations: list[str], out: str) -
 def run_plot_seed_barriers(barriers: list[str], activations: list[str], out: str) -> None:
     """Every activation's seed-barriers netCDF → one PNG, a panel per activation in config
     order."""
-    import xarray as xr
-
     from losslandscape.plots import across_runs as plot_across_runs
 
-    loaded = []
-    for path in barriers:
-        with xr.open_dataset(path) as ds:
-            loaded.append(ds.load())
+    loaded = [datamodel.open_netcdf(path) for path in barriers]
     plot_across_runs.plot_seed_barriers(loaded, activations, out)

@@ -11,7 +11,8 @@ import xarray as xr
 from losslandscape.data.datasets import load_dataset
 from losslandscape.engine.evaluation import evaluate
 from losslandscape.engine.evaluators import Splits
-from losslandscape.io import datamodel
+from losslandscape.io import cf, datamodel
+from losslandscape.io.datamodel import LOSS_UNITS
 from losslandscape.io.provenance import PYTHON_CALL, provenance_attrs
 from losslandscape.metrics.barriers import interpolation_barrier
 from losslandscape.stages.landscape_plane import (
@@ -38,11 +39,11 @@ BARRIER_VARIABLES = (
     (
         "barrier_height",
         "training-loss barrier: maximum along the line minus the mean of its ends",
-        "nats",
+        LOSS_UNITS,
     ),
     ("barrier_alpha", "alpha of the maximum", "1"),
-    ("loss_start", "training loss at alpha = 0", "nats"),
-    ("loss_end", "training loss at alpha = 1", "nats"),
+    ("loss_start", "training loss at alpha = 0", LOSS_UNITS),
+    ("loss_end", "training loss at alpha = 1", LOSS_UNITS),
 )
 
 
@@ -123,13 +124,13 @@ def _lines_dataset(
         key: (
             ("pair", "alpha"),
             np.stack([line[key] for line in lines]),
-            {"long_name": key.replace("_", " "), "units": "nats" if key.endswith("loss") else "1"},
+            cf.quantity(key.replace("_", " "), LOSS_UNITS if key.endswith("loss") else "1"),
         )
         for key in lines[0]
     }
     for key, long_name, units in BARRIER_VARIABLES:
         values = np.array([barrier[key] for barrier in barriers])
-        variables[key] = ("pair", values, {"long_name": long_name, "units": units})
+        variables[key] = ("pair", values, cf.quantity(long_name, units))
     coords = {
         "alpha": (
             "alpha",

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from losslandscape.io import cf
 from losslandscape.io.datamodel import (
     GRID_VARIABLES,
     build_landscape,
@@ -58,7 +59,9 @@ def test_every_variable_has_long_name_and_units():
     landscape = make_landscape()
     validate_landscape(landscape)
     assert all({"long_name", "units"} <= set(v.attrs) for v in landscape.variables.values())
-    assert landscape["train_loss"].attrs["units"] == "nats"
+    # cross-entropy is dimensionless: CF units "1", the nats in the long name (CF §3.1)
+    assert landscape["train_loss"].attrs["units"] == "1"
+    assert landscape["train_loss"].attrs["long_name"].endswith(", in nats")
 
 
 @pytest.mark.parametrize(
@@ -106,7 +109,7 @@ def test_files_carry_the_cf_globals_and_coordinates_without_fill_values(tmp_path
     write_netcdf(other, tmp_path / "o.nc")
     for name in ("l.nc", "o.nc"):
         with netCDF4.Dataset(tmp_path / name) as ds:
-            assert ds.getncattr("Conventions") == "CF-1.10"
+            assert ds.getncattr("Conventions") == cf.CONVENTIONS
             assert "losslandscape" in ds.getncattr("history")
             for coordinate in ("x", "y") if name == "l.nc" else ("k",):
                 assert "_FillValue" not in ds.variables[coordinate].ncattrs()

@@ -9,10 +9,9 @@ slices; flat surfaces; the non-convex share; and the stability flags.
 
 import numpy as np
 import pytest
-import xarray as xr
 
 from losslandscape.cli import main
-from losslandscape.io.datamodel import build_landscape, write_landscape
+from losslandscape.io.datamodel import build_landscape, open_netcdf, write_landscape
 from losslandscape.io.provenance import provenance_attrs
 from losslandscape.metrics.landscape import DEFAULTS
 
@@ -45,8 +44,7 @@ def metrics_of(tmp_path, loss: np.ndarray, xs: np.ndarray, ys: np.ndarray, *opti
     path, out = tmp_path / "landscape.nc", tmp_path / "metrics.nc"
     write_landscape(build_landscape(xs, ys, grid, [0], trajectory, attrs), path)
     main(["metrics", str(path), "--out", str(out), *options])
-    with xr.open_dataset(out) as metrics:
-        return metrics.load()
+    return open_netcdf(out)
 
 
 def square(extent: float, n: int = 81):
@@ -97,7 +95,9 @@ def test_range_relative_levels_measure_the_window_and_are_only_an_explicit_optio
                 "0.05",
             )
             widths[a, extent] = float(metrics.basin_width[0])
-            assert metrics.level.attrs["long_name"] == "basin level (relative)"
+            assert metrics.level.attrs["long_name"] == (
+                "basin level as a share of the window's loss range"
+            )
     assert widths[0.5, 0.5] == pytest.approx(widths[8.0, 0.5], rel=0.01)
     assert widths[0.5, 2.0] == pytest.approx(4 * widths[0.5, 0.5], rel=0.05)
 

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from losslandscape.io import cf
 from losslandscape.io.datamodel import build_landscape, write_netcdf
 from losslandscape.io.provenance import provenance_attrs
 from losslandscape.plots import across_runs as plot_across_runs
@@ -234,13 +235,9 @@ def seed_barriers(activation: str, seeds: list[int], bump: float) -> xr.Dataset:
     train = 0.1 + heights[:, None] * np.sin(np.pi * alphas)[None, :]
     return xr.Dataset(
         {
-            "train_loss": (("pair", "alpha"), train, {"long_name": "train loss", "units": "nats"}),
-            "test_loss": (
-                ("pair", "alpha"),
-                train + 0.1,
-                {"long_name": "test loss", "units": "nats"},
-            ),
-            "barrier_height": ("pair", heights, {"long_name": "barrier", "units": "nats"}),
+            "train_loss": (("pair", "alpha"), train, cf.quantity("train loss", "nats")),
+            "test_loss": (("pair", "alpha"), train + 0.1, cf.quantity("test loss", "nats")),
+            "barrier_height": ("pair", heights, cf.quantity("barrier", "nats")),
         },
         coords={
             "alpha": ("alpha", alphas, {"long_name": "position on the line", "units": "1"}),

@@ -158,7 +158,8 @@ def test_lines_between_seeds_start_and_end_at_each_runs_own_loss(runs, tmp_path)
     assert lines.attrs["activation"] == "relu"
     assert lines.attrs["rule"] == PYTHON_CALL  # called here, not by a Snakemake rule
     assert lines.attrs["evaluation_train_samples"] == len(load_dataset(runs["dataset"])["y_train"])
-    assert lines.train_loss.attrs["units"] == "nats" and lines.barrier_alpha.attrs["units"] == "1"
+    assert lines.train_loss.attrs["long_name"].endswith("in nats")
+    assert lines.train_loss.attrs["units"] == lines.barrier_alpha.attrs["units"] == "1"
     data = load_dataset(runs["dataset"])
     own = {}
     for seed, path in zip(SEEDS, runs["seeds"], strict=True):
@@ -246,7 +247,7 @@ def test_model_barriers_are_the_lowest_passes_between_the_three_wells(tmp_path):
     landscape = read_landscape(path)  # the attrs as the metrics stage sees them
     result = model_barriers(landscape, "train_loss")
     matrix = result["model_barrier"]
-    assert matrix.dims == ("model", "model_to") and matrix.attrs["units"] == "nats"
+    assert matrix.dims == ("model", "model_to") and matrix.attrs["long_name"].endswith("in nats")
     values = matrix.values
     np.testing.assert_array_equal(values, values.T)
     np.testing.assert_array_equal(np.diag(values), 0.0)
