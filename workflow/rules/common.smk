@@ -32,6 +32,9 @@ config_checks = _module_by_path("settings/checks.py")
 config_checks.check_renamed_keys(config)
 validate(config, "../schemas/config.schema.yaml")
 config_checks.check_config(config, kinds=plane_kinds.PLANE_KINDS)
+# Wall-time requests from the work the config sets and the model's measured cost
+# (losslandscape/settings/runtimes.py)
+runtimes = _module_by_path("settings/runtimes.py")
 
 
 def code_of(module):
@@ -229,6 +232,18 @@ def dataset_archives(wildcards):
     """The configured data set's archives to download, or nothing for offline ones."""
     name = config["dataset"]["name"]
     return [f"resources/datasets/{name}/{f}" for f in ARCHIVE_FILES.get(name, [])]
+
+
+def estimated_runtime(seconds):
+    """The `runtime` resource (minutes) of a job estimated at `seconds`: a safety factor
+    above the estimate, at least 10 minutes, times the attempt (settings/runtimes.py).
+    """
+    return lambda wildcards, attempt: runtimes.request_minutes(seconds, attempt)
+
+
+def fixed_runtime(minutes):
+    """The `runtime` resource of a light job: `minutes`, times the attempt."""
+    return lambda wildcards, attempt: minutes * attempt
 
 
 def accelerator(device, kind):

@@ -32,7 +32,7 @@ rule prepare_dataset:
     threads: 1
     resources:
         mem_mb=8000,
-        runtime=30,
+        runtime=runtimes.fixed(30),
     params:
         code=code_of("stages.data"),
         name=config["dataset"]["name"],

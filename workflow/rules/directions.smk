@@ -13,7 +13,7 @@ rule compute_directions:
     threads: 1
     resources:
         mem_mb=4000,
-        runtime=10,
+        runtime=runtimes.resource(runtimes.directions_seconds(config)),
     params:
         code=code_of("stages.directions"),
         options=plane_options,

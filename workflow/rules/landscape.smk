@@ -14,7 +14,7 @@ rule evaluate_landscape_tile:
     threads: config["landscape"]["threads"]
     resources:
         mem_mb=int(config["landscape"]["memory_budget_mb"]) + 2000,
-        runtime=120,
+        runtime=runtimes.resource(runtimes.tile_seconds(config)),
         gpu=accelerator(config["landscape"]["device"], "cuda"),
         tpu=accelerator(config["landscape"]["device"], "xla"),
         # runtime-only: how often progress is saved changes no result, so it is a
@@ -44,7 +44,7 @@ rule merge_landscape:
     threads: 1
     resources:
         mem_mb=4000,
-        runtime=20,
+        runtime=runtimes.fixed(20),
     params:
         code=code_of("stages.landscape"),
         settings=landscape_settings(),
@@ -89,7 +89,12 @@ rule map_run_planes:
     threads: config["landscape"]["threads"]
     resources:
         mem_mb=int(config["landscape"]["memory_budget_mb"]) + 2000,
-        runtime=240,
+        runtime=runtimes.resource(
+            runtimes.grid_seconds(
+                config, runtimes.plane_points(config) * len(local_planes())
+            )
+            + runtimes.directions_seconds(config)
+        ),
         gpu=accelerator(config["landscape"]["device"], "cuda"),
         tpu=accelerator(config["landscape"]["device"], "xla"),
         # runtime-only: how often progress is saved changes no result, so it is a
@@ -120,7 +125,9 @@ rule evaluate_landscape:
     threads: config["landscape"]["threads"]
     resources:
         mem_mb=int(config["landscape"]["memory_budget_mb"]) + 2000,
-        runtime=120,
+        runtime=runtimes.resource(
+            runtimes.grid_seconds(config, runtimes.plane_points(config))
+        ),
         gpu=accelerator(config["landscape"]["device"], "cuda"),
         tpu=accelerator(config["landscape"]["device"], "xla"),
         # runtime-only: how often progress is saved changes no result, so it is a
@@ -148,7 +155,7 @@ rule interpolate_seeds:
     threads: 1
     resources:
         mem_mb=4000,
-        runtime=30,
+        runtime=runtimes.resource(runtimes.interpolation_seconds(config, len(SEEDS))),
     params:
         code=code_of("stages.seed_barriers"),
         points=config["across_seeds"]["points"],

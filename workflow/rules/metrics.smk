@@ -12,7 +12,7 @@ rule compute_metrics:
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=10,
+        runtime=runtimes.fixed(10),
     params:
         code=code_of("stages.analyze"),
         metrics=canonical(config["metrics"]),
@@ -43,7 +43,7 @@ rule compute_run_metrics:
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=30,
+        runtime=runtimes.fixed(30),
     params:
         code=code_of("stages.analyze"),
         metrics=canonical(config["metrics"]),
@@ -66,7 +66,7 @@ rule compute_sharpness:
     threads: 1
     resources:
         mem_mb=4000,
-        runtime=30,
+        runtime=runtimes.resource(runtimes.sharpness_seconds(config)),
     params:
         code=code_of("stages.sharpness"),
         sharpness=canonical(config["sharpness"]),
@@ -128,7 +128,7 @@ rule summarize_study:
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=10,
+        runtime=runtimes.fixed(10),
     params:
         code=code_of("stages.analyze"),
         runs=run_labels(),
@@ -179,7 +179,7 @@ rule study_statistics:
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=10,
+        runtime=runtimes.fixed(10),
     params:
         code=code_of("stages.analyze"),
         activations=config["activations"],

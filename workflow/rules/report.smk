@@ -29,7 +29,7 @@ rule plot_training_curves:
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=10,
+        runtime=runtimes.fixed(10),
     params:
         code=code_of("stages.figures"),
         runs=run_labels(),
@@ -69,7 +69,7 @@ rule plot_landscape:
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=10,
+        runtime=runtimes.fixed(10),
     params:
         code=code_of("stages.figures"),
     script:
@@ -102,7 +102,7 @@ rule plot_study_statistics:
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=10,
+        runtime=runtimes.fixed(10),
     params:
         code=code_of("stages.figures"),
         activations=config["activations"],
@@ -130,7 +130,7 @@ rule plot_width_over_training:
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=10,
+        runtime=runtimes.fixed(10),
     params:
         code=code_of("stages.figures"),
         activations=config["activations"],
@@ -158,7 +158,7 @@ rule plot_plane_comparison:
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=10,
+        runtime=runtimes.fixed(10),
     params:
         code=code_of("stages.figures"),
         runs=run_labels(),
@@ -187,7 +187,7 @@ rule plot_seed_barriers:
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=10,
+        runtime=runtimes.fixed(10),
     params:
         code=code_of("stages.figures"),
         activations=config["activations"],

@@ -13,7 +13,7 @@ rule train_model:
     threads: 1
     resources:
         mem_mb=4000,
-        runtime=60,
+        runtime=runtimes.resource(runtimes.training_seconds(config)),
         gpu=accelerator(config["training"]["device"], "cuda"),
         tpu=accelerator(config["training"]["device"], "xla"),
     params:

@@ -1,0 +1,142 @@
+"""The wall time each heavy job asks its scheduler for (Snakemake's ``runtime`` resource, in
+minutes), from the work the config sets and measured per-sample costs of the model.
+
+A job's estimate is its count of sample passes times the model's seconds per sample on one
+CPU thread for the config's data-set shape (:data:`COSTS_FILE`, measured by
+``benchmarks/model_costs.py``: the fastest forward pass of the layouts and batches the
+engine's ``auto`` tries for evaluations, a training step for training, two training steps
+for a Hessian-vector product). The request is
+:data:`SAFETY` times that, at least :data:`FLOOR_MINUTES`, times the attempt, so a job a
+scheduler killed for time asks for more on each retry (Snakemake ``--retries``). A model or
+shape missing from the table (a model given by the user) is charged the costliest model
+measured on that shape. The rates are one CPU thread's, so with several threads or a GPU
+the request is generous, never short; they assume the models' default sizes. Where a
+request is longer than a cluster allows (a CIFAR study's training on a GPU partition), set
+it with Snakemake's ``--set-resources RULE:runtime=MINUTES`` (profiles/slurm/README.md).
+
+Torch-free: the workflow loads this file by path while planning. Errors name the key.
+"""
+
+import json
+import math
+from pathlib import Path
+
+COSTS_FILE = Path(__file__).with_name("model_costs.json")
+# requests are this many times the estimate: a slower CPU, file I/O, Python start-up
+SAFETY = 2.0
+FLOOR_MINUTES = 10
+# the shipped data sets: input shape, training and test samples (losslandscape.data)
+DATASETS = {
+    "mnist1d": ((40,), 4000, 1000),
+    "digits": ((8, 8), 1438, 359),
+    "mnist": ((28, 28), 60000, 10000),
+    "fashion_mnist": ((28, 28), 60000, 10000),
+    "cifar10": ((3, 32, 32), 50000, 10000),
+    "cifar100": ((3, 32, 32), 50000, 10000),
+}
+# the shapes the costs are measured on, named as in the table
+SHAPES = {"x".join(map(str, shape)): shape for shape, _, _ in DATASETS.values()}
+# Lanczos steps for λmax and for λmin, and for the adaptive λmax (benchmarks/curvature.py
+# measured 21 and 81 on the default CNN); more than the default CNN needs elsewhere is
+# covered by SAFETY
+LANCZOS_PRODUCTS = 21 + 81 + 21
+
+
+def _costs() -> dict:
+    return json.loads(COSTS_FILE.read_text())["seconds_per_sample"]
+
+
+def sample_cost(model: str, dataset: str) -> dict[str, float]:
+    """``{"forward", "train"}``: seconds per sample of ``model`` on ``dataset``'s inputs,
+    one thread (the costliest measured model on that shape for an unmeasured one)."""
+    shape, _, _ = DATASETS[dataset]
+    key = "x".join(map(str, shape))
+    costs = _costs()
+    if key in costs.get(model, {}):
+        return costs[model][key]
+    on_shape = [by_shape[key] for by_shape in costs.values() if key in by_shape]
+    return {kind: max(cost[kind] for cost in on_shape) for kind in ("forward", "train")}
+
+
+def request_minutes(seconds: float, attempt: int = 1) -> int:
+    """The runtime request for an estimate of ``seconds``: ``SAFETY`` times it, in whole
+    minutes, at least ``FLOOR_MINUTES``, times ``attempt`` (1 on the first try)."""
+    return max(FLOOR_MINUTES, math.ceil(SAFETY * seconds / 60)) * max(1, int(attempt))
+
+
+def resource(seconds: float):
+    """Snakemake's ``runtime`` resource for a job estimated at ``seconds``: a callable of
+    the job's wildcards and attempt giving :func:`request_minutes`."""
+    return lambda wildcards, attempt: request_minutes(seconds, attempt)
+
+
+def fixed(minutes: int):
+    """Snakemake's ``runtime`` resource for a light job: ``minutes`` times the attempt."""
+    return lambda wildcards, attempt: minutes * max(1, int(attempt))
+
+
+def _sizes(config: dict) -> tuple[int, int]:
+    _, n_train, n_test = DATASETS[config["dataset"]["name"]]
+    return n_train, n_test
+
+
+def _evaluation_samples(config: dict) -> int:
+    """Samples one evaluation of the training and test losses passes through."""
+    subset = config["landscape"]["subset_size"]
+    return sum(min(n, subset) if subset else n for n in _sizes(config))
+
+
+def _cost(config: dict) -> dict[str, float]:
+    return sample_cost(config["model"]["name"], config["dataset"]["name"])
+
+
+def training_seconds(config: dict) -> float:
+    """One run: every epoch trains on the training set and evaluates both splits."""
+    n_train, n_test = _sizes(config)
+    cost = _cost(config)
+    epochs = config["training"]["epochs"]
+    return epochs * (n_train * cost["train"] + (n_train + n_test) * cost["forward"])
+
+
+def grid_seconds(config: dict, points: int) -> float:
+    """``points`` grid points, each a forward pass over the evaluation samples; with
+    ``batchnorm: recompute`` the statistics pass doubles it; plus auto's measuring share."""
+    recompute = 2 if config["landscape"].get("batchnorm") == "recompute" else 1
+    seconds = points * _evaluation_samples(config) * _cost(config)["forward"] * recompute
+    return seconds * 1.25  # strategy auto measures for at most a quarter of the job
+
+
+def plane_points(config: dict) -> int:
+    """Points of one 2-D grid (a 1-D slice has fewer: the estimate is an upper bound)."""
+    return int(config["landscape"]["resolution"]) ** 2
+
+
+def tile_seconds(config: dict) -> float:
+    return grid_seconds(config, math.ceil(plane_points(config) / config["landscape"]["tiles"]))
+
+
+def hessian_seconds(config: dict, subset_size: int, products: int) -> float:
+    """``products`` Hessian-vector products on ``subset_size`` training samples."""
+    return products * min(subset_size, _sizes(config)[0]) * 2 * _cost(config)["train"]
+
+
+def sharpness_seconds(config: dict) -> float:
+    """λmax, λmin, the adaptive λmax, Hutch++'s products and the ε-sharpness ascent (each
+    L-BFGS-B iteration a loss and gradient, a few evaluations each)."""
+    sharp = config["sharpness"]
+    products = LANCZOS_PRODUCTS + sharp["trace_products"] + 4 * sharp["ascent_iterations"]
+    return hessian_seconds(config, sharp["subset_size"], products)
+
+
+def directions_seconds(config: dict) -> float:
+    """The hessian plane's two eigenvectors (Lanczos); PCA and random directions are cheap."""
+    if "hessian" not in config["directions"]["planes"]:
+        return 0.0
+    return hessian_seconds(config, config["directions"]["hessian"]["subset_size"], 21 + 81)
+
+
+def interpolation_seconds(config: dict, n_seeds: int) -> float:
+    """Every pair of seeds' line of ``across_seeds.points`` evaluations."""
+    pairs = n_seeds * (n_seeds - 1) // 2
+    points = pairs * config["across_seeds"]["points"]
+    return points * _evaluation_samples(config) * _cost(config)["forward"]
