@@ -341,3 +341,47 @@ def test_a_killed_run_restarted_with_rerun_incomplete_ends_identical(
     assert rerun.returncode == 0, rerun.stderr[-4000:]
 
     assert_same_results(finished_study / "results" / "test", results)
+
+
+def test_every_file_records_the_rule_commit_versions_and_samples_that_made_it(finished_study):
+    """Provenance end to end (issue 21, case 10): each netCDF file names the Snakemake rule
+    that wrote it (as Snakemake's own records say), the commit of the code, the package and
+    torch versions, a creation time within the run, its parameters, and for evaluations the
+    samples each split really had."""
+    import json
+    from datetime import datetime
+
+    import losslandscape
+    from losslandscape.data.datasets import load_dataset
+    from losslandscape.io.provenance import git_commit
+
+    summary = subprocess.run(
+        [SNAKEMAKE, "--configfile", "config/test.yaml", "--summary"],
+        cwd=finished_study,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert summary.returncode == 0, summary.stderr[-3000:]
+    rows = [line.split("\t") for line in summary.stdout.splitlines()[1:] if "\t" in line]
+    made_by = {row[0]: row[2] for row in rows}
+    files = sorted(p for p in made_by if p.endswith(".nc"))
+    assert len(files) > 40
+    data = load_dataset(finished_study / "results" / "test" / "data" / "dataset.pt")
+    samples = {"train": len(data["y_train"]), "test": len(data["y_test"])}
+    commit = git_commit().removesuffix("-dirty")
+    for relative in files:
+        with xr.open_dataset(finished_study / relative) as ds:
+            attrs = ds.attrs
+        assert attrs["rule"] == made_by[relative], relative
+        assert attrs["git_commit"].removesuffix("-dirty") == commit, relative
+        assert attrs["losslandscape_version"] == losslandscape.__version__
+        assert attrs["torch_version"] == torch.__version__
+        created = datetime.fromisoformat(attrs["created"])
+        assert created.tzinfo is not None and created.timestamp() <= time.time(), relative
+        assert isinstance(json.loads(attrs["parameters"]), dict), relative
+        assert attrs["history"].splitlines()[0].endswith(f" {attrs['rule']}"), relative
+        if "evaluation_train_samples" in attrs:  # grids and lines: the whole splits here
+            assert int(attrs["evaluation_subset_size"]) == -1, relative
+            for split, n in samples.items():
+                assert int(attrs[f"evaluation_{split}_samples"]) == n, relative
