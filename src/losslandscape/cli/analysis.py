@@ -11,7 +11,19 @@ from losslandscape.stages import analyze, figures, sharpness
 
 def add_metrics(p: argparse.ArgumentParser) -> None:
     """``metrics``' options: the landscape file, the output and the config's metrics keys."""
-    p.add_argument("landscape", help="a landscape netCDF file (docs/data-model.md)")
+    p.add_argument(
+        "landscape",
+        help="a landscape netCDF file (docs/data-model.md), or a grid from another tool: a "
+        "netCDF with a loss on (y, x), a NumPy .npz (loss, x, y) or bare .npy, or Li et al.'s "
+        "HDF5 surface file (.h5)",
+    )
+    p.add_argument(
+        "--coordinates",
+        type=float,
+        nargs=4,
+        metavar=("X_MIN", "X_MAX", "Y_MIN", "Y_MAX"),
+        help="the plane coordinates a bare .npy grid spans (evenly spaced)",
+    )
     p.add_argument("--out", required=True, help="the metrics netCDF file to write")
     config_option(p, "--variable", Metrics, "variable")
     config_option(p, "--tolerance-absolute", MinimaTolerance, "absolute")

@@ -258,7 +258,8 @@ def landscape_metrics(
         | _basin_metrics(s, basin_levels, basin_level_mode)
         | _shape_metrics(s, region, shape_sigma)
     )
-    units = LOSS_UNITS  # the grid's long_name says it too; cross-entropy is in nats
+    # cross-entropy is in nats; a grid from another tool says what it knows of its loss
+    units = landscape.attrs.get("loss_units", LOSS_UNITS)
     data_vars = {
         name: spec.entry(values[name], variable=variable, units=units)
         for name, spec in LANDSCAPE_METRICS.items()

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from losslandscape.io import cf, datamodel
+from losslandscape.io import cf, datamodel, foreign
 from losslandscape.io.datamodel import LOSS_UNITS
 from losslandscape.io.files import write_csv, write_text
 from losslandscape.io.provenance import PYTHON_CALL, provenance_attrs
@@ -18,26 +18,45 @@ from losslandscape.statistics import study as study_statistics
 log = logging.getLogger(__name__)
 
 
-def run_compute_metrics(landscape: str, out: str, rule: str = PYTHON_CALL, **options) -> None:
+def run_compute_metrics(
+    landscape: str,
+    out: str,
+    rule: str = PYTHON_CALL,
+    coordinates: tuple[float, float, float, float] | None = None,
+    **options,
+) -> None:
     """Metrics of one landscape file → metrics netCDF.
 
+    ``landscape`` is one of this package's landscapes (validated strictly), or a grid made
+    by another tool (:mod:`losslandscape.io.foreign`: a netCDF with a loss on ``(y, x)``, a
+    NumPy ``.npz``/``.npy`` — ``coordinates`` for a bare ``.npy`` — or Li et al.'s HDF5
+    surface file), whose metrics carry no study attributes and name them as missing.
     ``options`` are the keyword arguments of
     :func:`losslandscape.metrics.landscape.landscape_metrics`
     (variable, tolerances, edge rule, basin levels and mode, region height, roughness
     scale, shape smoothing).
     """
-    source = datamodel.read_landscape(landscape)
+    if foreign.is_foreign(landscape):
+        source = foreign.read_grid(landscape, options.get("variable", "train_loss"), coordinates)
+        log.warning(
+            "%s is not a losslandscape landscape: measuring it without the study's attributes "
+            "(%s), its loss in %s",
+            landscape,
+            source.attrs["missing_attributes"],
+            source.attrs["loss_units"],
+        )
+    else:
+        source = datamodel.read_landscape(landscape)
     metrics = landscape_metrics(source, **options)
     if "three_point_x" in source.attrs:
         metrics = metrics.assign(model_barriers(source, options.get("variable", "train_loss")))
-    keep = ("activation", "seed", "model", "dataset", "plane")
-    optional = ("plane_name", "draw", "centre_epoch", "plane_seeds", "extent")
+    keep = ("activation", "seed", "model", "dataset", "plane", "source", "missing_attributes")
+    keep += ("plane_name", "draw", "centre_epoch", "plane_seeds", "extent")
     parameters = {"landscape": str(landscape), **options}
-    metrics.attrs |= (
-        {key: source.attrs[key] for key in keep}
-        | {key: source.attrs[key] for key in optional if key in source.attrs}
-        | provenance_attrs(rule, parameters)
-    )
+    if coordinates is not None:
+        parameters["coordinates"] = list(coordinates)
+    metrics.attrs |= {key: source.attrs[key] for key in keep if key in source.attrs}
+    metrics.attrs |= provenance_attrs(rule, parameters)
     datamodel.write_netcdf(metrics, out)
     log.info(
         "metrics of %s: %d local minima in the window, %d in the low-loss region; "
