@@ -169,6 +169,33 @@ SHARPNESS_METRICS = {
     "epsilon_sharpness": Variable(SCALAR, "Keskar et al. epsilon-sharpness", "percent"),
 }
 
+# losslandscape.stages.analyze.model_barriers: on planes through three models
+BARRIER_METRICS = {
+    "model_barrier": Variable(
+        ("model", "model_to"),
+        "lowest pass on the grid between two marked models, minus the mean of their losses",
+        "{units}",
+    ),
+    "model_barrier_mean": Variable(SCALAR, "mean over pairs of models of model_barrier", "{units}"),
+    "model_barrier_max": Variable(SCALAR, "largest model_barrier over pairs of models", "{units}"),
+}
+
+# losslandscape.statistics.summary.run_row: what a run's history says of its training
+RUN_METRICS = {
+    "diverged_epoch": Variable(SCALAR, "first epoch whose loss was not finite (-1: none)", "1"),
+    "target_epoch": Variable(
+        SCALAR, "first epoch at or below the training-loss target (-1: none)", "1"
+    ),
+    "epochs": Variable(SCALAR, "last epoch with a finite training loss", "1"),
+    "final_train_loss": Variable(
+        SCALAR, "training-set mean cross-entropy of the final model", "nats"
+    ),
+    "final_train_accuracy": Variable(SCALAR, "training-set accuracy of the final model", "1"),
+    "final_test_loss": Variable(SCALAR, "test-set mean cross-entropy of the final model", "nats"),
+    "final_test_accuracy": Variable(SCALAR, "test-set accuracy of the final model", "1"),
+    "generalization_gap": Variable(SCALAR, "final_test_loss - final_train_loss", "nats"),
+}
+
 # losslandscape.metrics.hessian_map.hessian_ratio_map: the full Hessian over a coarse grid
 HESSIAN_MAP_METRICS = {
     "hessian_max_eigenvalue": Variable(

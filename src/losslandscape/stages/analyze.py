@@ -6,12 +6,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from losslandscape.io import cf, datamodel, foreign
+from losslandscape.io import datamodel, foreign
 from losslandscape.io.datamodel import LOSS_UNITS
 from losslandscape.io.files import write_csv, write_text
 from losslandscape.io.provenance import PYTHON_CALL, provenance_attrs
 from losslandscape.metrics.barriers import plane_barriers
 from losslandscape.metrics.landscape import landscape_metrics
+from losslandscape.metrics.variables import BARRIER_METRICS
 from losslandscape.statistics import answer, summary
 from losslandscape.statistics import study as study_statistics
 
@@ -91,23 +92,14 @@ def model_barriers(landscape: xr.Dataset, variable: str) -> dict[str, xr.DataArr
         landscape["x"].values, landscape["y"].values, landscape[variable].values, points
     )
     pairs = matrix[np.triu_indices(len(points), k=1)]
+    values = {"model_barrier": matrix, "model_barrier_mean": pairs.mean()}
+    values["model_barrier_max"] = pairs.max()
+    entries = {
+        name: spec.entry(values[name], units=LOSS_UNITS) for name, spec in BARRIER_METRICS.items()
+    }
     return {
-        "model_barrier": xr.DataArray(
-            matrix,
-            dims=("model", "model_to"),
-            attrs=cf.quantity(
-                "lowest pass on the grid between two marked models, minus the mean of their losses",
-                LOSS_UNITS,
-            ),
-        ),
-        "model_barrier_mean": xr.DataArray(
-            pairs.mean(),
-            attrs=cf.quantity("mean over pairs of models of model_barrier", LOSS_UNITS),
-        ),
-        "model_barrier_max": xr.DataArray(
-            pairs.max(),
-            attrs=cf.quantity("largest model_barrier over pairs of models", LOSS_UNITS),
-        ),
+        name: xr.DataArray(data, dims=dims, attrs=attrs)
+        for name, (dims, data, attrs) in entries.items()
     }
 
 

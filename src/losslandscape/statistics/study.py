@@ -23,6 +23,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from losslandscape.io import cf
+from losslandscape.io.datamodel import LOSS_UNITS
+from losslandscape.metrics import variables
 from losslandscape.statistics import inference as statistics
 from losslandscape.statistics.summary import RUN_COLUMNS
 
@@ -177,9 +180,21 @@ def correlations(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+# the summary's one-column-per-rung ladders (summary.run_row): ``{name}_{dim}_{label}``
+LADDER_DIMS = ("level", "shape_class")
+
+
 def study_dataset(summary: pd.DataFrame, attrs: dict) -> xr.Dataset:
-    """Every metric as a variable: landscape metrics over (plane, activation, seed), run
-    metrics over (activation, seed)."""
+    """Every metric as a variable, for notebooks: landscape metrics over (plane, activation,
+    seed), run metrics over (activation, seed), and a metric measured per basin level or
+    shape class over that dimension too (``basin_width`` on ``level``; the summary's
+    ``basin_width_level_0.01`` columns). Each variable has the ``long_name`` and CF
+    ``units`` of the metrics files (:mod:`losslandscape.metrics.variables`).
+
+    Raises:
+        ValueError: a summary column that no metric registry describes (a new metric
+            needs its entry in losslandscape.metrics.variables).
+    """
     landscape, run = metric_columns(summary)
     summary = run_means(summary)
     per_plane = summary.set_index(["plane", "activation", "seed"])[landscape].to_xarray()
@@ -188,7 +203,57 @@ def study_dataset(summary: pd.DataFrame, attrs: dict) -> xr.Dataset:
         .set_index(["activation", "seed"])[run]
         .to_xarray()
     )
-    return xr.merge([per_plane, per_run]).assign_attrs(attrs)
+    dataset = _ladders_as_dimensions(xr.merge([per_plane, per_run]))
+    for name, var in dataset.data_vars.items():
+        var.attrs = _description(name)
+    for name, (long_name, unit) in STUDY_COORDINATES.items():
+        if name in dataset.coords:
+            dataset[name].attrs = cf.quantity(long_name, unit)
+    return dataset.assign_attrs(attrs)
+
+
+STUDY_COORDINATES = {
+    "plane": ("plane name (docs/data-model.md)", "1"),
+    "activation": ("activation function", "1"),
+    "seed": ("seed of the run", "1"),
+    "level": ("basin level above the global minimum", "nats"),
+    "shape_class": ("Koenderink shape class", "1"),
+}
+
+
+def _ladders_as_dimensions(dataset: xr.Dataset) -> xr.Dataset:
+    """Columns ``{name}_{dim}_{label}`` of a ladder metric ``name`` (its registry dims are
+    ``(dim,)``) stacked into one variable ``name`` over ``dim``, labels as coordinates
+    (floats for levels)."""
+    for name, spec in variables.LANDSCAPE_METRICS.items():
+        if len(spec.dims) != 1 or spec.dims[0] not in LADDER_DIMS:
+            continue
+        dim = spec.dims[0]
+        prefix = f"{name}_{dim}_"
+        columns = [c for c in dataset.data_vars if str(c).startswith(prefix)]
+        if not columns:
+            continue
+        labels = [str(c)[len(prefix) :] for c in columns]
+        index = [float(label) for label in labels] if dim == "level" else labels
+        stacked = xr.concat([dataset[c] for c in columns], dim=pd.Index(index, name=dim))
+        stacked = stacked.transpose(..., dim)  # the ladder innermost, as in the metrics
+        dataset = dataset.drop_vars(columns).assign({name: stacked})
+    return dataset
+
+
+def _description(name: str) -> dict[str, str]:
+    for registry in (
+        variables.LANDSCAPE_METRICS,
+        variables.SHARPNESS_METRICS,
+        variables.BARRIER_METRICS,
+        variables.RUN_METRICS,
+    ):
+        if name in registry:
+            return registry[name].entry(None, variable="train_loss", units=LOSS_UNITS)[2]
+    raise ValueError(
+        f"summary column {name!r} is no metric of losslandscape.metrics.variables; add its "
+        "long name and units there"
+    )
 
 
 VARIANCE_SPLIT_COLUMNS = (

@@ -7,6 +7,7 @@ from scipy.ndimage import gaussian_filter
 from skimage.measure import label
 from skimage.morphology import h_minima
 
+from losslandscape.io import cf
 from losslandscape.metrics.basins import basin_contours, basin_widths
 from losslandscape.metrics.landscape import landscape_metrics
 from losslandscape.metrics.minima import find_local_minima
@@ -23,7 +24,8 @@ def grid(n=101, half=5.0):
 
 def as_landscape(loss, axis) -> xr.Dataset:
     """A minimal landscape-like Dataset for landscape_metrics."""
-    return xr.Dataset({"train_loss": (("y", "x"), loss, {"units": "nats"})}, {"x": axis, "y": axis})
+    attrs = cf.quantity("train loss", "nats")
+    return xr.Dataset({"train_loss": (("y", "x"), loss, attrs)}, {"x": axis, "y": axis})
 
 
 def n_minima(loss, axis, tolerance=1e-6, edge="include"):

@@ -378,3 +378,59 @@ def test_the_answer_in_words(differ):
         assert words.count("every activation gives the same value in every run") == 4
         assert "no landscape headline varies with test accuracy" in words
     assert "one direction draw per run" in words and "The answer in words" in html
+
+
+def test_study_nc_has_levels_and_shape_classes_as_dimensions_and_describes_every_variable(
+    tmp_path,
+):
+    """study.nc for notebooks (issue 19, item 5): a metric measured per basin level is one
+    variable over ``level`` (not ``basin_width_level_0.01`` columns), every variable and
+    coordinate says what it is and its CF units, and the file reads back by label."""
+    import numpy as np
+    import xarray as xr
+
+    from losslandscape.io.datamodel import open_netcdf, write_netcdf
+    from losslandscape.metrics.landscape import landscape_metrics
+    from losslandscape.metrics.variables import SHARPNESS_METRICS
+    from losslandscape.statistics.summary import run_row, study_summary
+    from tests.unit.metrics.test_landscape import as_landscape
+
+    axis = np.linspace(-1, 1, 61)
+    yy, xx = np.meshgrid(axis, axis, indexing="ij")
+    levels = (0.1, 0.2, 0.4)
+    rows = []
+    for activation, curvature in (("relu", 1.0), ("tanh", 4.0)):
+        for seed in (1, 2):
+            metrics = landscape_metrics(
+                as_landscape(curvature * (xx**2 + yy**2) + 0.01 * seed, axis), basin_levels=levels
+            )
+            metrics.attrs |= {"activation": activation, "seed": seed, "plane": "random"}
+            sharpness = xr.Dataset({name: 1.0 for name in SHARPNESS_METRICS})
+            history = pd.DataFrame(
+                {
+                    "epoch": [0, 1],
+                    "train_loss": [1.0, 0.5],
+                    "test_loss": [1.1, 0.6],
+                    "train_accuracy": [0.5, 0.8],
+                    "test_accuracy": [0.5, 0.7],
+                }
+            )
+            rows.append(run_row(metrics, history, sharpness))
+    dataset = study_statistics.study_dataset(study_summary(rows), {"study": "synthetic"})
+    assert dataset["basin_width"].dims == ("plane", "activation", "seed", "level")
+    np.testing.assert_array_equal(dataset["level"], levels)
+    assert dataset["shape_class_fraction"].dims[-1] == "shape_class"
+    assert not [name for name in dataset.variables if "." in str(name)]
+    for name, var in dataset.variables.items():
+        assert var.attrs.get("long_name") and var.attrs.get("units") in ("1", "percent"), name
+    assert dataset["basin_height"].attrs["long_name"].endswith("in nats")
+    # a relu basin (curvature 1) is twice as wide as a tanh one (4) at every level
+    width = dataset["basin_width"].sel(plane="random", seed=1)
+    np.testing.assert_allclose(
+        width.sel(activation="relu"), 2 * width.sel(activation="tanh"), rtol=0.1
+    )
+    path = tmp_path / "study.nc"
+    write_netcdf(dataset, path)
+    reread = open_netcdf(path)
+    xr.testing.assert_identical(reread.drop_attrs(deep=False), dataset.drop_attrs(deep=False))
+    assert float(reread.basin_width.sel(activation="tanh", seed=2, level=0.2, plane="random")) > 0
