@@ -10,6 +10,7 @@ import time
 import numpy as np
 import xarray as xr
 
+from losslandscape.io import cf
 from losslandscape.metrics.landscape import landscape_metrics
 from losslandscape.metrics.minima import minima_depths
 
@@ -28,7 +29,8 @@ def main() -> None:
         grids, axis = surfaces(n)
         for name, loss in grids.items():
             landscape = xr.Dataset(
-                {"train_loss": (("y", "x"), loss, {"units": "nats"})}, {"x": axis, "y": axis}
+                {"train_loss": (("y", "x"), loss, cf.quantity("training loss", "nats"))},
+                {"x": axis, "y": axis},
             )
             started = time.perf_counter()
             metrics = landscape_metrics(landscape)

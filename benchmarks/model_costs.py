@@ -8,8 +8,10 @@ the fastest of batches 100 and 500 and, for images, of the default and channels-
 layouts, the candidates the engine's ``auto`` also tries) and a training step (forward,
 backward and Adam at batch 100: what an epoch costs per training sample; a Hessian-vector
 product costs about two of these), and
-writes them with the machine, torch version and date to ``--out`` (by default the table
-the runtime requests read). Models that refuse a shape (1-D CNN on images) are left out.
+writes them with the machine, torch version and date, and the models with BatchNorm layers
+(whose statistics ``batchnorm: recompute`` re-estimates at every grid point), to ``--out``
+(by default the table the runtime requests read). Models that refuse a shape (1-D CNN on
+images) are left out there.
 
 Run: python benchmarks/model_costs.py [--repeats 3] [--out PATH]
 """
@@ -86,15 +88,28 @@ def model_cost(name: str, shape: list[int], repeats: int) -> dict[str, float] | 
     return {"forward": seconds_forward, "train": seconds_train}
 
 
+def has_batchnorm(name: str) -> bool:
+    """Whether model ``name`` (built for the first shape it takes) has BatchNorm layers."""
+    for shape in SHAPES.values():
+        try:
+            model = build_model(name, "relu", **data_kwargs(name, list(shape), 10))
+        except ValueError:
+            continue
+        return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    raise ValueError(f"model {name!r} takes none of the shapes {list(SHAPES)}")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats (median)")
     parser.add_argument("--out", type=Path, default=COSTS_FILE, help="the JSON to write")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    costs = {}
+    costs, batchnorm_models = {}, []
     print(f"{'model':18} {'shape':12} {'forward ms/sample':>18} {'train ms/sample':>16}")
     for name in MODELS:
+        if has_batchnorm(name):
+            batchnorm_models.append(name)
         for key, shape in SHAPES.items():
             cost = model_cost(name, list(shape), args.repeats)
             if cost is None:
@@ -108,6 +123,7 @@ def main(argv=None) -> None:
         "threads": 1,
         "command": "python benchmarks/model_costs.py",
         "seconds_per_sample": costs,
+        "batchnorm_models": batchnorm_models,
     }
     args.out.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
     print(f"wrote {args.out}")

@@ -69,6 +69,7 @@ from losslandscape.engine.cpu.allocator import keep_freed_memory
 from losslandscape.engine.evaluation import evaluate
 from losslandscape.engine.grid import grid_coordinates
 from losslandscape.engine.strategies import EvaluationOptions, open_evaluator
+from losslandscape.io import cf
 from losslandscape.metrics.landscape import landscape_metrics
 from losslandscape.models.activations import activation_factory
 from losslandscape.models.cifar import CifarResNet
@@ -165,7 +166,7 @@ def landscapes(
                 "train_loss": (
                     ("y", "x"),
                     grid.reshape(resolution, resolution),
-                    {"long_name": "training loss", "units": "nats"},
+                    cf.quantity("training loss", "nats"),
                 )
             },
             coords={"x": ("x", axis), "y": ("y", axis)},

@@ -68,6 +68,7 @@ def test_ready_studies_ask_for_the_runtime_their_work_needs():
         "train_model": runtimes.training_seconds(config),
         "evaluate_landscape_tile": runtimes.tile_seconds(config),
         "compute_sharpness": runtimes.sharpness_seconds(config),
+        "merge_landscape": runtimes.trajectory_seconds(config),
     }
     for rule, seconds in expected.items():
         assert requests[rule] == {runtimes.request_minutes(seconds)}, rule

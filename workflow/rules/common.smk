@@ -234,16 +234,24 @@ def dataset_archives(wildcards):
     return [f"resources/datasets/{name}/{f}" for f in ARCHIVE_FILES.get(name, [])]
 
 
-def estimated_runtime(seconds):
-    """The `runtime` resource (minutes) of a job estimated at `seconds`: a safety factor
-    above the estimate, at least 10 minutes, times the attempt (settings/runtimes.py).
-    """
-    return lambda wildcards, attempt: runtimes.request_minutes(seconds, attempt)
+def direction_seconds(wildcards):
+    """Estimated seconds of one plane's directions: Lanczos for a hessian plane; random,
+    PCA and the others are cheap (settings/runtimes.py)."""
+    if plane_kinds.plane_kind(wildcards.plane).name == "hessian":
+        return runtimes.hessian_directions_seconds(config)
+    return 0.0
 
 
-def fixed_runtime(minutes):
-    """The `runtime` resource of a light job: `minutes`, times the attempt."""
-    return lambda wildcards, attempt: minutes * attempt
+def run_planes_seconds():
+    """Estimated seconds of `map_run_planes`: a run's own planes, their directions and
+    their trajectories (settings/runtimes.py)."""
+    planes = local_planes()
+    hessian = [p for p in planes if plane_kinds.plane_kind(p).name == "hessian"]
+    return (
+        runtimes.grid_seconds(config, runtimes.plane_points(config) * len(planes))
+        + len(hessian) * runtimes.hessian_directions_seconds(config)
+        + len(planes) * runtimes.trajectory_seconds(config)
+    )
 
 
 def accelerator(device, kind):

@@ -13,7 +13,7 @@ rule compute_directions:
     threads: 1
     resources:
         mem_mb=4000,
-        runtime=runtimes.resource(runtimes.directions_seconds(config)),
+        runtime=runtimes.resource(direction_seconds),
     params:
         code=code_of("stages.directions"),
         options=plane_options,

@@ -44,7 +44,7 @@ rule merge_landscape:
     threads: 1
     resources:
         mem_mb=4000,
-        runtime=runtimes.fixed(20),
+        runtime=runtimes.resource(runtimes.trajectory_seconds(config)),
     params:
         code=code_of("stages.landscape"),
         settings=landscape_settings(),
@@ -89,12 +89,7 @@ rule map_run_planes:
     threads: config["landscape"]["threads"]
     resources:
         mem_mb=int(config["landscape"]["memory_budget_mb"]) + 2000,
-        runtime=runtimes.resource(
-            runtimes.grid_seconds(
-                config, runtimes.plane_points(config) * len(local_planes())
-            )
-            + runtimes.directions_seconds(config)
-        ),
+        runtime=runtimes.resource(run_planes_seconds()),
         gpu=accelerator(config["landscape"]["device"], "cuda"),
         tpu=accelerator(config["landscape"]["device"], "xla"),
         # runtime-only: how often progress is saved changes no result, so it is a
@@ -127,6 +122,7 @@ rule evaluate_landscape:
         mem_mb=int(config["landscape"]["memory_budget_mb"]) + 2000,
         runtime=runtimes.resource(
             runtimes.grid_seconds(config, runtimes.plane_points(config))
+            + runtimes.trajectory_seconds(config)
         ),
         gpu=accelerator(config["landscape"]["device"], "cuda"),
         tpu=accelerator(config["landscape"]["device"], "xla"),

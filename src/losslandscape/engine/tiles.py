@@ -21,7 +21,7 @@ import numpy as np
 import xarray as xr
 
 from losslandscape.io import cf
-from losslandscape.io.datamodel import GRID_VARIABLES, write_netcdf
+from losslandscape.io.datamodel import GRID_VARIABLES, open_netcdf, write_netcdf
 from losslandscape.io.files import file_digest
 
 log = logging.getLogger(__name__)
@@ -63,8 +63,7 @@ def tile_dataset(points: np.ndarray, values: dict[str, np.ndarray], attrs: dict)
 def read_tile(path: str | Path) -> xr.Dataset:
     """Load a tile file; errors name the file and what is wrong."""
     try:
-        with xr.open_dataset(path, engine="netcdf4") as ds:
-            tile = ds.load()
+        tile = open_netcdf(path)
     except FileNotFoundError:
         raise FileNotFoundError(f"tile file {path}: no such file") from None
     except Exception as error:  # netCDF4 raises OSError/RuntimeError variants for bad files
@@ -91,8 +90,7 @@ def resume_partial(tile_file: str | Path, key: str, points: np.ndarray) -> dict[
     if not path.exists():
         return empty
     try:
-        with xr.open_dataset(path, engine="netcdf4") as ds:
-            partial = ds.load()
+        partial = open_netcdf(path)
     except Exception as error:  # a partial file is a cache: unreadable means recompute
         log.warning("partial tile %s unreadable (%s); starting afresh", path, error)
         return empty

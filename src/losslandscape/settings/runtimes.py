@@ -12,7 +12,7 @@ shape missing from the table (a model given by the user) is charged the costlies
 measured on that shape. The rates are one CPU thread's, so with several threads or a GPU
 the request is generous, never short; they assume the models' default sizes. Where a
 request is longer than a cluster allows (a CIFAR study's training on a GPU partition), set
-it with Snakemake's ``--set-resources RULE:runtime=MINUTES`` (profiles/slurm/README.md).
+the rule's ``runtime`` in the profile's ``set-resources`` (profiles/slurm/README.md).
 
 Torch-free: the workflow loads this file by path while planning. Errors name the key.
 """
@@ -36,14 +36,25 @@ DATASETS = {
 }
 # the shapes the costs are measured on, named as in the table
 SHAPES = {"x".join(map(str, shape)): shape for shape, _, _ in DATASETS.values()}
-# Lanczos steps for λmax and for λmin, and for the adaptive λmax (benchmarks/curvature.py
-# measured 21 and 81 on the default CNN); more than the default CNN needs elsewhere is
-# covered by SAFETY
-LANCZOS_PRODUCTS = 21 + 81 + 21
+# Lanczos steps for λmax (21 on the default CNN, benchmarks/curvature.py), for λmin (81
+# there; counted twice, for the restarts of models whose Lanczos basis the memory caps)
+# and for the adaptive λmax
+LAMBDA_MAX_PRODUCTS = 21
+LAMBDA_MIN_PRODUCTS = 2 * 81
+
+
+def _table() -> dict:
+    return json.loads(COSTS_FILE.read_text())
 
 
 def _costs() -> dict:
-    return json.loads(COSTS_FILE.read_text())["seconds_per_sample"]
+    return _table()["seconds_per_sample"]
+
+
+def has_batchnorm(model: str) -> bool:
+    """Whether shipped model ``model`` has BatchNorm layers (an unknown model may)."""
+    table = _table()
+    return model in table["batchnorm_models"] or model not in table["seconds_per_sample"]
 
 
 def sample_cost(model: str, dataset: str) -> dict[str, float]:
@@ -64,9 +75,12 @@ def request_minutes(seconds: float, attempt: int = 1) -> int:
     return max(FLOOR_MINUTES, math.ceil(SAFETY * seconds / 60)) * max(1, int(attempt))
 
 
-def resource(seconds: float):
-    """Snakemake's ``runtime`` resource for a job estimated at ``seconds``: a callable of
-    the job's wildcards and attempt giving :func:`request_minutes`."""
+def resource(seconds):
+    """Snakemake's ``runtime`` resource for a job estimated at ``seconds`` (a number, or a
+    callable of the job's wildcards): a callable of the wildcards and attempt giving
+    :func:`request_minutes`."""
+    if callable(seconds):
+        return lambda wildcards, attempt: request_minutes(seconds(wildcards), attempt)
     return lambda wildcards, attempt: request_minutes(seconds, attempt)
 
 
@@ -91,18 +105,34 @@ def _cost(config: dict) -> dict[str, float]:
 
 
 def training_seconds(config: dict) -> float:
-    """One run: every epoch trains on the training set and evaluates both splits."""
+    """One run: every epoch trains on the training set, and the initial model and every
+    epoch's are evaluated on both splits."""
     n_train, n_test = _sizes(config)
     cost = _cost(config)
     epochs = config["training"]["epochs"]
-    return epochs * (n_train * cost["train"] + (n_train + n_test) * cost["forward"])
+    return epochs * n_train * cost["train"] + (epochs + 1) * (n_train + n_test) * cost["forward"]
+
+
+def saved_checkpoints(config: dict) -> int:
+    """Checkpoints a run keeps: epoch 0, every ``checkpoint_every``-th and the last."""
+    epochs, every = config["training"]["epochs"], config["training"]["checkpoint_every"]
+    return len(set(range(0, epochs + 1, every)) | {epochs})
+
+
+def trajectory_seconds(config: dict) -> float:
+    """A plane's trajectory: every saved checkpoint's loss on the whole training split."""
+    return saved_checkpoints(config) * _sizes(config)[0] * _cost(config)["forward"]
 
 
 def grid_seconds(config: dict, points: int) -> float:
-    """``points`` grid points, each a forward pass over the evaluation samples; with
-    ``batchnorm: recompute`` the statistics pass doubles it; plus auto's measuring share."""
-    recompute = 2 if config["landscape"].get("batchnorm") == "recompute" else 1
-    seconds = points * _evaluation_samples(config) * _cost(config)["forward"] * recompute
+    """``points`` grid points, each a forward pass over the evaluation samples (and, with
+    ``batchnorm: recompute`` on a model with BatchNorm, over ``batchnorm_samples`` for the
+    statistics), plus auto's measuring share."""
+    landscape = config["landscape"]
+    samples = _evaluation_samples(config)
+    if landscape.get("batchnorm") == "recompute" and has_batchnorm(config["model"]["name"]):
+        samples += min(landscape["batchnorm_samples"], _sizes(config)[0])
+    seconds = points * samples * _cost(config)["forward"]
     return seconds * 1.25  # strategy auto measures for at most a quarter of the job
 
 
@@ -124,15 +154,15 @@ def sharpness_seconds(config: dict) -> float:
     """λmax, λmin, the adaptive λmax, Hutch++'s products and the ε-sharpness ascent (each
     L-BFGS-B iteration a loss and gradient, a few evaluations each)."""
     sharp = config["sharpness"]
-    products = LANCZOS_PRODUCTS + sharp["trace_products"] + 4 * sharp["ascent_iterations"]
+    products = 2 * LAMBDA_MAX_PRODUCTS + LAMBDA_MIN_PRODUCTS + sharp["trace_products"]
+    products += 4 * sharp["ascent_iterations"]
     return hessian_seconds(config, sharp["subset_size"], products)
 
 
-def directions_seconds(config: dict) -> float:
+def hessian_directions_seconds(config: dict) -> float:
     """The hessian plane's two eigenvectors (Lanczos); PCA and random directions are cheap."""
-    if "hessian" not in config["directions"]["planes"]:
-        return 0.0
-    return hessian_seconds(config, config["directions"]["hessian"]["subset_size"], 21 + 81)
+    products = LAMBDA_MAX_PRODUCTS + LAMBDA_MIN_PRODUCTS
+    return hessian_seconds(config, config["directions"]["hessian"]["subset_size"], products)
 
 
 def interpolation_seconds(config: dict, n_seeds: int) -> float:

@@ -71,7 +71,8 @@ def test_the_request_is_the_estimate_with_a_margin_a_floor_and_the_attempt():
         ({"training": {"epochs": 80}}, runtimes.training_seconds, 2),
         ({"landscape": {"tiles": 2}}, runtimes.tile_seconds, 0.5),
         ({"landscape": {"subset_size": 500}}, runtimes.tile_seconds, 0.5),
-        ({"landscape": {"batchnorm": "recompute"}}, runtimes.tile_seconds, 2),
+        ({"landscape": {"batchnorm": "recompute"}}, runtimes.tile_seconds, 1),  # no BatchNorm
+        ({"training": {"checkpoint_every": 20}}, runtimes.trajectory_seconds, 3 / 41),
         ({"sharpness": {"subset_size": 250}}, runtimes.sharpness_seconds, 0.5),
         ({"across_seeds": {"points": 50}}, lambda c: runtimes.interpolation_seconds(c, 3), 2),
     ],
@@ -82,6 +83,17 @@ def test_estimates_scale_with_the_work(change, estimate, factor):
     for section, values in change.items():
         changed[section] |= values
     assert estimate(changed) == pytest.approx(factor * estimate(config), rel=0.02)
+
+
+def test_recomputed_batchnorm_statistics_cost_their_samples_on_models_with_batchnorm():
+    config = merged()
+    config["model"]["name"], config["dataset"]["name"] = "resnet20", "digits"
+    recompute = copy.deepcopy(config)
+    recompute["landscape"] |= {"batchnorm": "recompute", "batchnorm_samples": 1000}
+    evaluation = min(1000, 1438) + min(1000, 359)  # subset_size 1000 of each split
+    ratio = runtimes.tile_seconds(recompute) / runtimes.tile_seconds(config)
+    assert ratio == pytest.approx((evaluation + 1000) / evaluation)
+    assert runtimes.has_batchnorm("resnet20") and not runtimes.has_batchnorm("mnist1d_cnn")
 
 
 def test_a_finer_grid_and_a_costlier_model_ask_for_more():
