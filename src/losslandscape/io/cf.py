@@ -58,7 +58,9 @@ def encode(ds: xr.Dataset) -> tuple[xr.Dataset, dict]:
     """``ds`` with each string dimension coordinate ``d`` renamed ``d_label`` (an auxiliary
     coordinate on dimension ``d``), and the encoding that stores those labels as character
     arrays."""
-    labels = [name for name in ds.dims if name in ds.coords and ds[name].dtype.kind in "OUS"]
+    labels = [
+        name for name in ds.dims if name in ds.coords and ds[name].dtype.kind in "OUST"
+    ]  # T: numpy StringDType
     encoded = ds.drop_indexes(labels).rename_vars(
         {name: f"{name}{LABEL_SUFFIX}" for name in labels}
     )

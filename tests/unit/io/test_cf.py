@@ -56,3 +56,24 @@ def test_a_unit_that_is_not_udunits_is_refused_before_anything_is_written(tmp_pa
     with pytest.raises(ValueError, match=r"refused.nc.*'value': 'nats'"):
         write_netcdf(ds, path)
     assert not path.exists()
+
+
+def test_labels_of_every_string_dtype_are_char_arrays(tmp_path):
+    """object, fixed-width and numpy's StringDType labels (xr.concat over a pandas 3 Index
+    gives the last: study.nc's shape classes) all become char arrays."""
+    import pandas as pd
+
+    values = [xr.DataArray([1.0]), xr.DataArray([2.0])]
+    for kind, labels in (
+        ("object", np.array(["cup", "cap"], dtype=object)),
+        ("fixed", np.array(["cup", "cap"])),
+        ("StringDType", pd.Index(["cup", "cap"], name="shape_class")),
+    ):
+        stacked = xr.concat(values, dim=pd.Index(labels, name="shape_class"))
+        ds = xr.Dataset({"value": stacked.assign_attrs(cf.quantity("v", "1"))})
+        path = tmp_path / f"{kind}.nc"
+        write_netcdf(ds, path)
+        with netCDF4.Dataset(path) as raw:
+            assert all(var.dtype != str for var in raw.variables.values()), kind
+            assert raw.variables["shape_class_label"].dtype == np.dtype("S1"), kind
+        assert open_netcdf(path).value.sel(shape_class="cap").values.ravel().tolist() == [2.0]
