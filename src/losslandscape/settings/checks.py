@@ -10,6 +10,7 @@ neither torch nor an installed copy of the package.
 """
 
 import importlib.util
+import platform
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -67,7 +68,7 @@ def check_config(config: dict, kinds: Mapping | None = None) -> None:
         from losslandscape.planes.kinds import PLANE_KINDS as kinds
     planes = [kinds[name] for name in config["directions"]["planes"]]
     _check_training(config["activations"], config["training"])
-    _check_cuda_build(config)
+    _check_devices(config)
     _check_seeds(config, planes)
     _check_epochs(config["directions"], config["training"], planes)
     _check_tiles(config["landscape"], planes)
@@ -108,19 +109,32 @@ def torch_cuda_build() -> str | None | bool:
     return found.group(1) if found else None
 
 
-def _check_cuda_build(config: dict) -> None:
-    """``device: cuda`` needs a torch built with CUDA; a CPU-only build would fail only in
-    the first job that runs on the device."""
-    asked = [
-        f"{section}.device"
-        for section in ("training", "landscape")
-        if config.get(section, {}).get("device") == "cuda"
-    ]
-    if asked and torch_cuda_build() is None:
+def device_missing(device: str) -> str | None:
+    """Why this machine cannot give ``device`` (read without importing torch), or None:
+    ``cuda`` needs a torch built with CUDA, ``xla`` the ``torch_xla`` package, ``mps`` macOS.
+    Nothing is refused where torch is not installed (a planning environment without it)."""
+    if torch_cuda_build() is False or device in ("auto", "cpu"):
+        return None
+    if device == "cuda" and torch_cuda_build() is None:
+        return 'a torch built with CUDA; found a CPU-only build of torch (README: "GPUs")'
+    if device == "xla" and importlib.util.find_spec("torch_xla") is None:
+        return "the torch_xla package (TPUs); found none installed"
+    if device == "mps" and platform.system() != "Darwin":
+        return f"macOS (Apple's GPUs); found {platform.system()}"
+    return None
+
+
+def _check_devices(config: dict) -> None:
+    """A device the machine cannot give would fail only in the first job that uses it."""
+    problems = []
+    for section in ("training", "landscape"):
+        device = config.get(section, {}).get("device")
+        why = device_missing(device) if device else None
+        if why:
+            problems.append(f"{section}.device: {device} needs {why}")
+    if problems:
         raise ValueError(
-            f"config {', '.join(asked)}: cuda needs a torch built with CUDA; found a CPU-only "
-            'build of torch. Install a CUDA build (README: "GPUs"), or set the device to '
-            "auto or cpu"
+            f"config {'; '.join(problems)}. Install what it needs, or set the device to auto or cpu"
         )
 
 

@@ -151,14 +151,25 @@ def between_checkpoints(p: PlaneInputs) -> Directions:
     metadata = {"normalization": "none", "epochs": [int(e) for e in epochs]}
     origin = {key: start[key] for key in p.layout.names}
     u = {key: end[key] - start[key] for key in p.layout.names}
+    if not any(bool(t.any()) for t in u.values()):
+        raise ValueError(
+            f"{p.paths[0]}: the {p.kind.name} slice needs two different models; the weights "
+            f"of epochs {epochs[0]} and {epochs[1]} are identical (did training change the "
+            "weights?)"
+        )
     return origin, u, _zeros_like(u), metadata
 
 
 def _through(p: PlaneInputs, states: list[dict], extra: dict) -> Directions:
     """The plane through three state dicts (:func:`three_point_directions`), origin at the
-    first; ``extra`` joins the metadata."""
+    first; ``extra`` (the epochs or seeds) joins the metadata and names the models in an
+    error."""
     points = [p.layout.flatten(state) for state in states]
-    flat_u, flat_v, metadata = three_point_directions(*points)
+    try:
+        flat_u, flat_v, metadata = three_point_directions(*points)
+    except ValueError as error:
+        chosen = ", ".join(f"{key} {value}" for key, value in extra.items())
+        raise ValueError(f"{', '.join(p.paths)} ({chosen}): {error}") from None
     origin = {key: states[0][key] for key in p.layout.names}
     metadata |= {"normalization": "none", **extra}
     return origin, p.layout.unflatten(flat_u), p.layout.unflatten(flat_v), metadata

@@ -113,3 +113,32 @@ def test_three_point_plane_rejects_collinear_points():
         three_point_directions(w1, w2, 2 * w2)
     with pytest.raises(ValueError, match="w1 and w2 coincide"):
         three_point_directions(w1, w1, w2)
+
+
+@pytest.mark.parametrize(
+    "plane, message",
+    [
+        ("pca", "moves in two directions"),
+        ("interpolation", "slice needs two different models; the weights of epochs 0 and 4"),
+        ("three_point", r"\(epochs \[0, 1, 2\]\): three-point plane: w1 and w2 coincide"),
+    ],
+)
+def test_every_plane_through_checkpoints_refuses_weights_that_never_moved(
+    toy_run, tmp_path, plane, message
+):
+    """A run whose weights never moved (a learning rate of 1e-20): every plane built from
+    its checkpoints is refused by the directions stage, naming the file (issue 21, case 5's
+    kind; the interpolation slice had passed with u = 0 and failed in the landscape stage)."""
+    import copy
+
+    from losslandscape.stages.directions import run_compute_directions
+    from losslandscape.training.checkpoints import save_checkpoints
+
+    frozen = copy.deepcopy(toy_run[0])
+    frozen["state_dicts"] = [frozen["state_dicts"][0]] * len(frozen["state_dicts"])
+    path = tmp_path / "frozen.pt"
+    save_checkpoints(frozen, path)
+    with pytest.raises(ValueError, match=message) as error:
+        run_compute_directions(str(path), str(tmp_path / "d.pt"), plane, seed=1)
+    assert "frozen.pt" in str(error.value)
+    assert not (tmp_path / "d.pt").exists()

@@ -288,8 +288,47 @@ def test_cuda_is_refused_at_start_up_with_a_cpu_only_torch(monkeypatch, build, r
     config["landscape"]["device"] = "cuda"
     message = check(config)
     if refused:
-        assert "config training.device, landscape.device: cuda needs a torch built with" in message
+        assert "config training.device: cuda needs a torch built with CUDA" in message
+        assert "landscape.device: cuda needs" in message
         assert "found a CPU-only build" in message and 'README: "GPUs"' in message
+    else:
+        assert message is None
+
+
+@pytest.mark.parametrize(
+    "device, system, xla, refused",
+    [
+        ("xla", "Linux", False, "landscape.device: xla needs the torch_xla package"),
+        ("xla", "Linux", True, None),
+        ("mps", "Linux", False, "landscape.device: mps needs macOS (Apple's GPUs); found Linux"),
+        ("mps", "Darwin", False, None),
+    ],
+)
+def test_a_device_the_machine_cannot_give_is_refused_at_start_up(
+    monkeypatch, device, system, xla, refused
+):
+    """xla without torch_xla and mps off macOS had failed in every job (issue 21, case 11's
+    kind: the device is checked at start-up)."""
+    import importlib.util
+    import platform
+
+    from losslandscape.settings import checks
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(checks, "torch_cuda_build", lambda: None)
+    monkeypatch.setattr(platform, "system", lambda: system)
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: (
+            (object() if xla else None) if name == "torch_xla" else real_find_spec(name, *a)
+        ),
+    )
+    config = default_config()
+    config["landscape"]["device"] = device
+    message = check(config)
+    if refused:
+        assert refused in message and "set the device to auto or cpu" in message
     else:
         assert message is None
 
