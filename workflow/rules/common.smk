@@ -31,10 +31,12 @@ plane_kinds = _module_by_path("planes/kinds.py")
 config_checks = _module_by_path("settings/checks.py")
 config_checks.check_renamed_keys(config)
 validate(config, "../schemas/config.schema.yaml")
-config_checks.check_config(config, kinds=plane_kinds.PLANE_KINDS)
-# Wall-time requests from the work the config sets and the model's measured cost
-# (losslandscape/settings/runtimes.py)
+# Wall-time requests from the work the config sets and the model's measured cost, and the
+# data sets' input shapes (losslandscape/settings/runtimes.py)
 runtimes = _module_by_path("settings/runtimes.py")
+config_checks.check_config(
+    config, kinds=plane_kinds.PLANE_KINDS, datasets=runtimes.DATASETS
+)
 
 
 def code_of(module):

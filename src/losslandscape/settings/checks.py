@@ -48,27 +48,34 @@ def saved_epochs(epochs: int, every: int) -> list[int]:
     return sorted({0, epochs, *range(every, epochs + 1, every)})
 
 
-def check_config(config: dict, kinds: Mapping | None = None) -> None:
+def check_config(
+    config: dict, kinds: Mapping | None = None, datasets: Mapping | None = None
+) -> None:
     """Refuse a config whose keys disagree with each other, naming the key, what was
     expected and what was found.
 
     ``config`` is a schema-validated config with its defaults filled in; ``kinds`` maps
     plane-kind names to what each needs (default
     :data:`losslandscape.planes.kinds.PLANE_KINDS`; common.smk passes those of the
-    plane-kind module it loads by path).
+    plane-kind module it loads by path); ``datasets`` maps data-set names to their input
+    shape first (default :data:`losslandscape.settings.runtimes.DATASETS`, likewise).
 
     Raises:
         ValueError: an activation without a learning rate; more than one learning-rate
             schedule; three_seed planes through seeds not in the study; lines between seeds
             with fewer than 2 seeds; PCA planes with fewer than 4 saved checkpoints;
             narrow, three-point or interpolation epochs that are not saved; more tiles than
-            the smallest grid has points; a device of cuda with a CPU-only torch.
+            the smallest grid has points; a device the machine cannot give; a model that
+            does not take the data set's inputs, or crop-and-flip of signals.
     """
     if kinds is None:
         from losslandscape.planes.kinds import PLANE_KINDS as kinds
+    if datasets is None:
+        from losslandscape.settings.runtimes import DATASETS as datasets
     planes = [kinds[name] for name in config["directions"]["planes"]]
     _check_training(config["activations"], config["training"])
     _check_devices(config)
+    _check_model_inputs(config, datasets[config["dataset"]["name"]][0])
     _check_seeds(config, planes)
     _check_epochs(config["directions"], config["training"], planes)
     _check_tiles(config["landscape"], planes)
@@ -135,6 +142,41 @@ def _check_devices(config: dict) -> None:
     if problems:
         raise ValueError(
             f"config {'; '.join(problems)}. Install what it needs, or set the device to auto or cpu"
+        )
+
+
+# The inputs each shipped model takes (losslandscape.models.registry.data_kwargs, which
+# needs torch; tests/unit/settings/test_checks.py keeps the two in agreement)
+SIGNAL_MODELS = ("mnist1d_cnn",)
+ANY_INPUT_MODELS = ("mlp",)
+
+
+def model_takes(model: str, shape: tuple[int, ...]) -> bool:
+    """Whether shipped model ``model`` takes inputs of ``shape``: 1-D signals for the
+    mnist1d CNN, square images ``(size, size)`` or ``(channels, size, size)`` for the image
+    models, anything for the MLP."""
+    if model in ANY_INPUT_MODELS:
+        return True
+    if model in SIGNAL_MODELS:
+        return len(shape) == 1
+    return len(shape) in (2, 3) and shape[-1] == shape[-2]
+
+
+def _check_model_inputs(config: dict, shape: tuple[int, ...]) -> None:
+    """A model that does not take the data set's inputs, or crop-and-flip of signals, would
+    fail only in the first training job."""
+    model, dataset = config["model"]["name"], config["dataset"]["name"]
+    if not model_takes(model, tuple(shape)):
+        kind = "1-D signals" if model in SIGNAL_MODELS else "square images"
+        raise ValueError(
+            f"config model.name: {model} takes {kind}; dataset.name {dataset} has inputs of "
+            f"shape {list(shape)}. Choose mlp, or a model for {dataset}'s inputs (config/README.md)"
+        )
+    augmentation = config["training"].get("augmentation", "none")
+    if augmentation != "none" and len(shape) == 1:
+        raise ValueError(
+            f"config training.augmentation: {augmentation} needs images; dataset.name "
+            f"{dataset} has 1-D inputs of shape {list(shape)}. Set augmentation: none"
         )
 
 

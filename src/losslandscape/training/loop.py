@@ -49,9 +49,9 @@ def _check_arguments(dataset: dict, augmentation: str, target_loss: float | None
         raise ValueError(
             f"augmentation {augmentation!r} is unknown; choose one of {', '.join(AUGMENTATIONS)}"
         )
-    if augmentation != "none" and dataset["x_train"].dim() != 4:
+    if augmentation != "none" and dataset["x_train"].dim() not in (3, 4):
         raise ValueError(
-            f"augmentation {augmentation!r} needs images (n, c, h, w); data set "
+            f"augmentation {augmentation!r} needs images (n, c, h, w) or (n, h, w); data set "
             f"{dataset['name']!r} has inputs of shape {list(dataset['input_shape'])}"
         )
     if target_loss is not None and not (math.isfinite(target_loss) and target_loss >= 0):

@@ -140,7 +140,7 @@ def test_the_workflow_downloads_exactly_the_official_archives(name):
     repo = Path(__file__).resolve().parents[3]
     result = subprocess.run(
         [str(Path(sys.executable).with_name("snakemake")), "-n", "--config"]
-        + [f"dataset={{name: {name}}}", "study=archive-plan"],
+        + [f"dataset={{name: {name}}}", "model={name: mlp}", "study=archive-plan"],
         cwd=repo,
         capture_output=True,
         text=True,

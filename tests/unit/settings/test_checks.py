@@ -8,6 +8,7 @@ in the defaults), with :func:`losslandscape.settings.check_renamed_keys` before 
 runs them before any job is tested end to end in tests/workflow/test_config_dry_run.py.
 """
 
+import re
 from pathlib import Path
 
 import pytest
@@ -339,3 +340,50 @@ def test_the_installed_torch_build_is_read_without_importing_it():
     from losslandscape.settings import checks
 
     assert checks.torch_cuda_build() == torch.version.cuda
+
+
+def test_model_inputs_agree_with_the_model_registry():
+    """The planning check (torch-free) says a model takes a shape exactly where the model
+    registry builds it; every shipped data set has its shape there."""
+    from losslandscape.data.datasets import DATASETS
+    from losslandscape.models.registry import MODELS, data_kwargs
+    from losslandscape.settings import checks, runtimes
+
+    assert set(runtimes.DATASETS) == set(DATASETS)
+    shapes = {shape for shape, _, _ in runtimes.DATASETS.values()} | {(8, 9), (2, 8, 8, 8)}
+    for model in MODELS:
+        for shape in shapes:
+            try:
+                data_kwargs(model, list(shape), 10)
+                builds = True
+            except ValueError:
+                builds = False
+            assert checks.model_takes(model, shape) == builds, (model, shape)
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (
+            {"model": {"name": "resnet20"}},
+            r"model.name: resnet20 takes square images; dataset.name mnist1d has inputs of "
+            r"shape \[40\]",
+        ),
+        (
+            {"dataset": {"name": "digits"}},
+            r"model.name: mnist1d_cnn takes 1-D signals; dataset.name digits has inputs of "
+            r"shape \[8, 8\]",
+        ),
+        (
+            {"training": {"augmentation": "crop_flip"}},
+            r"training.augmentation: crop_flip needs images; dataset.name mnist1d has 1-D",
+        ),
+    ],
+)
+def test_a_model_or_augmentation_the_data_cannot_feed_is_refused_at_start_up(changes, message):
+    """resnet20 on mnist1d had planned every job and failed in the first training job
+    (new-user check of issue 21)."""
+    config = default_config()
+    for section, values in changes.items():
+        config[section] |= values
+    assert re.search(message, check(config) or "")

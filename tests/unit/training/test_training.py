@@ -357,6 +357,26 @@ def test_training_with_augmentation_is_reproducible_and_differs_from_without():
     assert torch.equal(final[0], final[1]) and not torch.equal(final[0], final[2])
 
 
+@pytest.mark.parametrize("model", ["small_cnn2d", "resnet20", "convmlp_s"])
+def test_training_grey_scale_images_with_crop_flip(model):
+    """Digits and MNIST store (n, h, w): training with crop-and-flip runs on every image
+    model (the loop had still refused anything but (n, c, h, w); new-user check)."""
+    gen = torch.Generator().manual_seed(0)
+    grey = {
+        "name": "tiny-grey",
+        "x_train": torch.randn(20, 8, 8, generator=gen),
+        "y_train": torch.randint(0, 3, (20,), generator=gen),
+        "x_test": torch.randn(10, 8, 8, generator=gen),
+        "y_test": torch.randint(0, 3, (10,), generator=gen),
+        "n_classes": 3,
+        "input_shape": [8, 8],
+    }
+    ckpt, history = train_run(
+        grey, model, "relu", 1, 1, 1e-3, batch_size=10, augmentation="crop_flip"
+    )
+    assert len(ckpt["state_dicts"]) == 2 and history["train_loss"].notna().all()
+
+
 def test_crop_flip_keeps_grey_scale_images_without_a_channel_axis():
     """Digits and MNIST store (n, h, w): augmentation adds the channel axis and removes it
     again (issue 21: it had been refused only when training started)."""
