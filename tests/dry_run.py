@@ -1,9 +1,20 @@
 """Reading Snakemake's dry-run job table, shared by the workflow, profile and study tests."""
 
+import subprocess
 import sys
 from pathlib import Path
 
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+
+
+def dry_run(cwd: Path, *args: str) -> str:
+    """``snakemake -n *args`` in ``cwd``: its output (stdout and stderr), after asserting it
+    planned without error."""
+    result = subprocess.run(
+        [SNAKEMAKE, "-n", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout + result.stderr
 
 
 def job_counts(dry_run_output: str) -> dict[str, int]:

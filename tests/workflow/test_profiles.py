@@ -1,28 +1,23 @@
 """The profiles plan the default study on a machine with neither SLURM nor a TPU."""
 
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.dry_run import SNAKEMAKE, job_counts
+from tests.dry_run import dry_run, job_counts
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("profile", ["default", "slurm", "slurm-ci", "tpu"])
 def test_profile_plans_the_default_study(profile, tmp_path):
-    result = subprocess.run(
-        [SNAKEMAKE, "-n", "--quiet", "rules", "--profile", f"profiles/{profile}"]
-        + ["--config", f"study=profile-plan-{profile}"],  # a study with no results yet
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    output = dry_run(
+        REPO,
+        *("--quiet", "rules", "--profile", f"profiles/{profile}"),
+        *("--config", f"study=profile-plan-{profile}"),  # a study with no results yet
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    counts = job_counts(result.stdout + result.stderr)
+    counts = job_counts(output)
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     runs = len(config["activations"]) * len(config["seeds"])
     assert counts["train_model"] == runs and counts["map_run_planes"] == runs

@@ -1,13 +1,12 @@
 """The ready studies in config/studies, planned in full (the original one runs shortened in
 tests/ci/test_original_study.py)."""
 
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.dry_run import SNAKEMAKE, job_counts
+from tests.dry_run import dry_run, job_counts
 
 REPO = Path(__file__).resolve().parents[2]
 STUDIES = sorted((REPO / "config" / "studies").glob("*.yaml"))
@@ -15,15 +14,7 @@ STUDIES = sorted((REPO / "config" / "studies").glob("*.yaml"))
 
 @pytest.mark.parametrize("study", STUDIES, ids=lambda p: p.stem)
 def test_each_ready_study_plans_nine_runs_and_everything_after(study):
-    result = subprocess.run(
-        [SNAKEMAKE, "-n", "--quiet", "rules", "--configfile", str(study)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    counts = job_counts(result.stdout + result.stderr)
+    counts = job_counts(dry_run(REPO, "--quiet", "rules", "--configfile", str(study)))
     config = yaml.safe_load(study.read_text())
     runs = len(config["activations"]) * len(config["seeds"])
     planes = len(config["directions"]["planes"])
@@ -54,15 +45,7 @@ def test_ready_studies_ask_for_the_runtime_their_work_needs():
     from tests.unit.settings.test_runtimes import merged
 
     study = "config/studies/cifar10-resnet56.yaml"
-    result = subprocess.run(
-        [SNAKEMAKE, "-n", "--configfile", study],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    requests = _requests(result.stdout + result.stderr)
+    requests = _requests(dry_run(REPO, "--configfile", study))
     config = merged(study)
     expected = {
         "train_model": runtimes.training_seconds(config),
