@@ -18,8 +18,7 @@ The search goes in stages, likeliest gains first, so that the candidates stay fe
 2. ``pool`` where there are several threads, at the best ``point``'s layout and batch.
 3. ``point`` at the other batch sizes of :func:`batch_candidates`, and ``pool`` again
    where one of them won. (BatchNorm statistics recomputed at every point do not depend on
-   the batch size: :func:`~losslandscape.engine.model_copy.recompute_batchnorm` batches
-   them by the memory budget alone.)
+   the batch size: they are batched by the fixed ``batchnorm_batch_size``.)
 4. ``vmap`` (which calls the model itself: ``default`` layout) at the best batch.
 5. ``compile``, only where the points would take longer than
    :data:`COMPILE_WORTH_SECONDS` with the best so far (compiling takes seconds to minutes).

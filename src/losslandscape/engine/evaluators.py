@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from losslandscape.engine import workers
-from losslandscape.engine.budget import budget_batch_size, prepared, prepared_batches
+from losslandscape.engine.budget import prepared, prepared_batches
 from losslandscape.engine.loss import LossSums, Results
 from losslandscape.engine.model_copy import evaluation_copy, has_batchnorm, recompute_batchnorm
 from losslandscape.parameters import ParameterLayout
@@ -73,11 +73,6 @@ class PointEvaluator(Evaluator):
             for split, (inputs, labels) in splits.items()
         }
         self.recompute = options.batchnorm == "recompute" and has_batchnorm(self.twin)
-        if self.recompute:  # the statistics' batches follow the memory budget, not the grid's
-            inputs = options.batchnorm_inputs
-            self.batchnorm_batch = budget_batch_size(
-                model, inputs[:1], len(inputs), options.memory_budget_mb
-            )
 
     @torch.inference_mode()
     def __call__(self, coords: np.ndarray) -> Results:
@@ -87,7 +82,9 @@ class PointEvaluator(Evaluator):
             torch.add(origin, u, alpha=float(x), out=self.flat)
             self.flat.add_(v, alpha=float(y))
             if self.recompute:
-                recompute_batchnorm(self.twin, self.options.batchnorm_inputs, self.batchnorm_batch)
+                recompute_batchnorm(
+                    self.twin, self.options.batchnorm_inputs, self.options.batchnorm_batch_size
+                )
             for split, batches in self.batches.items():
                 for inputs, labels in batches:
                     self._add(sums[split], index, prepared(inputs, self.plan.prepare), labels)

@@ -56,10 +56,11 @@ def recompute_batchnorm(model: nn.Module, inputs: torch.Tensor, batch_size: int)
     everything it saw: the sample-weighted mean of the batch means, and the within-batch
     plus between-batch variance (combined as Chan, Golub & LeVeque 1979 do, in float64).
     PyTorch's cumulative average (``momentum=None``) weighs every batch alike, so a batch of
-    9 counted as much as one of 991 (issue 21). Callers
-    pass the largest batch their memory budget allows, not the grid's batch size: with one
-    batch the statistics are exact; with several, deeper layers still see inputs
-    normalized per batch.
+    9 counted as much as one of 991 (issue 21). Deeper layers see inputs normalized per
+    batch, so their statistics depend on ``batch_size``: callers pass a fixed one (the
+    workflow: ``landscape.batchnorm_batch_size``, by default the training batch size),
+    never one lowered to fit memory, which had moved a real grid's loss by up to
+    0.033 nats between memory budgets.
 
     Only the BatchNorm layers are put in training mode: dropout and stochastic depth stay
     off, so the statistics are those of the deterministic network that is evaluated.
@@ -81,7 +82,7 @@ def recompute_batchnorm(model: nn.Module, inputs: torch.Tensor, batch_size: int)
         raise ValueError(
             f"recomputing BatchNorm statistics needs batches of at least 2 samples; found "
             f"{len(inputs)} samples in batches of up to {batch_size}: raise "
-            f"landscape.batchnorm_samples or landscape.memory_budget_mb"
+            f"landscape.batchnorm_samples or landscape.batchnorm_batch_size"
         )
     # per layer and batch: sample count, per-channel mean and (biased) variance, each batch
     # reduced in the input's own dtype (no float64 copy of the activations)

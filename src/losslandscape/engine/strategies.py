@@ -66,6 +66,8 @@ class EvaluationOptions:
         at every point from ``batchnorm_inputs`` (Garipov et al.); models without BatchNorm
         are unaffected.
     batchnorm_inputs: ``(n, …)`` fixed training samples for ``recompute``.
+    batchnorm_batch_size: samples per train-mode batch for ``recompute`` (the statistics
+        depend on it, so it is never lowered to fit ``memory_budget_mb``).
     points_per_pass: points stacked in one ``vmap`` pass.
     workers: processes of the ``pool`` strategy.
     memory_budget_mb: bound on activation memory (MiB) of one forward pass; data prepared
@@ -77,6 +79,7 @@ class EvaluationOptions:
     batch_size: int = 1000
     batchnorm: str = "keep"
     batchnorm_inputs: torch.Tensor | None = None
+    batchnorm_batch_size: int = 100
     points_per_pass: int = 8
     workers: int = 1
     memory_budget_mb: float = 2048.0

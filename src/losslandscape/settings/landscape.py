@@ -188,12 +188,20 @@ class Landscape:
         "keep",
         "`keep` the trained BatchNorm running statistics at every grid point (Li et al.) or "
         "`recompute` them on `batchnorm_samples` fixed training samples (Garipov et al.: "
-        "their pooled mean and variance, in as few batches as `memory_budget_mb` allows, "
-        "whatever `batch_size`); no effect on models without BatchNorm",
+        "their pooled mean and variance over train-mode batches of `batchnorm_batch_size`, "
+        "whatever `batch_size` and `memory_budget_mb`); no effect on models without BatchNorm",
         choices=Registry("losslandscape.engine.strategies", "BATCHNORM_MODES"),
     )
     batchnorm_samples: int = key(
         1000, "training samples (fixed, seeded subset) for `recompute`", minimum=1
+    )
+    batchnorm_batch_size: int | None = key(
+        None,
+        "samples per train-mode batch for `recompute`: each BatchNorm layer normalizes "
+        "with its batch's statistics, so the deeper layers' recomputed statistics depend "
+        "on this, as in training (a fixed setting, never lowered to fit memory); `null`: "
+        "`training.batch_size`",
+        minimum=2,
     )
     subset_size: int | None = key(
         1000,

@@ -42,6 +42,7 @@ from losslandscape.stages.landscape_merge import (
 )
 from losslandscape.stages.landscape_plane import (
     EVALUATION_SUBSET_SEED,
+    batchnorm_batch_size,
     batchnorm_inputs,
     evaluation_attrs,
     evaluation_splits,
@@ -69,6 +70,7 @@ class LandscapeSettings:
     strategy: str = _CONFIG.strategy
     batchnorm: str = _CONFIG.batchnorm
     batchnorm_samples: int = _CONFIG.batchnorm_samples
+    batchnorm_batch_size: int | None = _CONFIG.batchnorm_batch_size
     subset_size: int | None = _CONFIG.subset_size
     memory_budget_mb: float = _CONFIG.memory_budget_mb
     device: str = _CONFIG.device
@@ -119,6 +121,7 @@ def run_evaluate_tile(
         batch_size=s.batch_size,
         batchnorm=s.batchnorm,
         batchnorm_inputs=batchnorm_inputs(plane, s, device),
+        batchnorm_batch_size=batchnorm_batch_size(plane, s),
         workers=threads,
         memory_budget_mb=s.memory_budget_mb,
     )
@@ -171,6 +174,7 @@ def run_merge_landscape(
         **{k: tile_attrs[k] for k in EVALUATION_ATTRS if k in tile_attrs},
         "device": tile_attrs["device"],
         "batchnorm": s.batchnorm,
+        "batchnorm_batch_size": batchnorm_batch_size(plane, s),
         **evaluation_attrs(plane.data, s.subset_size),
         **provenance_attrs(rule, parameters),
         **kind_attrs(plane.directions),

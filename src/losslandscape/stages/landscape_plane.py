@@ -14,6 +14,7 @@ from losslandscape.parameters import ParameterLayout
 from losslandscape.planes.directions import load_directions, project_onto_plane
 from losslandscape.planes.kinds import plane_kind
 from losslandscape.seeding import seeded_subset
+from losslandscape.settings import DEFAULTS as SETTINGS_DEFAULTS
 from losslandscape.training.checkpoints import load_checkpoints, model_from_checkpoints
 
 if TYPE_CHECKING:
@@ -128,3 +129,13 @@ def batchnorm_inputs(plane: Plane, s: "LandscapeSettings", device) -> torch.Tens
     data, seed = plane.data, int(plane.checkpoints["seed"])
     keep = seeded_subset(len(data["y_train"]), s.batchnorm_samples, seed, "batchnorm_subset")
     return data["x_train"][keep].to(device)
+
+
+def batchnorm_batch_size(plane: Plane, s: "LandscapeSettings") -> int:
+    """Samples per train-mode batch when BatchNorm statistics are recomputed:
+    ``s.batchnorm_batch_size``, or (null) the run's training batch size as its checkpoints
+    record it (the training default for checkpoints that do not)."""
+    if s.batchnorm_batch_size is not None:
+        return int(s.batchnorm_batch_size)
+    trained = plane.checkpoints.get("batch_size", SETTINGS_DEFAULTS.training.batch_size)
+    return int(trained)

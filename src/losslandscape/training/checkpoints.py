@@ -4,6 +4,7 @@ A checkpoints file is a dict::
 
     format_version: int     model_name: str       model_kwargs: dict (constructor args)
     activation: str         seed: int             dataset: str
+    batch_size: int         (the training batch size; absent in older files)
     epochs: list[int]       state_dicts: list[dict[str, Tensor]]  (one per saved epoch)
     diverged_epoch: int     (−1, or the epoch at which training diverged and stopped)
 

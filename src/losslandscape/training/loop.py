@@ -85,7 +85,12 @@ def _train_epochs(run: TrainingRun, epochs: int, batch_size: int, augmentation: 
 
 
 def _checkpoints(
-    run: TrainingRun, model_name: str, kwargs: dict, dataset_name: str, diverged_epoch: int
+    run: TrainingRun,
+    model_name: str,
+    kwargs: dict,
+    dataset_name: str,
+    diverged_epoch: int,
+    batch_size: int,
 ) -> dict:
     """The finished ``run``'s checkpoints as plain data, with the keys :func:`train_run`
     documents (:mod:`losslandscape.training.checkpoints`)."""
@@ -97,6 +102,7 @@ def _checkpoints(
         "activation": plan.activation,
         "seed": int(plan.seed),
         "dataset": dataset_name,
+        "batch_size": int(batch_size),
         "epochs": run.saved_epochs,
         "state_dicts": run.state_dicts,
         "diverged_epoch": diverged_epoch,
@@ -204,5 +210,5 @@ def train_run(
     plan = RunPlan(activation, seed, epochs, checkpoint_every, target_loss)
     run = TrainingRun(model, opt, scheduler, store, dataset, plan)
     diverged_epoch = _train_epochs(run, epochs, batch_size, augmentation)
-    checkpoints = _checkpoints(run, model_name, kwargs, dataset["name"], diverged_epoch)
+    checkpoints = _checkpoints(run, model_name, kwargs, dataset["name"], diverged_epoch, batch_size)
     return checkpoints, pd.DataFrame(run.rows, columns=HISTORY_COLUMNS)
