@@ -24,6 +24,7 @@ from losslandscape.planes.directions import (
     three_point_directions,
 )
 from losslandscape.planes.kinds import PlaneKind, PlaneName, plane_kind
+from losslandscape.stages.matching import check_data_fits_model
 from losslandscape.training.checkpoints import load_checkpoints, model_from_checkpoints
 
 log = logging.getLogger(__name__)
@@ -199,6 +200,7 @@ def hessian_eigenvectors(p: PlaneInputs) -> Directions:
             f"{p.kind.name} directions need the data set: pass dataset=<prepared .pt file>"
         )
     data = load_dataset(p.options["dataset"])
+    check_data_fits_model(p.model, data, p.paths[0], p.options["dataset"])
     subset = sharpness_subset(len(data["y_train"]), p.options["hessian_subset_size"], p.seed)
     hvp = HessianOperator(p.model, data["x_train"][subset], data["y_train"][subset])
     flat_u, flat_v, largest, smallest = hessian_extreme_eigenvectors(hvp, seed=p.seed)

@@ -15,6 +15,7 @@ from losslandscape.planes.directions import load_directions, project_onto_plane
 from losslandscape.planes.kinds import plane_kind
 from losslandscape.seeding import seeded_subset
 from losslandscape.settings import DEFAULTS as SETTINGS_DEFAULTS
+from losslandscape.stages.matching import check_data_fits_model, check_directions_fit_model
 from losslandscape.training.checkpoints import load_checkpoints, model_from_checkpoints
 
 if TYPE_CHECKING:
@@ -83,6 +84,8 @@ def load_plane(dataset: str, checkpoints: str, directions: str, s: "LandscapeSet
     ckpt = load_checkpoints(checkpoints)
     dirs = load_directions(directions)
     model = model_from_checkpoints(ckpt)
+    check_data_fits_model(model, data, checkpoints, dataset)
+    check_directions_fit_model(model, dirs, directions, checkpoints)
     layout = ParameterLayout.of(model)
     origin = layout.flatten(dirs["origin"])
     u, v = layout.flatten(dirs["u"]), layout.flatten(dirs["v"])

@@ -20,6 +20,7 @@ from losslandscape.stages.landscape_plane import (
     evaluation_attrs,
     evaluation_splits,
 )
+from losslandscape.stages.matching import check_data_fits_model
 from losslandscape.training.checkpoints import load_checkpoints, model_from_checkpoints
 
 log = logging.getLogger(__name__)
@@ -178,6 +179,7 @@ def run_interpolate_seeds(
     torch.set_num_threads(threads)
     runs, model = _load_runs(checkpoints)
     data = load_dataset(dataset)
+    check_data_fits_model(model, data, checkpoints[0], dataset)
     splits = evaluation_splits(data, subset_size, EVALUATION_SUBSET_SEED, "cpu")
     alphas = np.linspace(0.0, 1.0, points)
     pairs, lines, barriers = _pair_lines(model, runs, alphas, splits)

@@ -19,6 +19,7 @@ from losslandscape.metrics.sharpness import (
 )
 from losslandscape.metrics.trace import hutchpp_trace
 from losslandscape.metrics.variables import SHARPNESS_METRICS
+from losslandscape.stages.matching import check_data_fits_model, check_directions_fit_model
 from losslandscape.training.checkpoints import load_checkpoints, model_from_checkpoints, run_attrs
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ def run_compute_sharpness(
     data = load_dataset(dataset)
     ckpt = load_checkpoints(checkpoints)
     model = model_from_checkpoints(ckpt)
+    check_data_fits_model(model, data, checkpoints, dataset)
     subset = sharpness_subset(len(data["y_train"]), subset_size, ckpt["seed"])
     inputs, labels = data["x_train"][subset], data["y_train"][subset]
     hvp = HessianOperator(model, inputs, labels)
@@ -108,6 +110,8 @@ def run_hessian_map(
     plane = load_directions(directions)
     grid = datamodel.read_landscape(landscape)
     model = model_from_checkpoints(ckpt)
+    check_data_fits_model(model, data, checkpoints, dataset)
+    check_directions_fit_model(model, plane, directions, checkpoints)
     layout = ParameterLayout.of(model)
     origin, u, v = (layout.flatten(plane[key]).float() for key in ("origin", "u", "v"))
     subset = sharpness_subset(len(data["y_train"]), subset_size, ckpt["seed"])

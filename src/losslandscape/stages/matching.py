@@ -1,0 +1,76 @@
+"""Checks that the files a stage is given belong together: a data set the model can take
+(its inputs' shape, its classes within the model's outputs) and directions of the model's
+parameters. The workflow always gives matching files; the command line takes any, and a
+mismatch had surfaced as torch's bare ``index 10 is out of bounds`` or ``parameters [...]
+are missing`` naming no file (issue 21, case 8's kind)."""
+
+import torch
+from torch import nn
+
+from losslandscape.parameters import ParameterLayout
+
+
+def check_data_fits_model(model: nn.Module, data: dict, checkpoints: str, dataset: str) -> None:
+    """Refuse a prepared data set (``dataset``, its dict ``data``) that the model of
+    ``checkpoints`` cannot evaluate: one training input passed through the model in eval
+    mode must give at least ``data["n_classes"]`` outputs.
+
+    Raises:
+        ValueError: naming both files, the data set's input shape and classes, and what the
+            model did with them (the error it raised, or how many outputs it gives).
+    """
+    shape, n_classes = list(data["x_train"].shape[1:]), int(data["n_classes"])
+    found = f"data set {dataset} ({data.get('name', '?')}: inputs {shape}, {n_classes} classes)"
+    training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            outputs = model(data["x_train"][:1])
+    except (RuntimeError, ValueError, IndexError) as error:
+        first = str(error).splitlines()[0]
+        raise ValueError(
+            f"the model of checkpoints {checkpoints} cannot take the inputs of {found}: "
+            f"{first}; give the data set the run was trained on"
+        ) from None
+    finally:
+        model.train(training)
+    if outputs.dim() != 2 or outputs.shape[1] < n_classes:
+        raise ValueError(
+            f"the model of checkpoints {checkpoints} gives outputs of shape "
+            f"{list(outputs.shape[1:])} per input; {found} needs {n_classes} class scores: "
+            f"give the data set the run was trained on"
+        )
+
+
+def check_directions_fit_model(
+    model: nn.Module, directions: dict, path: str, checkpoints: str
+) -> None:
+    """Refuse directions (``directions``, read from ``path``) whose origin, ``u`` and ``v``
+    are not tensors of every parameter of the model of ``checkpoints``, shape for shape.
+
+    Raises:
+        ValueError: naming both files and the first parameters that are missing, extra or
+            of another shape.
+    """
+    layout = ParameterLayout.of(model)
+    expected = dict(zip(layout.names, layout.shapes, strict=True))
+    for key in ("origin", "u", "v"):
+        tensors = directions[key]
+        missing = [name for name in expected if name not in tensors]
+        extra = [name for name in tensors if name not in expected]
+        reshaped = [
+            f"{name} {list(tensors[name].shape)} (model: {list(shape)})"
+            for name, shape in expected.items()
+            if name in tensors and tuple(tensors[name].shape) != tuple(shape)
+        ]
+        if missing or extra or reshaped:
+            found = "; ".join(
+                f"{what} {names[:3]}{' …' if len(names) > 3 else ''}"
+                for what, names in (("missing", missing), ("extra", extra), ("reshaped", reshaped))
+                if names
+            )
+            raise ValueError(
+                f"directions file {path} does not fit the model of checkpoints {checkpoints}: "
+                f"its {key} has parameters {found}; compute the directions from these "
+                f"checkpoints"
+            )
