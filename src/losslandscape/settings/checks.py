@@ -10,6 +10,7 @@ neither torch nor an installed copy of the package.
 """
 
 import importlib.util
+import json
 import platform
 import re
 from collections.abc import Mapping
@@ -41,6 +42,12 @@ def check_renamed_keys(config: Mapping) -> None:
                 f"config key {section}.{old} was renamed: expected {new} ({meaning}), "
                 f"found {section}.{old}: {config[section][old]!r}"
             )
+
+
+def _yaml(value) -> str:
+    """``value`` as a config file writes it (``true``, ``null``, ``[10, 20]``), not as
+    Python prints it."""
+    return json.dumps(value)
 
 
 def saved_epochs(epochs: int, every: int) -> list[int]:
@@ -90,11 +97,12 @@ def _check_training(activations: list[str], training: dict) -> None:
         )
     schedules = {key: training.get(key) for key in _SCHEDULE_OFF if training.get(key)}
     if len(schedules) > 1:
-        found = " and ".join(f"{key}: {value}" for key, value in schedules.items())
+        found = " and ".join(f"{key}: {_yaml(value)}" for key, value in schedules.items())
         defaults = [key for key, value in schedules.items() if _SCHEDULE_DEFAULTS.get(key) == value]
+        # the merged config cannot tell a default from the same value written in a file
         source = "".join(
-            f"; {key}: {schedules[key]} is the default, which the schema fills in where your "
-            f"config file does not set {key}"
+            f"; {key}: {_yaml(schedules[key])} is also the default, which the schema fills in "
+            f"if your config leaves {key} out"
             for key in defaults
         )
         raise ValueError(

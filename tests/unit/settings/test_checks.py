@@ -137,9 +137,9 @@ BAD_CONFIGS = {
         _set("training", "milestones", {"epochs": [10], "factor": 0.1}),
         [
             "config training: choose one learning-rate schedule",
-            "milestones: {'epochs': [10], 'factor': 0.1} and cosine: True",
-            "cosine: True is the default, which the schema fills in where your config file "
-            "does not set cosine",
+            'milestones: {"epochs": [10], "factor": 0.1} and cosine: true',
+            "cosine: true is also the default, which the schema fills in if your config "
+            "leaves cosine out",
             "`milestones: null`, `cosine: false`",
         ],
     ),
@@ -149,7 +149,7 @@ BAD_CONFIGS = {
             plateau={"factor": 0.1, "patience": 15},
             milestones={"epochs": [10], "factor": 0.1},
         ),
-        ["found plateau: {'factor': 0.1, 'patience': 15} and milestones", "`plateau: null`"],
+        ['found plateau: {"factor": 0.1, "patience": 15} and milestones', "`plateau: null`"],
     ),
     "negative-target-loss": (
         _set("training", "target_loss", -0.1),
