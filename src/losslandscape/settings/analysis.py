@@ -114,14 +114,22 @@ class Sharpness:
     )
 
 
+# no control character (C0, DEL, C1) and no line or paragraph separator, with at least one
+# character that is not white space
+_NOT_LINE = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+_ONE_LINE_OF_TEXT = rf"^[^{_NOT_LINE}]*[^\s{_NOT_LINE}][^{_NOT_LINE}]*$"
+
+
 @dataclass(frozen=True)
 class Report:
     """The HTML report (`snakemake --report`)."""
 
     title: str = key(
         "Activation functions and the loss landscape: mnist1d CNN",
-        "title of the report's front page: one line of any text (reStructuredText markup in it "
-        "is shown as typed)",
-        # one line, not blank: a title is a heading
-        pattern=r"^[^\n\r\t]*\S[^\n\r\t]*$",
+        "title of the report's front page: one line of any text, without control characters "
+        "or line separators (reStructuredText markup in it is shown as typed)",
+        # one line, not blank: a title is a heading. Control characters and every other
+        # character Python's (so docutils') splitlines breaks at (\v \f \x1c-\x1e \x85,
+        # U+2028, U+2029) are refused: U+2028 had split the heading and shown no title
+        pattern=_ONE_LINE_OF_TEXT,
     )

@@ -3,6 +3,7 @@ title a user may write: it renders without a docutils warning and shows the titl
 (issue 21: `|` and wide characters had put a "System Message" box on the page)."""
 
 import html
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -42,3 +43,25 @@ def test_any_title_renders_as_typed_without_a_warning(title, tmp_path, monkeypat
     text = template.render(snakemake=SimpleNamespace(config=config))
     parts = publish_parts(text, writer="html", settings_overrides={"halt_level": 2})
     assert parts["title"] == html.escape(title, quote=False)
+
+
+# every character Python's str.splitlines (and so docutils) breaks a line at, and the rest
+# of the control characters
+LINE_BREAKERS = ["\n", "\r", "\t", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+
+
+@pytest.mark.parametrize("character", LINE_BREAKERS + ["\x00", "\x1b", "\x7f"], ids=ascii)
+def test_the_schema_refuses_a_title_that_would_not_be_one_line(character):
+    """U+2028 had passed the schema and split the heading: the front page showed no title.
+    Whatever the schema lets through renders (the test above, and the one below)."""
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    pattern = schema["properties"]["report"]["properties"]["title"]["pattern"]
+    title = f"first{character}second"
+    assert len(title.splitlines()) > 1 or not title.isprintable()
+    assert re.search(pattern, title) is None
+    assert re.search(pattern, "first\u00a0second\u200b 🙂") is not None
+
+
+@pytest.mark.parametrize("title", ["zero\u200bwidth", "rtl \u05e9\u05dc\u05d5\u05dd"])
+def test_unusual_printable_titles_render_as_typed(title, tmp_path, monkeypatch):
+    test_any_title_renders_as_typed_without_a_warning(title, tmp_path, monkeypatch)
