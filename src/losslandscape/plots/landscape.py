@@ -21,10 +21,10 @@ from losslandscape.plots.finite import finite_grid, grid_minimum, non_finite_not
 TRAJECTORY_RESIDUAL_MAX = 0.5
 
 
-def _trajectory(ax, landscape: xr.Dataset) -> None:
-    """The training trajectory (plane coordinates): its checkpoints near the plane (residual
-    below :data:`TRAJECTORY_RESIDUAL_MAX`) and inside the window. Fewer than two such
-    checkpoints: no line (and no legend entry), and a note saying why."""
+def _trajectory(ax, landscape: xr.Dataset) -> str | None:
+    """Draw the training trajectory (plane coordinates): its checkpoints near the plane
+    (residual below :data:`TRAJECTORY_RESIDUAL_MAX`) and inside the window. Fewer than two
+    such checkpoints: no line (and no legend entry); the note saying why is returned."""
     xs, ys = landscape["x"].values, landscape["y"].values
     near = landscape.trajectory_residual < TRAJECTORY_RESIDUAL_MAX
     on_grid = (
@@ -42,15 +42,7 @@ def _trajectory(ax, landscape: xr.Dataset) -> None:
             if int(near.sum()) < 2
             else "outside the window"
         )
-        ax.text(
-            0.02,
-            0.02,
-            f"trajectory not drawn: {reason}",
-            transform=ax.transAxes,
-            fontsize=7,
-            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
-        )
-        return
+        return f"trajectory not drawn: {reason}"
     ax.plot(
         landscape.trajectory_x.where(shown),
         landscape.trajectory_y.where(shown),
@@ -60,6 +52,18 @@ def _trajectory(ax, landscape: xr.Dataset) -> None:
         linewidth=1,
         label="training trajectory",
     )
+    return None
+
+
+def _notes(ax, notes: list[str | None]) -> None:
+    """The panel's notes in one box at its lower left, a line each: two boxes had been
+    drawn over each other where both were long (issue 21)."""
+    lines = [note for note in notes if note]
+    if lines:
+        ax.text(
+            0.02, 0.02, "\n".join(lines), transform=ax.transAxes, fontsize=7, va="bottom",
+            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
+        )  # fmt: skip
 
 
 def _spanning_models(ax, attrs: dict) -> None:
@@ -110,13 +114,7 @@ def _loss_panel(ax, landscape: xr.Dataset, variable: str) -> None:
     plt.colorbar(
         filled, ax=ax, label=f"{variable.replace('_', ' ')} (nats, log scale)", format="%.3g"
     )
-    _trajectory(ax, landscape)
-    note = non_finite_note(raw)
-    if note:
-        ax.text(
-            0.98, 0.02, note, transform=ax.transAxes, fontsize=7, ha="right",
-            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
-        )  # fmt: skip
+    _notes(ax, [_trajectory(ax, landscape), non_finite_note(raw)])
     minimum = grid_minimum(raw)
     if minimum is not None:
         iy, ix = minimum
@@ -163,10 +161,7 @@ def _slice_panels(axes, landscape: xr.Dataset) -> None:
     axes[0].set_yscale("log")
     raw = np.concatenate([landscape[f"{s}_loss"].values[0] for s in ("train", "test")])
     axes[0].set_ylim(*positive_range(raw))  # limits from the finite values (none: 1e-3…1)
-    note = non_finite_note(raw, shown="left out of the curves")
-    if note:
-        axes[0].text(0.98, 0.02, note,
-                     transform=axes[0].transAxes, fontsize=7, ha="right")  # fmt: skip
+    _notes(axes[0], [non_finite_note(raw, shown="left out of the curves")])
     for axis in (axes[0].yaxis,):
         axis.set_major_formatter(ticker.FormatStrFormatter("%.3g"))
         axis.set_minor_formatter(ticker.FormatStrFormatter("%.3g"))

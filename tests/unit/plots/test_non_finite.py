@@ -3,6 +3,7 @@ point at all: it is written, and the grid minimum is marked on a finite point (i
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from losslandscape.metrics.landscape import landscape_metrics
 from losslandscape.plots import analysis as plot_analysis
@@ -119,3 +120,21 @@ def test_a_slice_with_no_finite_point_still_gives_figures(tmp_path, case):
         runs, ["relu", "tanh"], "train_loss", str(tmp_path / "c.png")
     )
     assert_png(tmp_path / "c.png")
+
+
+def test_a_panels_notes_do_not_cover_each_other(tmp_path, kept):
+    """Non-finite points and a trajectory off the plane: both notes are shown, and no two
+    texts of a panel overlap (they had been two boxes drawn over each other)."""
+    ds = spoiled(np.nan)
+    ds["trajectory_residual"] = ds["trajectory_residual"] * 0 + 10.0  # every checkpoint off
+    plot_landscape.plot_landscape(ds, str(tmp_path / "map.png"))
+    figure = kept[0]
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    for ax in figure.axes[:2]:
+        text = "\n".join(t.get_text() for t in ax.texts)
+        assert "trajectory not drawn: off the plane" in text
+        assert "2 of 63 points non-finite" in text
+        boxes = [t.get_window_extent(renderer) for t in ax.texts]
+        for i, first in enumerate(boxes):
+            for second in boxes[i + 1 :]:
+                assert not first.overlaps(second), ax.get_title()
