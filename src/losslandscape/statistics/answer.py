@@ -226,7 +226,16 @@ def _table_marks(summary, planes, activations, landscape, seeds: pd.Series) -> l
 
 
 def _differences(tests: pd.DataFrame, planes, activations, landscape) -> list[str]:
-    """The pairwise permutation tests, explained, and their table."""
+    """The pairwise permutation tests, explained, and their table; with fewer than two
+    activations compared, a sentence saying so (the table had listed the metrics with
+    no column)."""
+    if len(activations) < 2:
+        compared = ", ".join(activations) or "none"
+        return [
+            f"**Differences between activations.** None tested: the comparison has one "
+            f"activation ({compared}), and a test needs two.",
+            "",
+        ]
     notes = sorted(set(tests["note"].dropna()) - {""})
     lines = [
         "**Differences between activations.** Exact permutation tests of the difference in "
