@@ -1,5 +1,6 @@
 """Reading Snakemake's dry-run job table, shared by the workflow, profile and study tests."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -7,11 +8,16 @@ from pathlib import Path
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 
-def dry_run(cwd: Path, *args: str) -> str:
-    """``snakemake -n *args`` in ``cwd``: its output (stdout and stderr), after asserting it
-    planned without error."""
+def dry_run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """``snakemake -n *args`` in ``cwd`` (with ``env`` added to the environment): its output
+    (stdout and stderr), after asserting it planned without error."""
     result = subprocess.run(
-        [SNAKEMAKE, "-n", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+        [SNAKEMAKE, "-n", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout + result.stderr
