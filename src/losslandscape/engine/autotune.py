@@ -182,6 +182,7 @@ def choose_evaluation(
     started = time.perf_counter()
     rates: dict[str, float] = {}
     tried: dict[str, tuple[str, EvaluationOptions]] = {}
+    failures: list[Exception] = []
 
     def run(strategy: str, candidate: EvaluationOptions, always: bool = False) -> None:
         label = _label(strategy, candidate)
@@ -199,6 +200,7 @@ def choose_evaluation(
             tried[label] = (strategy, candidate)
         except Exception as error:  # a candidate this platform cannot run is not a choice
             log.warning("candidate %s skipped: %s: %s", label, type(error).__name__, error)
+            failures.append(error)
 
     sample = next(iter(splits.values()))[0][:1]
     largest = budget_batch_size(model, sample, options.batch_size, options.memory_budget_mb)
@@ -212,8 +214,8 @@ def choose_evaluation(
 
     for layout in layouts:  # the requested batch in every layout: always measured
         run("point", replace(options, layout=layout, batch_size=largest), always=True)
-    if not rates:
-        raise RuntimeError("no candidate of auto ran on this platform")
+    if not rates:  # what failed every candidate (a setting the engine refuses) says why
+        raise failures[0]
     if threads > 1:  # the likeliest gain next: the other cores
         run("pool", replace(tried[best_point()][1], workers=threads))
     for batch in batches[1:]:

@@ -51,7 +51,8 @@ def recompute_batchnorm(model: nn.Module, inputs: torch.Tensor, batch_size: int)
     ``bn_update``).
 
     The inputs pass in train mode (each layer normalized with its batch's statistics, as
-    in training), in as few near-equal batches of at most ``batch_size`` as cover them, and
+    in training), in ``n // batch_size`` near-equal batches (the remainder spread over them,
+    so none is shorter than ``batch_size``; one batch of all ``n`` when ``n`` is smaller), and
     each layer's running mean and (unbiased) variance are the pooled statistics of
     everything it saw: the sample-weighted mean of the batch means, and the within-batch
     plus between-batch variance (combined as Chan, Golub & LeVeque 1979 do, in float64).
@@ -76,14 +77,15 @@ def recompute_batchnorm(model: nn.Module, inputs: torch.Tensor, batch_size: int)
     model.eval()
     if not norms:  # none, or only layers that always normalize with their batch's statistics
         return
-    pieces = -(-len(inputs) // max(1, batch_size))
-    chunks = torch.tensor_split(inputs, pieces)
-    if min(len(chunk) for chunk in chunks) < 2:
+    if min(len(inputs), batch_size) < 2:
         raise ValueError(
             f"recomputing BatchNorm statistics needs batches of at least 2 samples; found "
-            f"{len(inputs)} samples in batches of up to {batch_size}: raise "
-            f"landscape.batchnorm_samples or landscape.batchnorm_batch_size"
+            f"{len(inputs)} samples in batches of {batch_size}: raise "
+            f"landscape.batchnorm_samples or landscape.batchnorm_batch_size (null: "
+            f"training.batch_size)"
         )
+    # no short last batch: its statistics would weigh a few samples' normalization alike
+    chunks = torch.tensor_split(inputs, max(1, len(inputs) // batch_size))
     # per layer and batch: sample count, per-channel mean and (biased) variance, each batch
     # reduced in the input's own dtype (no float64 copy of the activations)
     recorded: dict[nn.Module, list[tuple[int, torch.Tensor, torch.Tensor]]] = {m: [] for m in norms}

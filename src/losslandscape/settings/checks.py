@@ -44,7 +44,7 @@ def check_renamed_keys(config: Mapping) -> None:
             )
 
 
-def _yaml(value) -> str:
+def _as_written(value) -> str:
     """``value`` as a config file writes it (``true``, ``null``, ``[10, 20]``), not as
     Python prints it."""
     return json.dumps(value)
@@ -73,7 +73,8 @@ def check_config(
             with fewer than 2 seeds; PCA planes with fewer than 4 saved checkpoints;
             narrow, three-point or interpolation epochs that are not saved; more tiles than
             the smallest grid has points; a device the machine cannot give; a model that
-            does not take the data set's inputs, or crop-and-flip of signals.
+            does not take the data set's inputs, or crop-and-flip of signals; BatchNorm
+            statistics to recompute from fewer than 2 samples or in batches of 1.
     """
     if kinds is None:
         from losslandscape.planes.kinds import PLANE_KINDS as kinds
@@ -86,6 +87,7 @@ def check_config(
     _check_seeds(config, planes)
     _check_epochs(config["directions"], config["training"], planes)
     _check_tiles(config["landscape"], planes)
+    _check_batchnorm(config["landscape"], config["training"])
 
 
 def _check_training(activations: list[str], training: dict) -> None:
@@ -97,18 +99,38 @@ def _check_training(activations: list[str], training: dict) -> None:
         )
     schedules = {key: training.get(key) for key in _SCHEDULE_OFF if training.get(key)}
     if len(schedules) > 1:
-        found = " and ".join(f"{key}: {_yaml(value)}" for key, value in schedules.items())
+        found = " and ".join(f"{key}: {_as_written(value)}" for key, value in schedules.items())
         defaults = [key for key, value in schedules.items() if _SCHEDULE_DEFAULTS.get(key) == value]
         # the merged config cannot tell a default from the same value written in a file
         source = "".join(
-            f"; {key}: {_yaml(schedules[key])} is also the default, which the schema fills in "
-            f"if your config leaves {key} out"
+            f"; {key}: {_as_written(schedules[key])} is also the default: "
+            f"config/config.yaml, which Snakemake reads before a --configfile, sets it, and "
+            f"the schema fills it in where a config leaves {key} out"
             for key in defaults
         )
         raise ValueError(
             f"config training: choose one learning-rate schedule; found {found}{source}. "
             f"Turn the others off with "
             + ", ".join(f"`{k}: {v}`" for k, v in _SCHEDULE_OFF.items() if k in schedules)
+        )
+
+
+def _check_batchnorm(landscape: dict, training: dict) -> None:
+    """Recomputed BatchNorm statistics need a variance: batches of at least 2 samples."""
+    if landscape.get("batchnorm") != "recompute":
+        return
+    batch = landscape.get("batchnorm_batch_size")
+    source = "landscape.batchnorm_batch_size"
+    if batch is None:
+        batch, source = training["batch_size"], "training.batch_size (batchnorm_batch_size: null)"
+    found = {source: batch, "landscape.batchnorm_samples": landscape["batchnorm_samples"]}
+    small = {key: value for key, value in found.items() if value < 2}
+    if small:
+        raise ValueError(
+            "config landscape.batchnorm: recompute estimates each BatchNorm layer's variance "
+            "in train-mode batches, which needs at least 2 samples; found "
+            + ", ".join(f"{key}: {value}" for key, value in small.items())
+            + ". Set landscape.batchnorm_batch_size and landscape.batchnorm_samples to 2 or more"
         )
 
 

@@ -212,7 +212,9 @@ class Landscape:
     )
     memory_budget_mb: float = key(
         2048.0,
-        "bound on one forward pass's activation memory (MiB); batches shrink to fit; data "
+        "bound on one forward pass's activation memory (MiB); evaluation batches shrink to "
+        "fit (not the `batchnorm_batch_size` of recomputed statistics, which set the values); "
+        "data "
         "prepared once for all grid points (the data laid out batch-innermost or "
         "channels-last) is kept only within half of it; also sets the tile jobs' `mem_mb` "
         "(+2000)",

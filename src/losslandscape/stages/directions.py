@@ -200,7 +200,7 @@ def hessian_eigenvectors(p: PlaneInputs) -> Directions:
             f"{p.kind.name} directions need the data set: pass dataset=<prepared .pt file>"
         )
     data = load_dataset(p.options["dataset"])
-    check_data_fits_model(p.model, data, p.paths[0], p.options["dataset"])
+    check_data_fits_model(p.model, data, p.paths[0], p.options["dataset"], p.ckpt["dataset"])
     subset = sharpness_subset(len(data["y_train"]), p.options["hessian_subset_size"], p.seed)
     hvp = HessianOperator(p.model, data["x_train"][subset], data["y_train"][subset])
     flat_u, flat_v, largest, smallest = hessian_extreme_eigenvectors(hvp, seed=p.seed)

@@ -117,11 +117,12 @@ def run_evaluate_tile(
     # One evaluation subset for every run of a study (not seeded by the run): activations and
     # seeds are compared on the same samples, so subset noise does not differ between them.
     splits = evaluation_splits(plane.data, s.subset_size, EVALUATION_SUBSET_SEED, device)
+    statistics_batch = batchnorm_batch_size(plane, s, checkpoints)  # −1: nothing recomputed
     options = EvaluationOptions(
         batch_size=s.batch_size,
         batchnorm=s.batchnorm,
         batchnorm_inputs=batchnorm_inputs(plane, s, device),
-        batchnorm_batch_size=batchnorm_batch_size(plane, s),
+        **({"batchnorm_batch_size": statistics_batch} if statistics_batch > 0 else {}),
         workers=threads,
         memory_budget_mb=s.memory_budget_mb,
     )
@@ -174,7 +175,7 @@ def run_merge_landscape(
         **{k: tile_attrs[k] for k in EVALUATION_ATTRS if k in tile_attrs},
         "device": tile_attrs["device"],
         "batchnorm": s.batchnorm,
-        "batchnorm_batch_size": batchnorm_batch_size(plane, s),
+        "batchnorm_batch_size": batchnorm_batch_size(plane, s, checkpoints),
         **evaluation_attrs(plane.data, s.subset_size),
         **provenance_attrs(rule, parameters),
         **kind_attrs(plane.directions),

@@ -10,11 +10,11 @@ import torch
 
 from losslandscape.data.datasets import load_dataset
 from losslandscape.engine.grid import symmetric_axis
+from losslandscape.engine.model_copy import has_batchnorm
 from losslandscape.parameters import ParameterLayout
 from losslandscape.planes.directions import load_directions, project_onto_plane
 from losslandscape.planes.kinds import plane_kind
 from losslandscape.seeding import seeded_subset
-from losslandscape.settings import DEFAULTS as SETTINGS_DEFAULTS
 from losslandscape.stages.matching import check_data_fits_model, check_directions_fit_model
 from losslandscape.training.checkpoints import load_checkpoints, model_from_checkpoints
 
@@ -84,8 +84,8 @@ def load_plane(dataset: str, checkpoints: str, directions: str, s: "LandscapeSet
     ckpt = load_checkpoints(checkpoints)
     dirs = load_directions(directions)
     model = model_from_checkpoints(ckpt)
-    check_data_fits_model(model, data, checkpoints, dataset)
-    check_directions_fit_model(model, dirs, directions, checkpoints)
+    check_data_fits_model(model, data, checkpoints, dataset, ckpt["dataset"])
+    check_directions_fit_model(model, dirs, directions, checkpoints, ckpt["state_dicts"])
     layout = ParameterLayout.of(model)
     origin = layout.flatten(dirs["origin"])
     u, v = layout.flatten(dirs["u"]), layout.flatten(dirs["v"])
@@ -134,11 +134,24 @@ def batchnorm_inputs(plane: Plane, s: "LandscapeSettings", device) -> torch.Tens
     return data["x_train"][keep].to(device)
 
 
-def batchnorm_batch_size(plane: Plane, s: "LandscapeSettings") -> int:
+def batchnorm_batch_size(plane: Plane, s: "LandscapeSettings", checkpoints: str) -> int:
     """Samples per train-mode batch when BatchNorm statistics are recomputed:
     ``s.batchnorm_batch_size``, or (null) the run's training batch size as its checkpoints
-    record it (the training default for checkpoints that do not)."""
+    record it; −1 where nothing is recomputed (``batchnorm: keep``, or a model without
+    BatchNorm), which is what the landscape records then.
+
+    Raises:
+        ValueError: statistics to recompute with no batch size set, from checkpoints
+            (``checkpoints``, a path) written before they recorded the training batch size.
+    """
+    if s.batchnorm != "recompute" or not has_batchnorm(plane.model):
+        return -1
     if s.batchnorm_batch_size is not None:
         return int(s.batchnorm_batch_size)
-    trained = plane.checkpoints.get("batch_size", SETTINGS_DEFAULTS.training.batch_size)
-    return int(trained)
+    if "batch_size" not in plane.checkpoints:
+        raise ValueError(
+            f"landscape.batchnorm_batch_size is null (the run's training batch size), but "
+            f"checkpoints {checkpoints} do not record it (written before they did): set "
+            f"landscape.batchnorm_batch_size to the batch size the run was trained with"
+        )
+    return int(plane.checkpoints["batch_size"])

@@ -10,17 +10,26 @@ from torch import nn
 from losslandscape.parameters import ParameterLayout
 
 
-def check_data_fits_model(model: nn.Module, data: dict, checkpoints: str, dataset: str) -> None:
+def check_data_fits_model(
+    model: nn.Module, data: dict, checkpoints: str, dataset: str, trained_on: str | None = None
+) -> None:
     """Refuse a prepared data set (``dataset``, its dict ``data``) that the model of
-    ``checkpoints`` cannot evaluate: one training input passed through the model in eval
-    mode must give at least ``data["n_classes"]`` outputs.
+    ``checkpoints`` was not trained on or cannot evaluate: its name must be ``trained_on``
+    (the checkpoints' ``dataset``; None: not checked), and one training input passed
+    through the model in eval mode must give at least ``data["n_classes"]`` outputs.
 
     Raises:
-        ValueError: naming both files, the data set's input shape and classes, and what the
-            model did with them (the error it raised, or how many outputs it gives).
+        ValueError: naming both files, the data set's name, input shape and classes, and
+            what the model was trained on or did with them (the error it raised, or how
+            many outputs it gives).
     """
     shape, n_classes = list(data["x_train"].shape[1:]), int(data["n_classes"])
     found = f"data set {dataset} ({data.get('name', '?')}: inputs {shape}, {n_classes} classes)"
+    if trained_on is not None and data.get("name") != trained_on:
+        raise ValueError(
+            f"checkpoints {checkpoints} were trained on data set {trained_on!r}; found "
+            f"{found}: give the data set the run was trained on"
+        )
     training = model.training
     model.eval()
     try:
@@ -43,14 +52,16 @@ def check_data_fits_model(model: nn.Module, data: dict, checkpoints: str, datase
 
 
 def check_directions_fit_model(
-    model: nn.Module, directions: dict, path: str, checkpoints: str
+    model: nn.Module, directions: dict, path: str, checkpoints: str, states: list[dict]
 ) -> None:
-    """Refuse directions (``directions``, read from ``path``) whose origin, ``u`` and ``v``
-    are not tensors of every parameter of the model of ``checkpoints``, shape for shape.
+    """Refuse directions (``directions``, read from ``path``) that are not of the run of
+    ``checkpoints``: their origin, ``u`` and ``v`` must be tensors of every parameter of
+    its model, shape for shape, and the origin one of the run's saved weights ``states``
+    (every plane is centred on one; another seed of the same architecture is not).
 
     Raises:
         ValueError: naming both files and the first parameters that are missing, extra or
-            of another shape.
+            of another shape, or that the origin is none of the run's checkpoints.
     """
     layout = ParameterLayout.of(model)
     expected = dict(zip(layout.names, layout.shapes, strict=True))
@@ -74,3 +85,37 @@ def check_directions_fit_model(
                 f"its {key} has parameters {found}; compute the directions from these "
                 f"checkpoints"
             )
+    origin = directions["origin"]
+    if not any(
+        all(torch.equal(origin[name], state[name].to(origin[name].dtype)) for name in expected)
+        for state in states
+    ):
+        raise ValueError(
+            f"directions file {path} is centred on none of the {len(states)} saved weights "
+            f"of checkpoints {checkpoints}: it was computed from another run (another seed or "
+            f"training); compute the directions from these checkpoints"
+        )
+
+
+def check_landscape_of_plane(
+    grid,
+    path: str,
+    checkpoints: dict,
+    checkpoints_path: str,
+    directions: dict,
+    directions_path: str,
+) -> None:
+    """Refuse a landscape (``grid``, read from ``path``) of another run or plane than the
+    checkpoints and directions it is given with (the hessian map samples its grid).
+
+    Raises:
+        ValueError: naming the three files and the run or plane each belongs to.
+    """
+    ours = (checkpoints["activation"], int(checkpoints["seed"]), directions["plane"])
+    found = (grid.attrs.get("activation"), int(grid.attrs.get("seed", -1)), grid.attrs.get("plane"))
+    if found != ours:
+        raise ValueError(
+            f"landscape {path} is of {found[0]} seed {found[1]}, plane {found[2]}; checkpoints "
+            f"{checkpoints_path} and directions {directions_path} are of {ours[0]} seed "
+            f"{ours[1]}, plane {ours[2]}: give the landscape of that run and plane"
+        )

@@ -179,7 +179,8 @@ def run_interpolate_seeds(
     torch.set_num_threads(threads)
     runs, model = _load_runs(checkpoints)
     data = load_dataset(dataset)
-    check_data_fits_model(model, data, checkpoints[0], dataset)
+    for path, run in zip(checkpoints, runs, strict=True):
+        check_data_fits_model(model, data, path, dataset, run["dataset"])
     splits = evaluation_splits(data, subset_size, EVALUATION_SUBSET_SEED, "cpu")
     alphas = np.linspace(0.0, 1.0, points)
     pairs, lines, barriers = _pair_lines(model, runs, alphas, splits)

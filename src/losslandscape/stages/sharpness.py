@@ -19,7 +19,11 @@ from losslandscape.metrics.sharpness import (
 )
 from losslandscape.metrics.trace import hutchpp_trace
 from losslandscape.metrics.variables import SHARPNESS_METRICS
-from losslandscape.stages.matching import check_data_fits_model, check_directions_fit_model
+from losslandscape.stages.matching import (
+    check_data_fits_model,
+    check_directions_fit_model,
+    check_landscape_of_plane,
+)
 from losslandscape.training.checkpoints import load_checkpoints, model_from_checkpoints, run_attrs
 
 log = logging.getLogger(__name__)
@@ -42,7 +46,7 @@ def run_compute_sharpness(
     data = load_dataset(dataset)
     ckpt = load_checkpoints(checkpoints)
     model = model_from_checkpoints(ckpt)
-    check_data_fits_model(model, data, checkpoints, dataset)
+    check_data_fits_model(model, data, checkpoints, dataset, ckpt["dataset"])
     subset = sharpness_subset(len(data["y_train"]), subset_size, ckpt["seed"])
     inputs, labels = data["x_train"][subset], data["y_train"][subset]
     hvp = HessianOperator(model, inputs, labels)
@@ -110,8 +114,9 @@ def run_hessian_map(
     plane = load_directions(directions)
     grid = datamodel.read_landscape(landscape)
     model = model_from_checkpoints(ckpt)
-    check_data_fits_model(model, data, checkpoints, dataset)
-    check_directions_fit_model(model, plane, directions, checkpoints)
+    check_data_fits_model(model, data, checkpoints, dataset, ckpt["dataset"])
+    check_directions_fit_model(model, plane, directions, checkpoints, ckpt["state_dicts"])
+    check_landscape_of_plane(grid, landscape, ckpt, checkpoints, plane, directions)
     layout = ParameterLayout.of(model)
     origin, u, v = (layout.flatten(plane[key]).float() for key in ("origin", "u", "v"))
     subset = sharpness_subset(len(data["y_train"]), subset_size, ckpt["seed"])

@@ -230,10 +230,10 @@ def _differences(tests: pd.DataFrame, planes, activations, landscape) -> list[st
     activations compared, a sentence saying so (the table had listed the metrics with
     no column)."""
     if len(activations) < 2:
-        compared = ", ".join(activations) or "none"
+        has = f"one activation ({activations[0]})" if activations else "no activation"
         return [
-            f"**Differences between activations.** None tested: the comparison has one "
-            f"activation ({compared}), and a test needs two.",
+            f"**Differences between activations.** None tested: the comparison has {has}, "
+            "and a test needs two.",
             "",
         ]
     notes = sorted(set(tests["note"].dropna()) - {""})

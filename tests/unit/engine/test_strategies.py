@@ -229,3 +229,8 @@ def test_recomputed_statistics_keep_their_precision_far_from_zero_and_refuse_sin
     torch.testing.assert_close(model[0].running_var.double(), expected, rtol=1e-3, atol=0)
     with pytest.raises(ValueError, match="batches of at least 2 samples.*batchnorm_samples"):
         recompute_batchnorm(model, inputs[:3], 1)
+    with pytest.raises(ValueError, match="found 1 samples in batches of 100"):
+        recompute_batchnorm(model, inputs[:1], 100)
+    # an odd count in batches of 2: no batch of one sample (5 → 3 + 2), so it runs
+    recompute_batchnorm(model, inputs[:5], 2)
+    assert torch.isfinite(model[0].running_var).all()

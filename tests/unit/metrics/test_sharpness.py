@@ -244,7 +244,9 @@ def test_hessian_map_on_a_coarse_sub_grid(tmp_path, toy_dataset, toy_run):
     save_dataset(toy_dataset, paths["data.pt"])
     save_checkpoints(toy_run[0], paths["ckpt.pt"])
     run_compute_directions(str(paths["ckpt.pt"]), str(paths["u.pt"]), "random", seed=7)
-    write_landscape(make_landscape(7, 5), paths["l.nc"])  # x in [-1, 1], y in [-2, 2]
+    landscape = make_landscape(7, 5)  # x in [-1, 1], y in [-2, 2]
+    landscape.attrs.update(seed=7, plane="random")  # the run's and its directions'
+    write_landscape(landscape, paths["l.nc"])
     main(
         ["hessian-map", "--points", "3", "--subset-size", "100"]
         + [f"--{k}={paths[v]}" for k, v in (("dataset", "data.pt"), ("checkpoints", "ckpt.pt"))]

@@ -117,6 +117,21 @@ BAD_CONFIGS = {
         _set("training", "batch_size", 0),
         [_key("training", "batch_size"), "0 is less than the minimum of 1"],
     ),
+    "recompute-in-batches-of-one": (
+        lambda config: (
+            config["landscape"].update(batchnorm="recompute"),
+            config["training"].update(batch_size=1),
+        ),
+        [
+            "config landscape.batchnorm: recompute",
+            "needs at least 2 samples; found training.batch_size (batchnorm_batch_size: null): 1",
+            "Set landscape.batchnorm_batch_size",
+        ],
+    ),
+    "recompute-from-one-sample": (
+        lambda config: config["landscape"].update(batchnorm="recompute", batchnorm_samples=1),
+        ["found landscape.batchnorm_samples: 1"],
+    ),
     "unknown-optimizer": (
         _set("training", "optimizer", "rmsprop"),
         [_key("training", "optimizer"), "'rmsprop' is not one of ['adam', 'sgd']"],
@@ -138,8 +153,9 @@ BAD_CONFIGS = {
         [
             "config training: choose one learning-rate schedule",
             'milestones: {"epochs": [10], "factor": 0.1} and cosine: true',
-            "cosine: true is also the default, which the schema fills in if your config "
-            "leaves cosine out",
+            "cosine: true is also the default: config/config.yaml, which Snakemake reads "
+            "before a --configfile, sets it, and the schema fills it in where a config leaves "
+            "cosine out",
             "`milestones: null`, `cosine: false`",
         ],
     ),
