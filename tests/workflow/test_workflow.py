@@ -251,8 +251,18 @@ AFTER_TRAINING = (
             lambda c: c["directions"]["narrow"].update(extent=0.5),
             RUN_PLANES | STUDY_TABLES | {"plot_plane_comparison"},
         ),
+        # what only recomputed BatchNorm statistics use, where none are (batchnorm: keep)
+        (lambda c: c["landscape"].update(batchnorm_samples=50, batchnorm_batch_size=10), set()),
     ],
-    ids=["training", "resolution", "metric", "report-title", "added-seed", "narrow-extent"],
+    ids=[
+        "training",
+        "resolution",
+        "metric",
+        "report-title",
+        "added-seed",
+        "narrow-extent",
+        "batchnorm-kept",
+    ],
 )
 def test_a_config_change_reruns_exactly_what_depends_on_it(finished_study, change, expected):
     config = study_config(finished_study)

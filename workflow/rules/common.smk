@@ -93,11 +93,11 @@ def all_plane_names():
     return sorted({name for seed in SEEDS for name in planes_of(seed)})
 
 
-def is_run_plane(name):
-    """Planes described per run in the summary: not across seeds, not around earlier
-    checkpoints (those have tables of their own)."""
-    parsed = plane_kinds.PlaneName.parse(name)
-    return not parsed.plane_kind.across_seeds and parsed.epoch is None
+# Where a plane's metrics go in the summary (losslandscape.planes.kinds; the command line's
+# summarize-study sorts metrics files by the same rules)
+is_run_plane = plane_kinds.is_run_plane
+is_across_seeds = plane_kinds.is_across_seeds
+is_over_training = plane_kinds.is_over_training
 
 
 def run_plane_paths(pattern, which=is_run_plane):
@@ -123,21 +123,9 @@ def figure_plane_paths(pattern):
     return run_plane_paths(pattern, which=is_figured)
 
 
-def is_across_seeds(name):
-    """Planes through several seeds' models (three_seed)."""
-    return plane_kinds.plane_kind(name).across_seeds
-
-
 def across_seed_paths(pattern):
     """`pattern` for every plane through several seeds' models."""
     return run_plane_paths(pattern, which=is_across_seeds)
-
-
-def is_over_training(name):
-    """Planes of the first draw of the kinds also mapped around earlier checkpoints
-    (narrow), around those and the final model: basin width over training."""
-    parsed = plane_kinds.PlaneName.parse(name)
-    return parsed.plane_kind.around_checkpoints and parsed.draw == 1
 
 
 def over_training_paths(pattern):
@@ -277,14 +265,17 @@ def canonical(value):
 RUNTIME_ONLY_LANDSCAPE = ("save_every_seconds", "threads")
 
 
+# Landscape settings only recomputed BatchNorm statistics use: left out of the params where
+# nothing is recomputed, so that changing them reruns nothing there
+BATCHNORM_ONLY_LANDSCAPE = ("batchnorm_samples", "batchnorm_batch_size")
+
+
 def landscape_settings():
-    return canonical(
-        {
-            k: v
-            for k, v in config["landscape"].items()
-            if k not in RUNTIME_ONLY_LANDSCAPE
-        }
-    )
+    recomputed = config["landscape"][
+        "batchnorm"
+    ] == "recompute" and runtimes.has_batchnorm(config["model"]["name"])
+    unused = RUNTIME_ONLY_LANDSCAPE + (() if recomputed else BATCHNORM_ONLY_LANDSCAPE)
+    return canonical({k: v for k, v in config["landscape"].items() if k not in unused})
 
 
 def options_of_plane(name):

@@ -11,20 +11,30 @@
     python -m losslandscape hessian-map --dataset data.pt --checkpoints ckpt.pt \\
         --directions random.pt --landscape random.nc --points 5 --out random_hessian.nc
     python -m losslandscape plot-landscape pca.nc --out pca.png
+    python -m losslandscape summarize-study --run relu 42 sharpness.nc history.csv \\
+        --metrics pca_metrics.nc --out-folder summary/
 
-Each subcommand is a :class:`~losslandscape.cli.options.Command` of its group's module
-(:mod:`~losslandscape.cli.data`, :mod:`~losslandscape.cli.training`,
-:mod:`~losslandscape.cli.planes`, :mod:`~losslandscape.cli.analysis`); the options that
+(README.md lists every command.) Each subcommand is a :class:`~losslandscape.cli.options.Command`
+of its group's module (:mod:`~losslandscape.cli.data`, :mod:`~losslandscape.cli.training`,
+:mod:`~losslandscape.cli.planes`, :mod:`~losslandscape.cli.analysis`,
+:mod:`~losslandscape.cli.study`, :mod:`~losslandscape.cli.figures`); the options that
 stand for config keys take their defaults, allowed names and help from the settings.
 """
 
 import argparse
 import logging
 
-from losslandscape.cli import analysis, data, planes, training
+from losslandscape.cli import analysis, data, figures, planes, study, training
 
 # Subcommand → its help, options and run, in the order ``--help`` lists them
-COMMANDS = data.COMMANDS | training.COMMANDS | planes.COMMANDS | analysis.COMMANDS
+COMMANDS = (
+    data.COMMANDS
+    | training.COMMANDS
+    | planes.COMMANDS
+    | analysis.COMMANDS
+    | study.COMMANDS
+    | figures.COMMANDS
+)
 
 
 def parser() -> argparse.ArgumentParser:

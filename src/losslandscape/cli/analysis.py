@@ -1,12 +1,12 @@
-"""The commands that measure and draw: ``metrics`` (of a landscape), ``sharpness`` and
-``hessian-map`` (of a trained model), ``plot-landscape``."""
+"""The commands that measure: ``metrics`` (of a landscape), ``sharpness`` and
+``hessian-map`` (of a trained model)."""
 
 import argparse
 
 from losslandscape.cli.options import Command, config_option
 from losslandscape.io.provenance import cli_rule
 from losslandscape.settings import Metrics, MinimaTolerance, Sharpness
-from losslandscape.stages import analyze, figures, sharpness
+from losslandscape.stages import analyze, sharpness
 
 
 def add_metrics(p: argparse.ArgumentParser) -> None:
@@ -79,16 +79,6 @@ def run_hessian_map(args: dict) -> None:
     sharpness.run_hessian_map(**args, rule=cli_rule("hessian-map"))
 
 
-def add_plot_landscape(p: argparse.ArgumentParser) -> None:
-    """``plot-landscape``'s options: the landscape file and the picture to write."""
-    p.add_argument("landscape")
-    p.add_argument("--out", required=True)
-
-
-def run_plot_landscape(args: dict) -> None:
-    figures.run_plot_landscape(**args)
-
-
 COMMANDS = {
     "metrics": Command(
         "minima, steepness, roughness, basin width and shape of a landscape (loss units)",
@@ -103,5 +93,4 @@ COMMANDS = {
         add_hessian_map,
         run_hessian_map,
     ),
-    "plot-landscape": Command("draw a landscape file", add_plot_landscape, run_plot_landscape),
 }

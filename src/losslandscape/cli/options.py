@@ -42,6 +42,34 @@ def _argument_type(hint: Any):
     return hint
 
 
+# How each bound of a key (losslandscape.settings.keys) is checked, and said when broken
+_BOUNDS = {
+    "minimum": (lambda value, bound: value >= bound, "at least"),
+    "maximum": (lambda value, bound: value <= bound, "at most"),
+    "exclusiveMinimum": (lambda value, bound: value > bound, "more than"),
+    "exclusiveMaximum": (lambda value, bound: value < bound, "less than"),
+}
+
+
+def _bounded(parse: Callable, limits: dict, path: str):
+    """An argparse type: ``parse``, then the config key's bounds (a usage error naming the
+    key when one is broken, as the schema does for a config file)."""
+
+    def checked(text: str):
+        value = parse(text)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            for limit, bound in limits.items():
+                holds, words = _BOUNDS.get(limit, (None, None))
+                if holds is not None and not holds(value, bound):
+                    raise argparse.ArgumentTypeError(
+                        f"config {path} must be {words} {bound:g}; found {text}"
+                    )
+        return value
+
+    checked.__name__ = getattr(parse, "__name__", "value")
+    return checked
+
+
 def config_option(
     p: argparse.ArgumentParser, flag: str, kind: type, name: str, **kwargs
 ) -> argparse.Action:
@@ -55,9 +83,11 @@ def config_option(
         kwargs.setdefault(
             "choices", choices.names() if isinstance(choices, Registry) else list(choices)
         )
+    path = key_path(kind, name)
     if "action" not in kwargs and "nargs" not in kwargs:
         kwargs.setdefault("type", _argument_type(get_type_hints(kind)[name]))
-    path = key_path(kind, name)
+    if "type" in kwargs and chosen.metadata["limits"]:
+        kwargs["type"] = _bounded(kwargs["type"], chosen.metadata["limits"], path)
     text = chosen.metadata["meaning"].replace("`", "").replace("%", "%%")
     kwargs.setdefault("help", f"{text} (config {path}; default: %(default)s)")
     action = p.add_argument(flag, **kwargs)
@@ -78,3 +108,25 @@ def plane_name(text: str) -> str:
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     return text
+
+
+def activations_option(p: argparse.ArgumentParser) -> None:
+    """``--activations``: the order (and colours) of a command across runs."""
+    p.add_argument(
+        "--activations",
+        nargs="+",
+        default=None,
+        help="the activations in the order the figure shows them, which also fixes their "
+        "colours (config activations; default: in the order the inputs first name them)",
+    )
+
+
+def activation_order(found: list[str], chosen: list[str] | None, what: str) -> list[str]:
+    """``chosen`` (the user's order), which must name every activation ``found`` in the
+    inputs; else the activations in the order the inputs name them first."""
+    if chosen is None:
+        return list(dict.fromkeys(found))
+    missing = sorted(set(found) - set(chosen))
+    if missing:
+        raise ValueError(f"--activations {chosen}: {what} also hold {missing}; name them too")
+    return list(chosen)

@@ -322,3 +322,26 @@ def run_plane_names(
         if kind.around_checkpoints:
             names += [PlaneName(kind.name, 1, epoch) for epoch in epochs_around]
     return names
+
+
+# Where a plane's metrics go in the study's summary (summarize-study; the workflow gathers
+# them by the same rules)
+
+
+def is_run_plane(name: str) -> bool:
+    """A plane described per run in the summary: not across seeds, not around an earlier
+    checkpoint (those have tables of their own)."""
+    parsed = PlaneName.parse(name)
+    return not parsed.plane_kind.across_seeds and parsed.epoch is None
+
+
+def is_across_seeds(name: str) -> bool:
+    """A plane through several seeds' models (three_seed): the across-seeds table."""
+    return plane_kind(name).across_seeds
+
+
+def is_over_training(name: str) -> bool:
+    """A plane of the first draw of a kind also mapped around earlier checkpoints (narrow),
+    around those and the final model: the table of basin width over training."""
+    parsed = PlaneName.parse(name)
+    return parsed.plane_kind.around_checkpoints and parsed.draw == 1

@@ -55,14 +55,18 @@ def run_plot_study_statistics(
     )
 
 
-def run_plot_landscape_analysis(landscape: str, metrics: str, out: str, numbers: str) -> None:
-    """A landscape and its metrics → the analysis PNG, and ``numbers``: a sentence with the
-    run's own values for the figure's caption (reStructuredText)."""
+def run_plot_landscape_analysis(
+    landscape: str, metrics: str, out: str, numbers: str | None = None
+) -> None:
+    """A landscape and its metrics → the analysis PNG, and ``numbers`` (None: not written):
+    a sentence with the run's own values for the figure's caption (reStructuredText)."""
     from losslandscape.io.files import write_text
     from losslandscape.plots import analysis as plot_analysis
 
     values = datamodel.open_netcdf(metrics)
     plot_analysis.plot_analysis(datamodel.read_landscape(landscape), values, out)
+    if numbers is None:
+        return
     widths = ", ".join(
         f"{'≥ ' if edge else ''}{width:.3g} at {height:.3g} nats"
         for height, width, edge in zip(

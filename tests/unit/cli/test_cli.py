@@ -2,16 +2,21 @@
 defaults (losslandscape.settings)."""
 
 import argparse
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import xarray as xr
+import yaml
 
 from losslandscape.cli import arguments, parser
 from losslandscape.io.datamodel import write_landscape
 from losslandscape.settings import DEFAULTS, as_config, default_at
 from tests.unit.io.test_datamodel import make_landscape
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.workflow
@@ -106,3 +111,81 @@ def test_landscape_options_take_null_and_threads_stays_the_jobs():
     assert arguments(args)["subset_size"] == DEFAULTS.landscape.subset_size
     with pytest.raises(SystemExit):
         arguments([*args, "--strategy", "fastest"])  # the allowed names are the settings'
+
+
+def _stage_functions(paths) -> set[str]:
+    """The stage functions (``losslandscape.stages.<module>.run_*``) that the Python files
+    ``paths`` import or reach through an imported stage module: a command's own function
+    of the same name does not count."""
+    names = set()
+    for path in paths:
+        tree = ast.parse(path.read_text())
+        modules = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "losslandscape.stages"
+            ):
+                for alias in node.names:
+                    if alias.name.startswith("run_"):
+                        names.add(alias.name)
+                    else:  # a stage module: from losslandscape.stages import figures
+                        modules.add(alias.asname or alias.name)
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in modules
+                and node.attr.startswith("run_")
+            ):
+                names.add(node.attr)
+    return names
+
+
+def test_every_stage_the_workflow_runs_has_a_command():
+    """Issue 19, item 4: the command line is the whole pipeline. Every stage function a
+    rule's script calls is called by a command (tests/workflow/test_cli_study.py runs the
+    commands across runs and the figures on the test study's files)."""
+    workflow = _stage_functions(sorted((ROOT / "workflow" / "scripts").glob("*.py")))
+    cli = _stage_functions(sorted((ROOT / "src" / "losslandscape" / "cli").glob("*.py")))
+    assert len(workflow) >= 15
+    assert not workflow - cli, f"stages without a command: {sorted(workflow - cli)}"
+
+
+def _schema_bounds(path: str) -> dict:
+    """The lower and upper bounds the config schema puts on key ``path`` (``a.b.c``), on
+    its value, its non-null value or its items."""
+    node = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    for part in path.split("."):
+        if "properties" not in node:  # a section that may be null: its object's keys
+            (node,) = (c for c in node["oneOf"] if "properties" in c)
+        node = node["properties"][part]
+    candidates = [node, node.get("items", {}), *node.get("oneOf", [])]
+    names = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+    return {name: c[name] for c in candidates for name in names if name in c}
+
+
+def test_every_bounded_option_refuses_what_the_schema_refuses():
+    """A value the config schema refuses (``--batchnorm-batch-size 1``, a negative basin
+    level) is a usage error naming the key, not a failure inside the stage."""
+    top = parser()
+    (commands,) = (a for a in top._actions if isinstance(a, argparse._SubParsersAction))
+    checked = 0
+    for sub in commands.choices.values():
+        for action in sub._actions:
+            if not hasattr(action, "config_key") or action.type is None:
+                continue
+            bounds = _schema_bounds(action.config_key)
+            outside = {
+                "minimum": lambda b: b - 1,
+                "exclusiveMinimum": lambda b: b,
+                "maximum": lambda b: b + 1,
+                "exclusiveMaximum": lambda b: b,
+            }
+            for name, bound in bounds.items():
+                with pytest.raises(argparse.ArgumentTypeError, match=action.config_key):
+                    action.type(str(outside[name](bound)))
+                checked += 1
+            default = action.default
+            if bounds and default is not None:  # the default itself is in range
+                action.type(str(default[0] if isinstance(default, list) else default))
+    assert checked >= 20
