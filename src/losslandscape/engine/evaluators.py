@@ -1,6 +1,7 @@
 """The evaluators behind the strategies of :mod:`losslandscape.engine.strategies`: each
 takes plane coordinates ``(n_points, 2)`` and returns every split's loss, its standard
-error and accuracy at those points (:class:`~losslandscape.engine.loss.LossSums`)."""
+error and (where the loss defines one) accuracy at those points
+(:class:`~losslandscape.engine.loss.LossSums`)."""
 
 import copy
 from dataclasses import replace
@@ -10,7 +11,7 @@ import torch
 
 from losslandscape.engine import workers
 from losslandscape.engine.budget import prepared, prepared_batches
-from losslandscape.engine.loss import LossSums, Results
+from losslandscape.engine.loss import CROSS_ENTROPY, LossSums, Results
 from losslandscape.engine.model_copy import evaluation_copy, has_batchnorm, recompute_batchnorm
 from losslandscape.parameters import ParameterLayout
 
@@ -77,7 +78,9 @@ class PointEvaluator(Evaluator):
     @torch.inference_mode()
     def __call__(self, coords: np.ndarray) -> Results:
         origin, u, v = self.plane
-        sums = {split: LossSums(len(coords), origin.device) for split in self.splits}
+        sums = {
+            split: LossSums(len(coords), origin.device, self.options.loss) for split in self.splits
+        }
         for index, (x, y) in enumerate(coords):
             torch.add(origin, u, alpha=float(x), out=self.flat)
             self.flat.add_(v, alpha=float(y))
@@ -93,7 +96,8 @@ class PointEvaluator(Evaluator):
     def _add(self, sums: LossSums, index: int, inputs: torch.Tensor, labels: torch.Tensor):
         """Add one prepared batch at point ``index``: reduced by the C kernel where the
         plan has it, from the logits otherwise."""
-        if self.plan.add_loss_sums is not None:
+        # equal, not identical: a pool worker holds an unpickled copy
+        if self.plan.add_loss_sums is not None and sums.loss == CROSS_ENTROPY:
             self.plan.add_loss_sums(inputs, labels, sums.sums[:, index])
         else:
             sums.add(index, self.plan.forward(inputs), labels)
@@ -124,7 +128,9 @@ class VmapEvaluator(Evaluator):
     def __call__(self, coords: np.ndarray) -> Results:
         origin = self.plane[0]
         batch, step = self.options.batch_size, max(1, self.options.points_per_pass)
-        sums = {split: LossSums(len(coords), origin.device) for split in self.splits}
+        sums = {
+            split: LossSums(len(coords), origin.device, self.options.loss) for split in self.splits
+        }
         for first in range(0, len(coords), step):
             chunk = slice(first, min(first + step, len(coords)))
             stacked = _flat_points(*self.plane, coords[chunk])
@@ -142,7 +148,7 @@ class PoolEvaluator(Evaluator):
     process, a Python call's or a tile's, reuses them."""
 
     def __init__(self, model, origin, u, v, splits, options):
-        self.splits, self.device = splits, origin.device
+        self.splits, self.device, self.loss = splits, origin.device, options.loss
         self.group = workers.acquire(max(1, options.workers))
         try:
             # detached: autograd does not cross processes, and the plane needs no gradient
@@ -156,7 +162,8 @@ class PoolEvaluator(Evaluator):
         if self.group is None:
             raise ValueError("this pool evaluator is closed; open a new one")
         if len(coords) == 0:  # as point answers: empty arrays
-            return _results({s: LossSums(0, self.device) for s in self.splits}, self.splits)
+            empty = {s: LossSums(0, self.device, self.loss) for s in self.splits}
+            return _results(empty, self.splits)
         pieces = np.array_split(np.arange(len(coords)), len(self.group) or 1)
         parts = self.group.evaluate([coords[piece] for piece in pieces if len(piece)])
         return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}

@@ -9,6 +9,7 @@ strategy against.
 """
 
 import copy
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -87,18 +88,22 @@ def evaluate_grid_reference(
     ys: np.ndarray,
     splits: Splits,
     batch_size: int = 128,
+    loss: Callable | None = None,
 ) -> dict[str, np.ndarray]:
     """The plain reference: copy each point's weights into the module, DataLoader batches
     of ``batch_size`` (the Li et al. loop).
 
     Arguments as for :func:`evaluate_grid` but ``batch_size`` for ``strategy`` and
-    ``options``; returns its ``{split}_loss`` and ``{split}_accuracy`` ``(ny, nx)`` (no
-    standard errors). Slow: what the tests and benchmarks hold every strategy against.
+    ``options``, and ``loss``: None for cross-entropy (``F.cross_entropy``, with accuracy),
+    else a function ``(outputs, targets) -> (batch,)`` of per-sample losses (no accuracy);
+    returns ``{split}_loss`` (and ``{split}_accuracy``) ``(ny, nx)`` (no standard errors).
+    Slow: what the tests and benchmarks hold every strategy against.
     """
     model = copy.deepcopy(model).eval()  # the caller's module keeps its weights
     layout = ParameterLayout.of(model)
     params = dict(model.named_parameters())
-    out = {f"{n}_{k}": np.empty((len(ys), len(xs))) for n in splits for k in ("loss", "accuracy")}
+    kinds = ("loss", "accuracy") if loss is None else ("loss",)
+    out = {f"{n}_{k}": np.empty((len(ys), len(xs))) for n in splits for k in kinds}
     for iy, y in enumerate(ys):
         for ix, x in enumerate(xs):
             point = layout.unflatten(origin + float(x) * u + float(y) * v)
@@ -110,8 +115,12 @@ def evaluate_grid_reference(
                     TensorDataset(inputs, labels), batch_size=batch_size
                 ):
                     logits = model(batch_inputs)
-                    loss_sum += float(F.cross_entropy(logits, batch_labels, reduction="sum"))
-                    correct += int((logits.argmax(1) == batch_labels).sum())
+                    if loss is None:
+                        loss_sum += float(F.cross_entropy(logits, batch_labels, reduction="sum"))
+                        correct += int((logits.argmax(1) == batch_labels).sum())
+                    else:
+                        loss_sum += float(loss(logits, batch_labels).double().sum())
                 out[f"{name}_loss"][iy, ix] = loss_sum / len(inputs)
-                out[f"{name}_accuracy"][iy, ix] = correct / len(inputs)
+                if loss is None:
+                    out[f"{name}_accuracy"][iy, ix] = correct / len(inputs)
     return out

@@ -43,7 +43,7 @@ from losslandscape.engine.evaluators import (
     Splits,
     VmapEvaluator,
 )
-from losslandscape.engine.loss import Results
+from losslandscape.engine.loss import CROSS_ENTROPY, Loss, Results
 from losslandscape.engine.model_copy import has_batchnorm, has_convolutions
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,8 @@ class EvaluationOptions:
         once for all points (``point``: batch-innermost or channels-last copies) is kept
         when it takes at most half of it.
     layout: the ``point`` model copy's memory layout on CPU, one of :data:`LAYOUTS`.
+    loss: the per-sample loss (:mod:`losslandscape.engine.loss`; default cross-entropy,
+        the only one the C kernel of the planned pass reduces).
     """
 
     batch_size: int = 1000
@@ -84,6 +86,7 @@ class EvaluationOptions:
     workers: int = 1
     memory_budget_mb: float = 2048.0
     layout: str = "channels_last"
+    loss: Loss = CROSS_ENTROPY
 
 
 def layout_that_runs(

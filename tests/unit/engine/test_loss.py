@@ -5,7 +5,13 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from losslandscape.engine.loss import LossSums, cross_entropy_and_prediction
+from losslandscape.engine.loss import (
+    CROSS_ENTROPY,
+    MSE,
+    LossSums,
+    as_loss,
+    cross_entropy_and_prediction,
+)
 
 
 @pytest.mark.parametrize("scale", [1.0, 1e3], ids=["unit-logits", "huge-logits"])
@@ -53,3 +59,43 @@ def test_one_point_adds_at_its_index_only():
     sums = LossSums(3, "cpu")
     sums.add(1, logits, labels)
     assert sums.sums[:, [0, 2]].eq(0).all() and sums.sums[0, 1] > 0
+
+
+def test_mse_is_torchs_per_sample_mean_squared_error():
+    """Regression targets ``(batch, k)`` or ``(batch,)`` (k = 1): no accuracy; class
+    indices: one-hot targets (Li et al.'s ``--loss_name mse``) and the argmax accuracy."""
+    generator = torch.Generator().manual_seed(0)
+    outputs = torch.randn(2, 40, 3, generator=generator)  # 2 stacked points
+    targets = torch.randn(40, 3, generator=generator)
+    losses, correct = MSE.per_sample(outputs, targets)
+    expected = F.mse_loss(outputs, targets.expand_as(outputs), reduction="none").mean(-1)
+    torch.testing.assert_close(losses, expected)
+    assert correct is None
+    single, _ = MSE.per_sample(outputs[0, :, :1], targets[:, 0])
+    torch.testing.assert_close(single, (outputs[0, :, 0] - targets[:, 0]).square())
+    labels = torch.randint(0, 3, (40,), generator=generator)
+    losses, correct = MSE.per_sample(outputs, labels)
+    hot = F.one_hot(labels, 3).float()
+    torch.testing.assert_close(losses, (outputs - hot).square().mean(-1))
+    assert torch.equal(correct, outputs.argmax(-1) == labels)
+
+
+def test_a_callers_loss_is_summed_per_point_with_no_accuracy():
+    def absolute_error(outputs, targets):
+        return (outputs[:, 0] - targets).abs()
+
+    loss = as_loss(absolute_error)
+    assert loss.name == "absolute_error" and loss.units == "the loss's units"
+    outputs, targets = torch.randn(2, 10, 1), torch.randn(10)
+    sums = LossSums(2, "cpu", loss)
+    sums.add(slice(0, 2), outputs, targets)  # stacked points: called once per point
+    mean, _, accuracy = sums.statistics(10)
+    for point in range(2):
+        expected = (outputs[point, :, 0] - targets).abs().double().mean()
+        assert mean[point] == pytest.approx(float(expected))
+    assert np.isnan(accuracy).all() and "x_accuracy" not in sums.results("x", 10)
+    with pytest.raises(ValueError, match="must return one loss per sample, shape \\[10\\]"):
+        as_loss(lambda o, t: (o - t).abs().mean()).per_sample(outputs[0], targets)
+    with pytest.raises(ValueError, match="loss 'hinge' is unknown; choose one of cross_entropy"):
+        as_loss("hinge")
+    assert as_loss("mse") is MSE and as_loss(CROSS_ENTROPY) is CROSS_ENTROPY

@@ -8,6 +8,7 @@ from torch.nn import functional as F
 
 from losslandscape.engine.budget import budget_batch_size
 from losslandscape.engine.grid import evaluate_grid, evaluate_grid_reference
+from losslandscape.engine.loss import as_loss
 from losslandscape.engine.model_copy import recompute_batchnorm
 from losslandscape.engine.strategies import (
     STRATEGIES,
@@ -46,6 +47,47 @@ def test_every_strategy_equals_the_reference_loop_on_a_random_plane(strategy, to
     reference = evaluate_grid_reference(model, origin, u, v, xs, ys, _splits(toy_dataset))
     for key, expected in reference.items():
         np.testing.assert_allclose(ours[key], expected, rtol=1e-5, atol=1e-7, err_msg=key)
+
+
+def _absolute_error(outputs, targets):
+    """A caller's per-sample loss (module level: the pool's workers unpickle it)."""
+    return (outputs.softmax(-1).gather(-1, targets[:, None])[:, 0] - 1).abs()
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("loss", ["mse", "own"])
+def test_every_strategy_equals_the_reference_loop_with_other_losses(
+    strategy, loss, toy_run, toy_dataset
+):
+    """MSE on one-hot targets (with accuracy) and a caller's loss (without): the same
+    values as the plain loop, on every path (the C kernel reduces cross-entropy only)."""
+    model = model_from_checkpoints(toy_run[0])
+    origin, u, v = random_plane(model, seed=4)
+    xs, ys = np.array([-0.5, 0.0, 0.5]), np.array([-0.25, 0.25])
+    chosen = as_loss("mse" if loss == "mse" else _absolute_error)
+    options = EvaluationOptions(batch_size=64, points_per_pass=4, workers=2, loss=chosen)
+    try:
+        ours = evaluate_grid(model, origin, u, v, xs, ys, _splits(toy_dataset), strategy, options)
+    except Exception as error:
+        if strategy == "compile" and _compiler_missing(error):
+            pytest.skip(f"torch.compile has no C++ compiler here: {error}")
+        raise
+    reference = evaluate_grid_reference(
+        model,
+        origin,
+        u,
+        v,
+        xs,
+        ys,
+        _splits(toy_dataset),
+        loss=lambda o, t: chosen.per_sample(o, t)[0],
+    )
+    for key, expected in reference.items():
+        np.testing.assert_allclose(ours[key], expected, rtol=1e-5, atol=1e-7, err_msg=key)
+    assert ("train_accuracy" in ours) == (loss == "mse")
+    if loss == "mse":  # the argmax accuracy of the cross-entropy reference
+        plain = evaluate_grid_reference(model, origin, u, v, xs, ys, _splits(toy_dataset))
+        np.testing.assert_array_equal(ours["test_accuracy"], plain["test_accuracy"])
 
 
 def test_loss_standard_error_is_that_of_the_per_sample_losses(toy_run, toy_dataset):
