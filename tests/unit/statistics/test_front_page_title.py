@@ -30,6 +30,14 @@ TITLES = [
 ]
 
 
+def render(config: dict) -> str:
+    """The front page as Snakemake renders it (its report's jinja2 environment: blocks
+    trimmed, so a newline after a tag is dropped)."""
+    environment = jinja2.Environment(trim_blocks=True, lstrip_blocks=True)
+    template = environment.from_string((ROOT / "report" / "workflow.rst").read_text())
+    return template.render(snakemake=SimpleNamespace(config=config))
+
+
 @pytest.mark.parametrize("title", TITLES)
 def test_any_title_renders_as_typed_without_a_warning(title, tmp_path, monkeypatch):
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
@@ -39,8 +47,7 @@ def test_any_title_renders_as_typed_without_a_warning(title, tmp_path, monkeypat
     answer.write_text("**The answer.** Written by the statistics stage.\n")
     monkeypatch.chdir(tmp_path)
     config["report"]["title"] = title
-    template = jinja2.Template((ROOT / "report" / "workflow.rst").read_text())
-    text = template.render(snakemake=SimpleNamespace(config=config))
+    text = render(config)
     parts = publish_parts(text, writer="html", settings_overrides={"halt_level": 2})
     assert parts["title"] == html.escape(title, quote=False)
 
@@ -65,3 +72,30 @@ def test_the_schema_refuses_a_title_that_would_not_be_one_line(character):
 @pytest.mark.parametrize("title", ["zero\u200bwidth", "rtl \u05e9\u05dc\u05d5\u05dd"])
 def test_unusual_printable_titles_render_as_typed(title, tmp_path, monkeypatch):
     test_any_title_renders_as_typed_without_a_warning(title, tmp_path, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "said"),
+    [
+        ({"cosine": True}, "with batch 100 under a cosine schedule, to a"),
+        (
+            {"cosine": False, "plateau": {"factor": 0.1, "patience": 15}},
+            "with batch 100, the rate multiplied by 0.1 after 15 epochs without improvement, to a",
+        ),
+        (
+            {"cosine": False, "milestones": {"epochs": [80, 120], "factor": 0.1}},
+            "with batch 100, the rate multiplied by 0.1 after epochs 80, 120, to a",
+        ),
+        ({"cosine": False}, "with batch 100, to a"),
+    ],
+    ids=["cosine", "plateau", "milestones", "constant"],
+)
+def test_the_setup_names_the_learning_rate_schedule(schedule, said):
+    """Snakemake's trimmed blocks had run "batch 100under a cosine schedule" together, and
+    a plateau or step schedule was never named (issue 21, found by the new-user check)."""
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    config["training"].update({"plateau": None, "milestones": None, **schedule})
+    config["training"]["batch_size"] = 100
+    config["training"]["target_loss"] = 0.5
+    text = " ".join(render(config).split())
+    assert said in text
