@@ -124,6 +124,16 @@ def _check_choices(model: nn.Module, strategy: str, options: EvaluationOptions) 
         raise ValueError("batchnorm: recompute needs batchnorm_inputs (a fixed training subset)")
 
 
+def fitted_batch_size(
+    model: nn.Module, splits: Splits, strategy: str, options: EvaluationOptions
+) -> int:
+    """The samples per forward pass ``strategy`` runs: ``options.batch_size``, lowered to
+    fit ``options.memory_budget_mb`` (``vmap``: for ``points_per_pass`` stacked points)."""
+    sample = next(iter(splits.values()))[0][:1]
+    points = options.points_per_pass if strategy == "vmap" else 1
+    return budget_batch_size(model, sample, options.batch_size, options.memory_budget_mb, points)
+
+
 def open_evaluator(
     model: nn.Module,
     origin: torch.Tensor,
@@ -137,9 +147,7 @@ def open_evaluator(
     :func:`evaluate_points`. Checks the options and fits the batch to the memory budget."""
     options = options or EvaluationOptions()
     _check_choices(model, strategy, options)
-    sample = next(iter(splits.values()))[0][:1]
-    points = options.points_per_pass if strategy == "vmap" else 1
-    batch = budget_batch_size(model, sample, options.batch_size, options.memory_budget_mb, points)
+    batch = fitted_batch_size(model, splits, strategy, options)
     if batch < options.batch_size:
         log.info(
             "batch size %d → %d to fit %.0f MiB",

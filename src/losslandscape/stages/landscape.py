@@ -21,6 +21,7 @@ from losslandscape.engine.cpu.allocator import keep_freed_memory
 from losslandscape.engine.grid import grid_coordinates
 from losslandscape.engine.strategies import (
     EvaluationOptions,
+    fitted_batch_size,
     layout_that_runs,
     open_evaluator,
 )
@@ -44,6 +45,7 @@ from losslandscape.stages.landscape_plane import (
     EVALUATION_SUBSET_SEED,
     batchnorm_batch_size,
     batchnorm_inputs,
+    batchnorm_train_samples,
     evaluation_attrs,
     evaluation_splits,
     load_plane,
@@ -135,7 +137,9 @@ def run_evaluate_tile(
         strategy, options, chosen = choice.strategy, choice.options, choice.attrs()
     else:
         layout = layout_that_runs(model, s.strategy, options, device)
-        strategy, chosen = s.strategy, {"strategy": s.strategy, "layout": layout}
+        batch = fitted_batch_size(model, splits, s.strategy, options)  # what really runs
+        strategy = s.strategy
+        chosen = {"strategy": strategy, "layout": layout, "batch_size": batch}
     attrs = {"key": key, "tile": tile, "tiles": s.tiles, **chosen, "device": str(device)}
     with open_evaluator(model, origin, u, v, splits, strategy, options) as evaluator:
         values, seconds = evaluate_tile_points(
@@ -176,6 +180,7 @@ def run_merge_landscape(
         "device": tile_attrs["device"],
         "batchnorm": s.batchnorm,
         "batchnorm_batch_size": batchnorm_batch_size(plane, s, checkpoints),
+        "batchnorm_train_samples": batchnorm_train_samples(plane, s),
         **evaluation_attrs(plane.data, s.subset_size),
         **provenance_attrs(rule, parameters),
         **kind_attrs(plane.directions),

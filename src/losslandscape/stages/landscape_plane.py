@@ -155,3 +155,11 @@ def batchnorm_batch_size(plane: Plane, s: "LandscapeSettings", checkpoints: str)
             f"landscape.batchnorm_batch_size to the batch size the run was trained with"
         )
     return int(plane.checkpoints["batch_size"])
+
+
+def batchnorm_train_samples(plane: Plane, s: "LandscapeSettings") -> int:
+    """The training samples BatchNorm statistics were recomputed from: ``batchnorm_samples``
+    or the whole training split where that is smaller; −1 where nothing is recomputed."""
+    if s.batchnorm != "recompute" or not has_batchnorm(plane.model):
+        return -1
+    return min(int(s.batchnorm_samples), len(plane.data["y_train"]))

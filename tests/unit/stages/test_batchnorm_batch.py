@@ -49,6 +49,11 @@ def test_statistics_are_recomputed_in_the_runs_training_batches(images, batchnor
     assert batchnorm_run["batch_size"] == 30
     default = _landscape(tmp_path, images, batchnorm_run, "a", batchnorm="recompute")
     assert default.attrs["batchnorm_batch_size"] == 30
+    assert default.attrs["batchnorm_train_samples"] == 60  # batchnorm_samples
+    larger = _landscape(
+        tmp_path, images, batchnorm_run, "e", batchnorm="recompute", batchnorm_samples=10_000
+    )
+    assert larger.attrs["batchnorm_train_samples"] == 120  # the whole training split
     stated = _landscape(
         tmp_path, images, batchnorm_run, "b", batchnorm="recompute", batchnorm_batch_size=30
     )
@@ -59,7 +64,8 @@ def test_statistics_are_recomputed_in_the_runs_training_batches(images, batchnor
     assert other.attrs["batchnorm_batch_size"] == 6
     assert np.abs(other.train_loss - default.train_loss).max() > 1e-5  # deeper layers differ
     kept = _landscape(tmp_path, images, batchnorm_run, "d", batchnorm="keep")
-    assert kept.attrs["batchnorm_batch_size"] == -1  # nothing recomputed
+    assert kept.attrs["batchnorm_batch_size"] == kept.attrs["batchnorm_train_samples"] == -1
+    assert kept.attrs["batch_size"] == 1000  # what ran (strategy point), recorded too
 
 
 def test_nothing_is_recorded_as_recomputed_on_a_model_without_batchnorm(
