@@ -171,7 +171,13 @@ def answer_in_words(
     headings = dict(landscape)
     columns = {name: column for column, _ in landscape for name in [headline_name(column)]}
     bullets = []
-    for question, name in QUESTIONS:
+    if len(activations) < 2:  # one sentence, not one per question and plane saying so
+        has = f"one activation ({activations[0]})" if activations else "no activation"
+        bullets.append(
+            f"*Differences between activations*: none can be tested; the comparison has "
+            f"{has}, and a difference needs two."
+        )
+    for question, name in QUESTIONS if len(activations) >= 2 else ():
         column = columns[name]
         for plane in planes:
             counts = [run_caveats(summary, plane, a, column) for a in activations]

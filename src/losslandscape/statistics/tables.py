@@ -107,6 +107,9 @@ def correlation_table(correlations: pd.DataFrame, planes, landscape) -> list[str
             by_target = chosen.set_index("target")
             if by_target["n_runs"].max() == 0:  # undefined on this plane (a 1-D slice)
                 continue
+            rhos = by_target.loc[["final_test_accuracy", "generalization_gap"], "spearman_rho"]
+            if not rhos.notna().any():  # no variation over the runs: nothing to rank
+                continue
             rows.append(
                 [
                     f"{heading} ({plane})",
@@ -115,6 +118,11 @@ def correlation_table(correlations: pd.DataFrame, planes, landscape) -> list[str
                     str(int(by_target.loc["final_test_accuracy", "n_runs"])),
                 ]
             )
+    if not rows:
+        return [
+            "None: no landscape headline and no accuracy vary over enough runs to rank.",
+            "",
+        ]
     return list_table(
         "Rank correlation with accuracy",
         ["metric", "ρ with test accuracy", "ρ with generalization gap", "runs"],
