@@ -103,6 +103,13 @@ def _slice_figure(landscape, metrics, variable):
     return fig
 
 
+def _shown(value, spec: str, unit: str = "") -> str:
+    """A metric as a title shows it: formatted by ``spec`` with its ``unit``, or "undefined"
+    where it is NaN (non-finite grid points, or a flat region)."""
+    value = float(value)
+    return format(value, spec) + unit if np.isfinite(value) else "undefined"
+
+
 def plot_analysis(landscape: xr.Dataset, metrics: xr.Dataset, path: str) -> None:
     """2-D: the 3-D surface, the gradient-magnitude map, the basins' level sets with the
     minimum and the shape-index map; 1-D: the loss with its basins and the gradient."""
@@ -123,8 +130,9 @@ def plot_analysis(landscape: xr.Dataset, metrics: xr.Dataset, path: str) -> None
             xs,
             ys,
             gradient,
-            f"|∇L| (steepness {float(metrics.steepness):.3g}, roughness "
-            f"{float(metrics.roughness):.2g} nats within {float(metrics.region_height):g} nats)",
+            f"|∇L| (steepness {_shown(metrics.steepness, '.3g')}, roughness "
+            f"{_shown(metrics.roughness, '.2g', ' nats')} within "
+            f"{float(metrics.region_height):g} nats)",
             "|∇L| (nats per unit, log scale)",
             cmap="magma",
             norm=norm,
@@ -137,8 +145,8 @@ def plot_analysis(landscape: xr.Dataset, metrics: xr.Dataset, path: str) -> None
             xs,
             ys,
             metrics["shape_index"].values,
-            f"shape index (at the minimum {float(metrics.shape_index_at_minimum):.2f}; "
-            f"−1 cup, +1 cap; non-convex {float(metrics.nonconvex_fraction):.0%})",
+            f"shape index (at the minimum {_shown(metrics.shape_index_at_minimum, '.2f')}; "
+            f"−1 cup, +1 cap; non-convex {_shown(metrics.nonconvex_fraction, '.0%')})",
             "shape index",
             cmap="RdBu_r",
             vmin=-1,
@@ -146,10 +154,17 @@ def plot_analysis(landscape: xr.Dataset, metrics: xr.Dataset, path: str) -> None
         )
         _mark_minimum(shape_ax, metrics)
     attrs = landscape.attrs
+    bad = int(metrics.n_nonfinite) if "n_nonfinite" in metrics else 0
     fig.suptitle(
         f"{attrs['activation']}, seed {attrs['seed']}, {attrs['plane']}: "
         f"{int(metrics.n_local_minima)} local minimum(s) of {variable.replace('_', ' ')}, "
-        f"lowest {float(metrics.loss_min):.4g} nats"
+        f"lowest {_shown(metrics.loss_min, '.4g', ' nats')}"
+        + (
+            f"\n{bad} of {landscape[variable].size} grid points non-finite: left out of the "
+            "metrics ('undefined': a metric they leave without a value)"
+            if bad
+            else ""
+        )
     )
     fig.tight_layout()
     save_figure(fig, path, dpi=100)

@@ -11,7 +11,13 @@ import xarray as xr
 from matplotlib import colors
 
 from losslandscape.io.files import save_figure
-from losslandscape.plots.finite import finite_grid, grid_minimum, positive_range
+from losslandscape.plots.finite import (
+    draw_notes,
+    finite_grid,
+    grid_minimum,
+    non_finite_note,
+    positive_range,
+)
 from losslandscape.plots.palette import activation_colors
 
 
@@ -39,6 +45,15 @@ def plot_plane_comparison(
                     curve = ds[variable].values[0]
                     curve = np.where(np.isfinite(curve), curve, np.nan)  # gaps, not values
                     ax.plot(ds["x"], curve, color=palette[activation], label=activation)
+            draw_notes(
+                ax,
+                [
+                    f"{activation}: {non_finite_note(runs[(activation, seed)][variable].values)}"
+                    for activation in activations
+                    if (activation, seed) in runs
+                    and non_finite_note(runs[(activation, seed)][variable].values)
+                ],
+            )
             ax.set_yscale("log")
             ax.set_ylim(low, high)
             ax.set_title(f"seed {seed}")
@@ -72,6 +87,7 @@ def plot_plane_comparison(
                 if minimum is not None:
                     iy, ix = minimum
                     ax.plot(ds["x"][ix], ds["y"][iy], "*", color="white", markeredgecolor="black")
+                draw_notes(ax, [non_finite_note(raw, shown="drawn as the highest loss")])
                 ax.set_title(f"{activation}, seed {seed}")
                 ax.set_xlabel("x")
                 ax.set_ylabel("y")

@@ -43,3 +43,14 @@ def non_finite_note(values: np.ndarray, shown: str = "drawn as the highest loss"
     if not bad:
         return ""
     return f"{bad} of {values.size} points non-finite, {shown}"
+
+
+def draw_notes(ax, notes: list[str | None]) -> None:
+    """A panel's notes (non-finite points, a trajectory not drawn) in one box at its lower
+    left, a line each (two boxes had been drawn over each other, issue 21)."""
+    lines = [note for note in notes if note]
+    if lines:
+        ax.text(
+            0.02, 0.02, "\n".join(lines), transform=ax.transAxes, fontsize=7, va="bottom",
+            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
+        )  # fmt: skip

@@ -13,7 +13,13 @@ from matplotlib import colors, ticker
 from losslandscape.io.datamodel import LOSS_VARIABLES
 from losslandscape.io.files import save_figure
 from losslandscape.planes.kinds import plane_kind
-from losslandscape.plots.finite import finite_grid, grid_minimum, non_finite_note, positive_range
+from losslandscape.plots.finite import (
+    draw_notes,
+    finite_grid,
+    grid_minimum,
+    non_finite_note,
+    positive_range,
+)
 
 # The trajectory is drawn only where a checkpoint lies near the plane (relative off-plane
 # distance below this): on random planes every checkpoint's residual but the origin's is ~1,
@@ -55,17 +61,6 @@ def _trajectory(ax, landscape: xr.Dataset) -> str | None:
     return None
 
 
-def _notes(ax, notes: list[str | None]) -> None:
-    """The panel's notes in one box at its lower left, a line each: two boxes had been
-    drawn over each other where both were long (issue 21)."""
-    lines = [note for note in notes if note]
-    if lines:
-        ax.text(
-            0.02, 0.02, "\n".join(lines), transform=ax.transAxes, fontsize=7, va="bottom",
-            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
-        )  # fmt: skip
-
-
 def _spanning_models(ax, attrs: dict) -> None:
     """The models a plane passes through (three-point, three-seed planes) at their plane
     coordinates, labelled as its kind says (``model_labels``: by epoch, by seed)."""
@@ -90,6 +85,11 @@ def _spanning_models(ax, attrs: dict) -> None:
 
 def _loss_panel(ax, landscape: xr.Dataset, variable: str) -> None:
     raw = landscape[variable].values
+    if not np.isfinite(raw).any():  # nothing to colour: no scale for values that are not there
+        ax.text(0.5, 0.5, f"no finite {variable.replace('_', ' ')} on this grid",
+                ha="center", va="center", transform=ax.transAxes)  # fmt: skip
+        draw_notes(ax, [non_finite_note(raw, shown="none drawn")])
+        return
     low, high = positive_range(raw)
     loss = finite_grid(raw)
     levels = np.geomspace(low, high, 30)
@@ -114,7 +114,7 @@ def _loss_panel(ax, landscape: xr.Dataset, variable: str) -> None:
     plt.colorbar(
         filled, ax=ax, label=f"{variable.replace('_', ' ')} (nats, log scale)", format="%.3g"
     )
-    _notes(ax, [_trajectory(ax, landscape), non_finite_note(raw)])
+    draw_notes(ax, [_trajectory(ax, landscape), non_finite_note(raw)])
     minimum = grid_minimum(raw)
     if minimum is not None:
         iy, ix = minimum
@@ -161,7 +161,7 @@ def _slice_panels(axes, landscape: xr.Dataset) -> None:
     axes[0].set_yscale("log")
     raw = np.concatenate([landscape[f"{s}_loss"].values[0] for s in ("train", "test")])
     axes[0].set_ylim(*positive_range(raw))  # limits from the finite values (none: 1e-3…1)
-    _notes(axes[0], [non_finite_note(raw, shown="left out of the curves")])
+    draw_notes(axes[0], [non_finite_note(raw, shown="left out of the curves")])
     for axis in (axes[0].yaxis,):
         axis.set_major_formatter(ticker.FormatStrFormatter("%.3g"))
         axis.set_minor_formatter(ticker.FormatStrFormatter("%.3g"))

@@ -91,11 +91,41 @@ def test_the_plane_comparison_marks_finite_minima(tmp_path, kept, case):
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_the_analysis_figure_is_drawn(tmp_path, case):
+def test_the_analysis_figure_is_drawn(tmp_path, kept, case):
     ds = spoiled(CASES[case])
     out = tmp_path / "analysis.png"
     plot_analysis.plot_analysis(ds, landscape_metrics(ds, stability=False), str(out))
     assert_png(out)
+    figure = kept[0]
+    texts = [ax.get_title() for ax in figure.axes] + [figure.get_suptitle()]
+    assert not any("nan" in text for text in texts), texts  # "undefined" where NaN
+    assert "2 of 63 grid points non-finite: left out of the metrics" in texts[-1]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_plane_comparison_says_which_points_are_not_finite(tmp_path, kept, case):
+    runs = {("relu", 3): spoiled(CASES[case]), ("tanh", 3): landscape(0.0)}
+    plot_comparison.plot_plane_comparison(
+        runs, ["relu", "tanh"], "train_loss", str(tmp_path / "c.png")
+    )
+    notes = {ax.get_title(): [t.get_text() for t in ax.texts] for ax in kept[0].axes}
+    assert notes["relu, seed 3"] == ["2 of 63 points non-finite, drawn as the highest loss"]
+    assert notes["tanh, seed 3"] == []
+    slices = {key: ds.isel(y=[3]) for key, ds in runs.items()}
+    plot_comparison.plot_plane_comparison(
+        slices, ["relu", "tanh"], "train_loss", str(tmp_path / "s.png")
+    )
+    (axis,) = [ax for ax in kept[1].axes if ax.get_title() == "seed 3"]
+    assert [t.get_text() for t in axis.texts] == [
+        "relu: 1 of 9 points non-finite, drawn as the highest loss"
+    ]
+
+
+def test_a_loss_map_with_no_finite_point_says_so_without_a_colour_scale(tmp_path, kept):
+    plot_landscape.plot_landscape(spoiled(np.inf, everywhere=True), str(tmp_path / "m.png"))
+    train = kept[0].axes[0]
+    assert [t.get_text() for t in train.texts][0] == "no finite train loss on this grid"
+    assert len(kept[0].axes) == 2  # the two panels, no colour bars
 
 
 @pytest.mark.parametrize("case", CASES)
