@@ -110,8 +110,8 @@ def _check_training(activations: list[str], training: dict) -> None:
         )
         raise ValueError(
             f"config training: choose one learning-rate schedule; found {found}{source}. "
-            f"Turn the others off with "
-            + ", ".join(f"`{k}: {v}`" for k, v in _SCHEDULE_OFF.items() if k in schedules)
+            "Keep one and turn the others off: "
+            + " or ".join(f"`{k}: {v}`" for k, v in _SCHEDULE_OFF.items() if k in schedules)
         )
 
 

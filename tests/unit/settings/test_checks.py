@@ -156,7 +156,7 @@ BAD_CONFIGS = {
             "cosine: true is also the default: config/config.yaml, which Snakemake reads "
             "before a --configfile, sets it, and the schema fills it in where a config leaves "
             "cosine out",
-            "`milestones: null`, `cosine: false`",
+            "Keep one and turn the others off: `milestones: null` or `cosine: false`",
         ],
     ),
     "plateau-and-milestones": (
