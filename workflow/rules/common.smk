@@ -35,7 +35,10 @@ validate(config, "../schemas/config.schema.yaml")
 # data sets' input shapes (losslandscape/settings/runtimes.py)
 runtimes = _module_by_path("settings/runtimes.py")
 config_checks.check_config(
-    config, kinds=plane_kinds.PLANE_KINDS, datasets=runtimes.DATASETS
+    config,
+    kinds=plane_kinds.PLANE_KINDS,
+    datasets=runtimes.DATASETS,
+    has_batchnorm=runtimes.has_batchnorm,
 )
 
 

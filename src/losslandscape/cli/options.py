@@ -70,6 +70,14 @@ def _bounded(parse: Callable, limits: dict, path: str):
     return checked
 
 
+def key_type(kind: type, name: str, parse: Callable) -> Callable:
+    """An argparse type for an option that stands for (an item of) key ``name`` of config
+    section ``kind`` without taking its default (a value the command requires): ``parse``,
+    then the key's bounds."""
+    chosen = next(f for f in fields(kind) if f.name == name)
+    return _bounded(parse, chosen.metadata["limits"], key_path(kind, name))
+
+
 def config_option(
     p: argparse.ArgumentParser, flag: str, kind: type, name: str, **kwargs
 ) -> argparse.Action:

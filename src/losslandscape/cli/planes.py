@@ -3,10 +3,16 @@
 
 import argparse
 
-from losslandscape.cli.options import Command, add_landscape_settings, config_option, plane_name
+from losslandscape.cli.options import (
+    Command,
+    add_landscape_settings,
+    config_option,
+    key_type,
+    plane_name,
+)
 from losslandscape.io.provenance import cli_rule
 from losslandscape.planes.directions import PLANES
-from losslandscape.settings import Hessian, Interpolation, Narrow, Random, ThreePoint
+from losslandscape.settings import Hessian, Interpolation, Narrow, Random, Settings, ThreePoint
 from losslandscape.stages import directions, landscape
 
 _INPUTS = ("--dataset", "--checkpoints", "--directions", "--out")
@@ -30,7 +36,12 @@ def add_directions(p: argparse.ArgumentParser) -> None:
     config_option(p, "--narrow-extent", Narrow, "extent")
     p.add_argument("--dataset", default=None, help="prepared data set (hessian planes)")
     config_option(p, "--hessian-subset-size", Hessian, "subset_size")
-    p.add_argument("--seed", type=int, required=True)
+    p.add_argument(
+        "--seed",
+        type=key_type(Settings, "seeds", int),
+        required=True,
+        help="the run's seed, which also seeds the random directions (config seeds)",
+    )
     config_option(p, "--normalization", Random, "normalization")
     config_option(
         p,

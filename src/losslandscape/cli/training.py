@@ -3,8 +3,8 @@
 import argparse
 import json
 
-from losslandscape.cli.options import Command, config_option
-from losslandscape.settings import DEFAULTS, Milestones, Model, Plateau, Training
+from losslandscape.cli.options import Command, config_option, key_type
+from losslandscape.settings import DEFAULTS, Milestones, Model, Plateau, Settings, Training
 from losslandscape.stages import train
 
 
@@ -22,9 +22,11 @@ def _add_run(p: argparse.ArgumentParser) -> None:
     )
     config_option(p, "--leaky-relu-slope", Model, "leaky_relu_slope")
     p.add_argument("--activation", required=True)
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--epochs", type=int, required=True)
-    p.add_argument("--learning-rate", type=float, required=True)
+    p.add_argument("--seed", type=key_type(Settings, "seeds", int), required=True)
+    p.add_argument("--epochs", type=key_type(Training, "epochs", int), required=True)
+    p.add_argument(
+        "--learning-rate", type=key_type(Training, "learning_rate", float), required=True
+    )
     for key in ("batch_size", "optimizer", "momentum", "weight_decay", "checkpoint_every"):
         config_option(p, "--" + key.replace("_", "-"), Training, key)
 
@@ -33,7 +35,7 @@ def _add_schedule(p: argparse.ArgumentParser) -> None:
     """The learning-rate schedule: a plateau, milestones or cosine annealing."""
     p.add_argument(
         "--plateau-factor",
-        type=float,
+        type=key_type(Plateau, "factor", float),
         default=None,
         help="ReduceLROnPlateau: multiply the rate by this factor after --plateau-patience "
         "epochs without improvement (config training.plateau; default: off)",
@@ -41,7 +43,7 @@ def _add_schedule(p: argparse.ArgumentParser) -> None:
     config_option(p, "--plateau-patience", Plateau, "patience")
     p.add_argument(
         "--milestones",
-        type=int,
+        type=key_type(Milestones, "epochs", int),
         nargs="+",
         default=None,
         metavar="EPOCH",

@@ -171,8 +171,9 @@ def choose_evaluation(
     this module's docstring. Arguments as for
     :func:`~losslandscape.engine.strategies.evaluate_points`; ``options.batch_size`` is the
     largest batch tried, ``threads`` the workers ``pool`` may use. A candidate that fails
-    (``compile`` without a C++ compiler) is logged and skipped; RuntimeError where none ran.
-    The same measurement in one process is done once (:func:`_measurement_key`).
+    (``compile`` without a C++ compiler) is logged and skipped; where none ran, the first
+    candidate's error is raised (a setting the engine refuses says why). The same
+    measurement in one process is done once (:func:`_measurement_key`).
     """
     key = _measurement_key(model, splits, options, n_points, threads)
     if key in _CHOICES:

@@ -13,6 +13,7 @@ from matplotlib import colors, ticker
 from matplotlib.lines import Line2D
 
 from losslandscape.io.files import save_figure
+from losslandscape.plots.finite import draw_notes, non_finite_note
 from losslandscape.plots.palette import activation_colors
 from losslandscape.statistics.summary import OVER_TRAINING_COLUMNS
 
@@ -139,6 +140,12 @@ def _shades(colour, n: int) -> list[tuple[float, float, float]]:
     return [tuple(rgb + (1 - rgb) * share) for share in np.linspace(0.0, 0.6, n)]
 
 
+def _nats(value: float) -> str:
+    """A barrier as the figure writes it: in nats, or undefined where a point of its line
+    was not finite (the barrier is then infinite or NaN)."""
+    return f"{value:.3g} nats" if np.isfinite(value) else "undefined: non-finite points"
+
+
 def plot_seed_barriers(barriers: list[xr.Dataset], activations: list[str], path: str) -> None:
     """Training loss along the straight line between every pair of seeds' trained models,
     one panel per activation (in the order of ``activations``; shared log-scale y axis).
@@ -175,19 +182,21 @@ def plot_seed_barriers(barriers: list[xr.Dataset], activations: list[str], path:
         heights = ds["barrier_height"].values
         for pair, colour in enumerate(_shades(palette[activation], ds.sizes["pair"])):
             line = ds.isel(pair=pair)
+            losses = line["train_loss"].values
             ax.plot(
                 ds["alpha"].values,
-                line["train_loss"].values,
+                np.where(np.isfinite(losses), losses, np.nan),  # gaps, not values on a log axis
                 color=colour,
                 marker=".",
                 label=(
                     f"seed {int(line.seed_a)} → seed {int(line.seed_b)} "
-                    f"(barrier {float(line.barrier_height):.3g} nats)"
+                    f"(barrier {_nats(float(line.barrier_height))})"
                 ),
             )
+        draw_notes(ax, [non_finite_note(ds["train_loss"].values, shown="left out of the lines")])
         _plain_log_ticks(ax)
         ax.set_xlabel("α (0: seed a's model, 1: seed b's)")
-        ax.set_title(f"{activation}: mean barrier {np.mean(heights):.3g} nats")
+        ax.set_title(f"{activation}: mean barrier {_nats(float(np.mean(heights)))}")
         ax.legend(fontsize=7)
     axes[0][0].set_ylabel("training loss along the line (nats, log scale)")
     fig.suptitle("Training loss on the straight line between two seeds' trained models")

@@ -45,15 +45,14 @@ def plot_plane_comparison(
                     curve = ds[variable].values[0]
                     curve = np.where(np.isfinite(curve), curve, np.nan)  # gaps, not values
                     ax.plot(ds["x"], curve, color=palette[activation], label=activation)
-            draw_notes(
-                ax,
-                [
-                    f"{activation}: {non_finite_note(runs[(activation, seed)][variable].values)}"
-                    for activation in activations
-                    if (activation, seed) in runs
-                    and non_finite_note(runs[(activation, seed)][variable].values)
-                ],
-            )
+            notes = {
+                activation: non_finite_note(
+                    runs[(activation, seed)][variable].values, shown="left out of the curve"
+                )
+                for activation in activations
+                if (activation, seed) in runs
+            }
+            draw_notes(ax, [f"{a}: {note}" for a, note in notes.items() if note])
             ax.set_yscale("log")
             ax.set_ylim(low, high)
             ax.set_title(f"seed {seed}")
@@ -79,6 +78,12 @@ def plot_plane_comparison(
                     continue
                 ds = runs[(activation, seed)]
                 raw = ds[variable].values
+                ax.set_title(f"{activation}, seed {seed}")
+                if not np.isfinite(raw).any():  # not a flat map on the shared scale
+                    ax.text(0.5, 0.5, "no finite loss on this grid", ha="center",
+                            va="center", transform=ax.transAxes)  # fmt: skip
+                    draw_notes(ax, [non_finite_note(raw, shown="none drawn")])
+                    continue
                 loss = np.clip(finite_grid(raw), low, high)
                 filled = ax.contourf(
                     ds["x"], ds["y"], loss, levels=levels, norm=norm, cmap="viridis"
@@ -88,7 +93,6 @@ def plot_plane_comparison(
                     iy, ix = minimum
                     ax.plot(ds["x"][ix], ds["y"][iy], "*", color="white", markeredgecolor="black")
                 draw_notes(ax, [non_finite_note(raw, shown="drawn as the highest loss")])
-                ax.set_title(f"{activation}, seed {seed}")
                 ax.set_xlabel("x")
                 ax.set_ylabel("y")
         if filled is not None:

@@ -13,7 +13,7 @@ import importlib.util
 import json
 import platform
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 # the learning-rate schedules of section training, each with the value that turns it off
@@ -56,7 +56,10 @@ def saved_epochs(epochs: int, every: int) -> list[int]:
 
 
 def check_config(
-    config: dict, kinds: Mapping | None = None, datasets: Mapping | None = None
+    config: dict,
+    kinds: Mapping | None = None,
+    datasets: Mapping | None = None,
+    has_batchnorm: Callable[[str], bool] | None = None,
 ) -> None:
     """Refuse a config whose keys disagree with each other, naming the key, what was
     expected and what was found.
@@ -65,7 +68,9 @@ def check_config(
     plane-kind names to what each needs (default
     :data:`losslandscape.planes.kinds.PLANE_KINDS`; common.smk passes those of the
     plane-kind module it loads by path); ``datasets`` maps data-set names to their input
-    shape first (default :data:`losslandscape.settings.runtimes.DATASETS`, likewise).
+    shape first (default :data:`losslandscape.settings.runtimes.DATASETS`, likewise);
+    ``has_batchnorm`` tells a model name with BatchNorm layers (default
+    :func:`losslandscape.settings.runtimes.has_batchnorm`, likewise).
 
     Raises:
         ValueError: an activation without a learning rate; more than one learning-rate
@@ -80,6 +85,8 @@ def check_config(
         from losslandscape.planes.kinds import PLANE_KINDS as kinds
     if datasets is None:
         from losslandscape.settings.runtimes import DATASETS as datasets
+    if has_batchnorm is None:
+        from losslandscape.settings.runtimes import has_batchnorm
     planes = [kinds[name] for name in config["directions"]["planes"]]
     _check_training(config["activations"], config["training"])
     _check_devices(config)
@@ -87,7 +94,8 @@ def check_config(
     _check_seeds(config, planes)
     _check_epochs(config["directions"], config["training"], planes)
     _check_tiles(config["landscape"], planes)
-    _check_batchnorm(config["landscape"], config["training"])
+    if has_batchnorm(config["model"]["name"]):  # else recompute changes nothing
+        _check_batchnorm(config["landscape"], config["training"])
 
 
 def _check_training(activations: list[str], training: dict) -> None:
@@ -110,8 +118,8 @@ def _check_training(activations: list[str], training: dict) -> None:
         )
         raise ValueError(
             f"config training: choose one learning-rate schedule; found {found}{source}. "
-            "Keep one and turn the others off: "
-            + " or ".join(f"`{k}: {v}`" for k, v in _SCHEDULE_OFF.items() if k in schedules)
+            "Keep one and turn each of the others off: "
+            + ", ".join(f"`{k}: {v}`" for k, v in _SCHEDULE_OFF.items() if k in schedules)
         )
 
 

@@ -188,9 +188,9 @@ class Landscape:
         "keep",
         "`keep` the trained BatchNorm running statistics at every grid point (Li et al.) or "
         "`recompute` them on `batchnorm_samples` fixed training samples (Garipov et al.: "
-        "their pooled mean and variance over `batchnorm_samples // batchnorm_batch_size` "
-        "near-equal train-mode batches, none smaller than `batchnorm_batch_size`, whatever "
-        "`batch_size` and `memory_budget_mb`); no effect on models without BatchNorm",
+        "their pooled mean and variance over near-equal train-mode batches of at least "
+        "`batchnorm_batch_size` samples each, or one batch of all where there are fewer, "
+        "whatever `batch_size` and `memory_budget_mb`); no effect on models without BatchNorm",
         choices=Registry("losslandscape.engine.strategies", "BATCHNORM_MODES"),
     )
     batchnorm_samples: int = key(

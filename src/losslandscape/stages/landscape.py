@@ -137,9 +137,9 @@ def run_evaluate_tile(
         strategy, options, chosen = choice.strategy, choice.options, choice.attrs()
     else:
         layout = layout_that_runs(model, s.strategy, options, device)
-        batch = fitted_batch_size(model, splits, s.strategy, options)  # what really runs
-        strategy = s.strategy
-        chosen = {"strategy": strategy, "layout": layout, "batch_size": batch}
+        strategy, chosen = s.strategy, {"strategy": s.strategy, "layout": layout}
+    # the batch that really runs: vmap lowers auto's choice further for its stacked points
+    chosen["batch_size"] = fitted_batch_size(model, splits, strategy, options)
     attrs = {"key": key, "tile": tile, "tiles": s.tiles, **chosen, "device": str(device)}
     with open_evaluator(model, origin, u, v, splits, strategy, options) as evaluator:
         values, seconds = evaluate_tile_points(

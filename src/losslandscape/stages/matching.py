@@ -111,8 +111,15 @@ def check_landscape_of_plane(
     Raises:
         ValueError: naming the three files and the run or plane each belongs to.
     """
-    ours = (checkpoints["activation"], int(checkpoints["seed"]), directions["plane"])
-    found = (grid.attrs.get("activation"), int(grid.attrs.get("seed", -1)), grid.attrs.get("plane"))
+    # the plane's full name: a kind alone does not tell draw 2 or a narrow plane around an
+    # earlier epoch (another centre) from the plane of these directions
+    name = directions.get("plane_name", directions["plane"])
+    ours = (checkpoints["activation"], int(checkpoints["seed"]), name)
+    found = (
+        grid.attrs.get("activation"),
+        int(grid.attrs.get("seed", -1)),
+        grid.attrs.get("plane_name", grid.attrs.get("plane")),
+    )
     if found != ours:
         raise ValueError(
             f"landscape {path} is of {found[0]} seed {found[1]}, plane {found[2]}; checkpoints "

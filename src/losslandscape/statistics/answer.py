@@ -226,16 +226,11 @@ def _table_marks(summary, planes, activations, landscape, seeds: pd.Series) -> l
 
 
 def _differences(tests: pd.DataFrame, planes, activations, landscape) -> list[str]:
-    """The pairwise permutation tests, explained, and their table; with fewer than two
-    activations compared, a sentence saying so (the table had listed the metrics with
-    no column)."""
-    if len(activations) < 2:
-        has = f"one activation ({activations[0]})" if activations else "no activation"
-        return [
-            f"**Differences between activations.** None tested: the comparison has {has}, "
-            "and a test needs two.",
-            "",
-        ]
+    """The pairwise permutation tests, explained, and their table; nothing with fewer than
+    two activations compared (the table had listed the metrics with no column; the answer
+    in words says no difference can be tested)."""
+    if len(activations) < 2:  # the answer in words says so (conclusions.answer_in_words)
+        return []
     notes = sorted(set(tests["note"].dropna()) - {""})
     lines = [
         "**Differences between activations.** Exact permutation tests of the difference in "

@@ -135,9 +135,13 @@ def multiplicity_sentence(tests: pd.DataFrame) -> str:
     )
 
 
-def accuracy_sentence(correlations: pd.DataFrame, plane: str, headlines) -> str:
+def accuracy_sentence(
+    correlations: pd.DataFrame, plane: str, headlines, activations: int = 2
+) -> str:
     """Which landscape headline goes with test accuracy most strongly on ``plane``
-    (Spearman's ρ over all runs), and whether its p reaches 0.05."""
+    (Spearman's ρ over all runs), and whether its p reaches 0.05; with several
+    ``activations`` compared, that a correlation across them does not say which causes
+    which."""
     names = dict(headlines)
     rows = correlations[
         (correlations["plane"] == plane)
@@ -157,8 +161,13 @@ def accuracy_sentence(correlations: pd.DataFrame, plane: str, headlines) -> str:
     return (
         f"{lead}the strongest is {names[best['metric']]}, Spearman's ρ = "
         f"{number(best['spearman_rho'])} with test accuracy over {int(best['n_runs'])} runs "
-        f"(p = {number(best['p_value'])}: {verdict}); activations differ in accuracy too, so "
-        "a correlation across them does not say which causes which."
+        f"(p = {number(best['p_value'])}: {verdict})"
+        + (
+            "; activations differ in accuracy too, so a correlation across them does not say "
+            "which causes which."
+            if activations > 1
+            else ", over the seeds of one activation."
+        )
     )
 
 
@@ -190,7 +199,9 @@ def answer_in_words(
                     question, headings[column], plane, tests, column, caveats, variance
                 )
             )
-    bullets += [accuracy_sentence(correlations, plane, landscape) for plane in planes]
+    bullets += [
+        accuracy_sentence(correlations, plane, landscape, len(activations)) for plane in planes
+    ]
     drawn = variance is not None and not variance.empty
     draws = (
         "several direction draws per run (each run's value is the mean over its draws; the "

@@ -189,3 +189,21 @@ def test_every_bounded_option_refuses_what_the_schema_refuses():
             if bounds and default is not None:  # the default itself is in range
                 action.type(str(default[0] if isinstance(default, list) else default))
     assert checked >= 20
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "key"),
+    [
+        ("--epochs", "1", "training.epochs"),
+        ("--learning-rate", "0", "training.learning_rate"),
+        ("--seed", "-1", "seeds"),
+        ("--plateau-factor", "2", "training.plateau.factor"),
+        ("--milestones", "0", "training.milestones.epochs"),
+    ],
+)
+def test_required_training_options_refuse_what_the_schema_refuses(option, value, key, capsys):
+    """The options a command requires (no config default to take) still carry their key's
+    bounds: a usage error naming the key, not a failure inside training."""
+    with pytest.raises(SystemExit):
+        arguments([*TRAIN, option, value])
+    assert f"config {key} must be" in capsys.readouterr().err

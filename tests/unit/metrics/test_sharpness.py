@@ -245,7 +245,7 @@ def test_hessian_map_on_a_coarse_sub_grid(tmp_path, toy_dataset, toy_run):
     save_checkpoints(toy_run[0], paths["ckpt.pt"])
     run_compute_directions(str(paths["ckpt.pt"]), str(paths["u.pt"]), "random", seed=7)
     landscape = make_landscape(7, 5)  # x in [-1, 1], y in [-2, 2]
-    landscape.attrs.update(seed=7, plane="random")  # the run's and its directions'
+    landscape.attrs.update(seed=7, plane="random", plane_name="random_draw1")  # the run's
     write_landscape(landscape, paths["l.nc"])
     main(
         ["hessian-map", "--points", "3", "--subset-size", "100"]

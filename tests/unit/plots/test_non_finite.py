@@ -6,11 +6,12 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from losslandscape.metrics.landscape import landscape_metrics
+from losslandscape.plots import across_runs as plot_across_runs
 from losslandscape.plots import analysis as plot_analysis
 from losslandscape.plots import comparison as plot_comparison
 from losslandscape.plots import landscape as plot_landscape
 from losslandscape.plots.finite import finite_grid, grid_minimum, positive_range
-from tests.unit.plots.test_across_runs import assert_png, landscape
+from tests.unit.plots.test_across_runs import assert_png, landscape, seed_barriers
 
 # the bowl's minimum is at the centre cell (y 3, x 4); each case spoils it, and a corner
 CASES = {
@@ -117,8 +118,18 @@ def test_the_plane_comparison_says_which_points_are_not_finite(tmp_path, kept, c
     )
     (axis,) = [ax for ax in kept[1].axes if ax.get_title() == "seed 3"]
     assert [t.get_text() for t in axis.texts] == [
-        "relu: 1 of 9 points non-finite, drawn as the highest loss"
+        "relu: 1 of 9 points non-finite, left out of the curve"
     ]
+
+
+def test_a_comparison_panel_with_no_finite_point_says_so(tmp_path, kept):
+    runs = {("relu", 3): spoiled(np.nan, everywhere=True), ("tanh", 3): landscape(0.0)}
+    out = str(tmp_path / "c.png")
+    plot_comparison.plot_plane_comparison(runs, ["relu", "tanh"], "train_loss", out)
+    (relu,) = [ax for ax in kept[0].axes if ax.get_title() == "relu, seed 3"]
+    texts = [t.get_text() for t in relu.texts]
+    assert texts == ["no finite loss on this grid", "63 of 63 points non-finite, none drawn"]
+    assert not relu.collections  # no contours of a made-up value
 
 
 def test_a_loss_map_with_no_finite_point_says_so_without_a_colour_scale(tmp_path, kept):
@@ -168,3 +179,20 @@ def test_a_panels_notes_do_not_cover_each_other(tmp_path, kept):
         for i, first in enumerate(boxes):
             for second in boxes[i + 1 :]:
                 assert not first.overlaps(second), ax.get_title()
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_seed_lines_say_which_points_are_not_finite(tmp_path, kept, case):
+    """A line through a non-finite point: its barrier is undefined (not "inf nats"), the
+    point a gap in the line, and the panel says how many there are."""
+    lines = seed_barriers("relu", [0, 1, 2], 0.2)
+    lines["train_loss"][1, 5] = CASES[case]
+    lines["barrier_height"][1] = np.inf if case != "nan" else np.nan
+    plot_across_runs.plot_seed_barriers([lines], ["relu"], tmp_path / "b.png")
+    (relu,) = kept[-1].axes
+    assert relu.get_title() == "relu: mean barrier undefined: non-finite points"
+    legend = [text.get_text() for text in relu.get_legend().get_texts()]
+    assert legend[1] == "seed 0 → seed 2 (barrier undefined: non-finite points)"
+    assert [t.get_text() for t in relu.texts] == [
+        "1 of 33 points non-finite, left out of the lines"
+    ]

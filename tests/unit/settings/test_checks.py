@@ -54,6 +54,11 @@ def _set(*path_and_value):
     return edit
 
 
+def _batchnorm_model(config):
+    """A model with BatchNorm (ResNet-20) on a data set it takes (digits' 8×8 images)."""
+    config["model"]["name"], config["dataset"]["name"] = "resnet20", "digits"
+
+
 def _drop(*path):
     def edit(config):
         node = config
@@ -119,6 +124,7 @@ BAD_CONFIGS = {
     ),
     "recompute-in-batches-of-one": (
         lambda config: (
+            _batchnorm_model(config),
             config["landscape"].update(batchnorm="recompute"),
             config["training"].update(batch_size=1),
         ),
@@ -129,7 +135,10 @@ BAD_CONFIGS = {
         ],
     ),
     "recompute-from-one-sample": (
-        lambda config: config["landscape"].update(batchnorm="recompute", batchnorm_samples=1),
+        lambda config: (
+            _batchnorm_model(config),
+            config["landscape"].update(batchnorm="recompute", batchnorm_samples=1),
+        ),
         ["found landscape.batchnorm_samples: 1"],
     ),
     "unknown-optimizer": (
@@ -156,7 +165,7 @@ BAD_CONFIGS = {
             "cosine: true is also the default: config/config.yaml, which Snakemake reads "
             "before a --configfile, sets it, and the schema fills it in where a config leaves "
             "cosine out",
-            "Keep one and turn the others off: `milestones: null` or `cosine: false`",
+            "Keep one and turn each of the others off: `milestones: null`, `cosine: false`",
         ],
     ),
     "plateau-and-milestones": (
@@ -403,3 +412,12 @@ def test_a_model_or_augmentation_the_data_cannot_feed_is_refused_at_start_up(cha
     for section, values in changes.items():
         config[section] |= values
     assert re.search(message, check(config) or "")
+
+
+def test_recompute_in_batches_of_one_passes_where_the_model_has_no_batchnorm():
+    """mnist1d_cnn has no BatchNorm: batchnorm: recompute changes nothing there, and the
+    batches' size is not checked."""
+    config = default_config()
+    config["landscape"].update(batchnorm="recompute", batchnorm_samples=1)
+    config["training"]["batch_size"] = 1
+    assert check(config) is None

@@ -531,7 +531,7 @@ def test_a_study_with_one_activation_to_compare_gets_its_statistics_and_front_pa
     assert set(pd.read_csv(outputs["by_activation"])["activation"]) == {"relu"}
     text = Path(outputs["answer"]).read_text()
     assert "relu" in text and "Differences between activations" in text
-    assert "None tested: the comparison has one activation (relu)" in text
+    assert "over the seeds of one activation" in text
     assert "Pairwise comparisons" not in text  # no table of metrics without a column
     # one sentence, not one per question and plane each saying there is no pair
     assert text.count("none can be tested; the comparison has one activation (relu)") == 1

@@ -134,10 +134,18 @@ def test_directions_and_landscapes_of_another_run_are_refused(files, toy_dataset
     run_compute_directions(files["checkpoints"], pca, "pca", seed=1)
     with pytest.raises(
         ValueError,
-        match=rf"landscape {files['landscape']} is of relu seed 7, plane random; checkpoints "
+        match=rf"landscape {files['landscape']} is of relu seed 7, plane random_draw1; checkpoints "
         rf"{files['checkpoints']} and directions {pca} are of relu seed 7, plane pca",
     ):
         run_hessian_map(
             files["dataset"], files["checkpoints"], pca, files["landscape"],
+            str(tmp_path / "h.nc"), points=3, subset_size=20,
+        )  # fmt: skip
+    # the same kind, another draw: another plane (the kind alone had passed)
+    draw2 = str(tmp_path / "random_draw2.pt")
+    run_compute_directions(files["checkpoints"], draw2, "random_draw2", seed=1)
+    with pytest.raises(ValueError, match=r"plane random_draw1; .* plane random_draw2"):
+        run_hessian_map(
+            files["dataset"], files["checkpoints"], draw2, files["landscape"],
             str(tmp_path / "h.nc"), points=3, subset_size=20,
         )  # fmt: skip
