@@ -17,8 +17,35 @@ The package follows the study's stages, one subpackage each:
 - ``stages``: file in, file out: what the command line and the Snakemake scripts call;
 - ``cli``: the command line (``python -m losslandscape``), one module per group of commands.
 
-Only shared vocabulary stays at the top: ``parameters`` (a model's parameters as one flat
-vector), ``seeding``, ``devices``, ``logs`` and ``codehash`` (what reruns a rule).
+The public API (``losslandscape.random_plane``, ``evaluate``, ``metrics``, ``plot``, …) is
+:mod:`losslandscape.api`, exported here on first use. Only shared vocabulary stays at the
+top: ``parameters`` (a model's parameters as one flat vector), ``seeding``, ``devices``,
+``logs`` and ``codehash`` (what reruns a rule).
 """
 
 __version__ = "0.1.0"
+
+# The public API (losslandscape.api), imported on first use: ``import losslandscape`` stays
+# free of torch, which planning a workflow run and the light stages must not import.
+_API = (
+    "Plane",
+    "random_plane",
+    "pca_plane",
+    "three_point_plane",
+    "hessian_plane",
+    "evaluate",
+    "metrics",
+    "plot",
+    "plot_analysis",
+    "open_study",
+)
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str):
+    """``losslandscape.<name>`` for the API's names (PEP 562); AttributeError otherwise."""
+    if name in _API:
+        from losslandscape import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'losslandscape' has no attribute {name!r}")

@@ -45,13 +45,15 @@ def _cross_entropy(outputs: torch.Tensor, targets: torch.Tensor):
 
 def _squared_error(outputs: torch.Tensor, targets: torch.Tensor):
     """The mean over outputs of the squared error of each sample, ``(…, batch)``, for
-    outputs ``(…, batch, k)`` and targets ``(batch, k)``, ``(batch,)`` (k = 1) or, for a
-    classifier, ``(batch,)`` class indices (one-hot targets, as Li et al.'s
-    ``--loss_name mse``; accuracy is then defined, by the largest output)."""
+    outputs ``(…, batch, k)`` and targets ``(batch, k)`` or ``(batch,)`` (k = 1); for a
+    classifier's ``(batch,)`` class indices, of the softmax probabilities against one-hot
+    targets, as Li et al.'s ``--loss_name mse`` (their ``evaluation.py``: ``MSELoss`` of
+    ``softmax(outputs)``), with the accuracy of the largest output."""
     width = outputs.shape[-1] if outputs.dim() > 1 else 1
-    if not targets.is_floating_point():  # class indices: one-hot targets, a prediction
+    if not targets.is_floating_point():  # class indices: probabilities, one-hot targets
         hot = F.one_hot(targets, width).to(outputs.dtype)
-        return (outputs - hot).square().mean(-1), outputs.argmax(-1) == targets
+        error = outputs.softmax(-1) - hot
+        return error.square().mean(-1), outputs.argmax(-1) == targets
     wanted = targets.reshape(len(targets), -1).to(outputs.dtype)
     return (outputs - wanted).square().mean(-1), None
 
@@ -73,7 +75,7 @@ class Loss:
 
 
 CROSS_ENTROPY = Loss("cross_entropy", _cross_entropy, "nats")
-MSE = Loss("mse", _squared_error, "squared output units")
+MSE = Loss("mse", _squared_error, "squared units")
 LOSSES = {loss.name: loss for loss in (CROSS_ENTROPY, MSE)}
 
 

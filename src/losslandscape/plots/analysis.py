@@ -13,6 +13,7 @@ from matplotlib import colors
 from losslandscape.io.files import save_figure
 from losslandscape.metrics.basins import basin_contours, basin_mask
 from losslandscape.plots.finite import finite_grid
+from losslandscape.plots.landscape import loss_units
 
 
 def _mark_minimum(ax, metrics: xr.Dataset) -> None:
@@ -44,7 +45,7 @@ def _map(ax, fig, xs, ys, values, title, label, **style) -> None:
     ax.set_title(title)
 
 
-def _basin_panel(ax, xs, ys, loss, metrics: xr.Dataset) -> None:
+def _basin_panel(ax, xs, ys, loss, metrics: xr.Dataset, units: str) -> None:
     low, high = max(loss.min(), 1e-12), max(loss.max(), loss.min() * 1.01, 1e-11)
     levels = np.geomspace(low, high, 30)
     ax.contourf(
@@ -69,7 +70,7 @@ def _basin_panel(ax, xs, ys, loss, metrics: xr.Dataset) -> None:
                 line[:, 1],
                 color=colour,
                 linewidth=1.2,
-                label=f"{height:.3g} nats: width {'≥ ' if edge else ''}{width:.3g}"
+                label=f"{height:.3g} {units}: width {'≥ ' if edge else ''}{width:.3g}"
                 if k == 0
                 else None,
             )
@@ -81,7 +82,7 @@ def _basin_panel(ax, xs, ys, loss, metrics: xr.Dataset) -> None:
     ax.set_title("basins: level sets at heights above the minimum")
 
 
-def _slice_figure(landscape, metrics, variable):
+def _slice_figure(landscape, metrics, variable, units: str):
     xs = landscape["x"].values
     loss = finite_grid(landscape[variable].values)[0]
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
@@ -90,7 +91,13 @@ def _slice_figure(landscape, metrics, variable):
     for colour, height in zip(palette, metrics["basin_height"].values, strict=True):
         below = basin_mask(loss[None, :], float(height))[0]  # the connected basin only
         axes[0].fill_between(
-            xs, loss.min(), loss, where=below, color=colour, alpha=0.25, label=f"{height:.3g} nats"
+            xs,
+            loss.min(),
+            loss,
+            where=below,
+            color=colour,
+            alpha=0.25,
+            label=f"{height:.3g} {units}",
         )
     axes[0].set_yscale("log")
     axes[0].set_title("loss with the basin at each level")
@@ -110,12 +117,19 @@ def _shown(value, spec: str, unit: str = "") -> str:
     return format(value, spec) + unit if np.isfinite(value) else "undefined"
 
 
-def plot_analysis(landscape: xr.Dataset, metrics: xr.Dataset, path: str) -> None:
+def analysis_figure(landscape: xr.Dataset, metrics: xr.Dataset):
     """2-D: the 3-D surface, the gradient-magnitude map, the basins' level sets with the
-    minimum and the shape-index map; 1-D: the loss with its basins and the gradient."""
-    variable = metrics.attrs["variable"]
+    minimum and the shape-index map; 1-D: the loss with its basins and the gradient.
+
+    ``metrics`` are :func:`losslandscape.metrics.landscape.landscape_metrics` of
+    ``landscape``; the run's attributes are optional (a grid made outside the study).
+
+    Returns:
+        the matplotlib Figure (the caller saves or closes it).
+    """
+    variable, units = metrics.attrs["variable"], loss_units(landscape)
     if landscape.sizes["y"] == 1:
-        fig = _slice_figure(landscape, metrics, variable)
+        fig = _slice_figure(landscape, metrics, variable, units)
     else:
         xs, ys = landscape["x"].values, landscape["y"].values
         loss = finite_grid(landscape[variable].values)
@@ -131,13 +145,13 @@ def plot_analysis(landscape: xr.Dataset, metrics: xr.Dataset, path: str) -> None
             ys,
             gradient,
             f"|∇L| (steepness {_shown(metrics.steepness, '.3g')}, roughness "
-            f"{_shown(metrics.roughness, '.2g', ' nats')} within "
-            f"{float(metrics.region_height):g} nats)",
-            "|∇L| (nats per unit, log scale)",
+            f"{_shown(metrics.roughness, '.2g', ' ' + units)} within "
+            f"{float(metrics.region_height):g} {units})",
+            f"|∇L| ({units} per unit, log scale)",
             cmap="magma",
             norm=norm,
         )
-        _basin_panel(fig.add_subplot(2, 2, 3), xs, ys, loss, metrics)
+        _basin_panel(fig.add_subplot(2, 2, 3), xs, ys, loss, metrics, units)
         shape_ax = fig.add_subplot(2, 2, 4)
         _map(
             shape_ax,
@@ -155,10 +169,15 @@ def plot_analysis(landscape: xr.Dataset, metrics: xr.Dataset, path: str) -> None
         _mark_minimum(shape_ax, metrics)
     attrs = landscape.attrs
     bad = int(metrics.n_nonfinite) if "n_nonfinite" in metrics else 0
+    run = ", ".join(
+        f"{'seed ' if key == 'seed' else ''}{attrs[key]}"
+        for key in ("activation", "seed", "plane")
+        if key in attrs
+    )
     fig.suptitle(
-        f"{attrs['activation']}, seed {attrs['seed']}, {attrs['plane']}: "
-        f"{int(metrics.n_local_minima)} local minimum(s) of {variable.replace('_', ' ')}, "
-        f"lowest {_shown(metrics.loss_min, '.4g', ' nats')}"
+        (f"{run}: " if run else "")
+        + f"{int(metrics.n_local_minima)} local minimum(s) of {variable.replace('_', ' ')}, "
+        f"lowest {_shown(metrics.loss_min, '.4g', ' ' + units)}"
         + (
             f"\n{bad} of {landscape[variable].size} grid points non-finite: left out of the "
             "metrics ('undefined': a metric they leave without a value)"
@@ -167,5 +186,11 @@ def plot_analysis(landscape: xr.Dataset, metrics: xr.Dataset, path: str) -> None
         )
     )
     fig.tight_layout()
+    return fig
+
+
+def plot_analysis(landscape: xr.Dataset, metrics: xr.Dataset, path: str) -> None:
+    """:func:`analysis_figure` → ``path`` (PNG at 100 dpi)."""
+    fig = analysis_figure(landscape, metrics)
     save_figure(fig, path, dpi=100)
     plt.close(fig)

@@ -63,7 +63,8 @@ def test_one_point_adds_at_its_index_only():
 
 def test_mse_is_torchs_per_sample_mean_squared_error():
     """Regression targets ``(batch, k)`` or ``(batch,)`` (k = 1): no accuracy; class
-    indices: one-hot targets (Li et al.'s ``--loss_name mse``) and the argmax accuracy."""
+    indices: softmax probabilities against one-hot targets (Li et al.'s ``--loss_name
+    mse``) and the argmax accuracy."""
     generator = torch.Generator().manual_seed(0)
     outputs = torch.randn(2, 40, 3, generator=generator)  # 2 stacked points
     targets = torch.randn(40, 3, generator=generator)
@@ -76,7 +77,11 @@ def test_mse_is_torchs_per_sample_mean_squared_error():
     labels = torch.randint(0, 3, (40,), generator=generator)
     losses, correct = MSE.per_sample(outputs, labels)
     hot = F.one_hot(labels, 3).float()
-    torch.testing.assert_close(losses, (outputs - hot).square().mean(-1))
+    for point in range(2):  # Li et al.: nn.MSELoss()(F.softmax(outputs), one_hot_targets)
+        expected = [
+            F.mse_loss(F.softmax(outputs[point, i], -1), hot[i]) for i in range(len(labels))
+        ]
+        torch.testing.assert_close(losses[point], torch.stack(expected))
     assert torch.equal(correct, outputs.argmax(-1) == labels)
 
 

@@ -1,0 +1,386 @@
+"""The public API: a landscape of your own model on your own data, in a few lines.
+
+    import losslandscape as ll
+    plane = ll.random_plane(model, seed=0)                  # filter-normalized (Li et al.)
+    grid = ll.evaluate(model, plane, (inputs, targets), loss="mse", resolution=21)
+    ll.metrics(grid)                                       # minima, width, smoothness, shape
+    ll.plot(grid).savefig("plane.png")
+
+Planes are :class:`Plane` s: an origin and two directions, each a state dict of the
+model's parameters (name → tensor). A model or weight vector may be given as an
+``nn.Module`` or a state dict; planes from state dicts alone need ``model`` to name the
+parameters (a state dict also holds buffers, which no plane moves). Frozen parameters
+(``requires_grad=False``) stay at the origin on random and Hessian planes.
+
+Data may be a ``(inputs, targets)`` pair of tensors, a torch ``Dataset`` of such pairs, a
+``DataLoader``, or a dict of named splits of any of these (``{"train": …, "test": …}``);
+a single one is the split ``train``. The loss is ``"cross_entropy"``, ``"mse"`` (one-hot
+targets for class indices, as Li et al.'s ``--loss_name mse``) or any function
+``(outputs, targets) -> (batch,)`` of per-sample losses (:mod:`losslandscape.engine.loss`).
+Accuracy is recorded only where the loss defines it.
+
+Every function here works on grids made anywhere (:func:`evaluate`, the study's
+landscape files, :func:`losslandscape.io.foreign.read_grid`): a loss ``<split>_loss`` on
+``(y, x)`` is all they need.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import xarray as xr
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from losslandscape.engine.grid import evaluate_grid, symmetric_axis
+from losslandscape.engine.loss import as_loss
+from losslandscape.engine.strategies import EvaluationOptions
+from losslandscape.io import cf
+from losslandscape.parameters import ParameterLayout
+from losslandscape.planes import directions as plane_directions
+from losslandscape.seeding import seeded_subset
+
+Weights = nn.Module | Mapping[str, torch.Tensor]
+Data = tuple | Dataset | DataLoader | Mapping
+
+
+@dataclass(frozen=True)
+class Plane:
+    """A plane in weight space: ``w(x, y) = origin + x·u + y·v``.
+
+    ``origin``, ``u``, ``v``: parameter name → tensor (the model's shapes). ``kind``: how
+    it was made (``random``, ``pca``, ``three_point``, ``hessian``). ``points``: plane
+    coordinates ``(xs, ys)`` of models the plane passes through (PCA: the checkpoints;
+    three-point: the three models), which :func:`evaluate` covers; ``metadata``: what the
+    construction measured (explained variance, eigenvalues, …).
+    """
+
+    kind: str
+    origin: dict[str, torch.Tensor]
+    u: dict[str, torch.Tensor]
+    v: dict[str, torch.Tensor]
+    points: tuple[list[float], list[float]] | None = None
+    metadata: dict = field(default_factory=dict)
+
+
+def _parameter_names(model: nn.Module | None, weights: list[Weights]) -> list[str]:
+    """The parameters' names: ``model``'s, else those of the first module among ``weights``."""
+    for candidate in [model, *weights]:
+        if isinstance(candidate, nn.Module):
+            return [name for name, _ in candidate.named_parameters()]
+    raise ValueError(
+        "planes from state dicts need model=<the nn.Module> to tell its parameters from its "
+        "buffers (running statistics, counters), which no plane moves"
+    )
+
+
+def _state(weights: Weights, names: list[str]) -> dict[str, torch.Tensor]:
+    """``weights`` (a module or a state dict) as parameter name → detached float tensor."""
+    source = dict(weights.named_parameters()) if isinstance(weights, nn.Module) else weights
+    missing = [name for name in names if name not in source]
+    if missing:
+        raise ValueError(
+            f"weights without parameters {missing[:3]}{' …' if len(missing) > 3 else ''}: "
+            f"expected the parameters {names[:3]}… of the model"
+        )
+    return {name: source[name].detach().clone().float() for name in names}
+
+
+def _frozen(model: nn.Module | None) -> set[str]:
+    if model is None:
+        return set()
+    return {name for name, p in model.named_parameters() if not p.requires_grad}
+
+
+def random_plane(
+    model: nn.Module,
+    seed: int = 0,
+    normalization: str = "filter",
+    ignore_biasbn: bool = True,
+    draw: int = 1,
+) -> Plane:
+    """Two Gaussian directions around ``model``'s weights, filter-normalized (Li et al.
+    2018, §4: each filter of ``u`` and ``v`` has the norm of the model's filter), biases
+    and BatchNorm parameters zeroed (``ignore_biasbn``), frozen parameters zeroed.
+
+    ``normalization``: ``filter``, ``layer`` or ``none``; ``draw`` k: the k-th independent
+    pair for ``seed`` (the study's direction draws)."""
+    names = _parameter_names(model, [])
+    origin = _state(model, names)
+    u, v, metadata = plane_directions.random_directions(
+        origin, seed, normalization, ignore_biasbn, draw
+    )
+    for name in _frozen(model):
+        u[name], v[name] = torch.zeros_like(u[name]), torch.zeros_like(v[name])
+    return Plane("random", origin, u, v, metadata=metadata)
+
+
+def pca_plane(checkpoints: list[Weights], model: nn.Module | None = None) -> Plane:
+    """The plane of the first two principal axes of a training trajectory, centred on its
+    last checkpoint (Li et al. 2018, §7): ``checkpoints`` in training order, the first the
+    initialization, at least four.
+
+    Raises:
+        ValueError: fewer than four checkpoints, or weights that did not move in two
+            directions (:func:`losslandscape.planes.directions.pca_directions`).
+    """
+    names = _parameter_names(model, checkpoints)
+    states = [_state(w, names) for w in checkpoints]
+    layout = ParameterLayout(tuple(names), tuple(states[0][n].shape for n in names))
+    flat = torch.stack([layout.flatten(state) for state in states])
+    u, v, metadata = plane_directions.pca_directions(flat)
+    xs, ys, _ = plane_directions.project_onto_plane(flat - flat[-1], u, v)
+    points = (xs.tolist(), ys.tolist())
+    return Plane("pca", states[-1], layout.unflatten(u), layout.unflatten(v), points, metadata)
+
+
+def three_point_plane(
+    w1: Weights, w2: Weights, w3: Weights, model: nn.Module | None = None
+) -> Plane:
+    """The plane through three weight vectors (Garipov et al. 2018, §3; the study's
+    formula (1)): origin ``w1``, ``u = w2 − w1``, ``v`` the part of ``w3 − w1``
+    orthogonal to ``u``; the three models lie at ``(0, 0)``, ``(1, 0)`` and ``(a, 1)``.
+
+    Raises:
+        ValueError: the points coincide or are collinear.
+    """
+    names = _parameter_names(model, [w1, w2, w3])
+    states = [_state(w, names) for w in (w1, w2, w3)]
+    layout = ParameterLayout(tuple(names), tuple(states[0][n].shape for n in names))
+    u, v, metadata = plane_directions.three_point_directions(*map(layout.flatten, states))
+    points = (metadata["point_x"], metadata["point_y"])
+    return Plane(
+        "three_point", states[0], layout.unflatten(u), layout.unflatten(v), points, metadata
+    )
+
+
+def hessian_plane(
+    model: nn.Module,
+    data: Data,
+    loss: "str | Callable" = "cross_entropy",
+    subset_size: int = 500,
+    seed: int = 0,
+) -> Plane:
+    """The plane of the loss Hessian's eigenvectors of the largest and the smallest (most
+    negative) eigenvalue at ``model``'s weights (Lanczos; Li et al. 2018, §6), on a seeded
+    subset of ``subset_size`` samples of the first split of ``data``; frozen parameters
+    are not moved. ``metadata["eigenvalues"]``: the two eigenvalues (loss units per unit
+    parameter²)."""
+    from losslandscape.metrics.sharpness import HessianOperator, hessian_extreme_eigenvectors
+
+    names = _parameter_names(model, [])
+    inputs, targets = next(iter(_splits(data).values()))
+    keep = seeded_subset(len(inputs), subset_size, seed, "hessian_subset")
+    twin = _evaluation_model(model)
+    hvp = HessianOperator(twin, inputs[keep], targets[keep], as_loss(loss), trainable_only=True)
+    top, bottom, largest, smallest = hessian_extreme_eigenvectors(hvp, seed=seed)
+    trainable = [name for name, p in twin.named_parameters() if p.requires_grad]
+    origin = _state(model, names)
+    moved = ParameterLayout(tuple(trainable), tuple(origin[n].shape for n in trainable))
+    u = {name: torch.zeros_like(t) for name, t in origin.items()} | moved.unflatten(top)
+    v = {name: torch.zeros_like(t) for name, t in origin.items()} | moved.unflatten(bottom)
+    metadata = {"eigenvalues": [largest, smallest], "subset_size": len(keep)}
+    return Plane("hessian", origin, u, v, metadata=metadata)
+
+
+def _evaluation_model(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` in eval mode (the caller's module is never changed)."""
+    import copy
+
+    return copy.deepcopy(model).eval()
+
+
+def _tensors(data, what: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """One split as ``(inputs (n, …) float32, targets (n, …))``."""
+    if (
+        isinstance(data, tuple | list)
+        and len(data) == 2
+        and all(isinstance(t, torch.Tensor | np.ndarray) for t in data)
+    ):
+        inputs, targets = (torch.as_tensor(t) for t in data)
+    elif isinstance(data, DataLoader | Dataset):
+        pairs = list(data) if isinstance(data, DataLoader) else [data[i] for i in range(len(data))]
+        if not pairs or len(pairs[0]) != 2:
+            raise ValueError(f"{what}: expected (inputs, targets) pairs; found {pairs[:1]}")
+        stack = torch.cat if isinstance(data, DataLoader) else torch.stack
+        inputs = stack([torch.as_tensor(x) for x, _ in pairs])
+        targets = stack([torch.as_tensor(y) for _, y in pairs])
+    else:
+        raise ValueError(
+            f"{what}: expected an (inputs, targets) pair of tensors, a torch Dataset or a "
+            f"DataLoader; found {type(data).__name__}"
+        )
+    if len(inputs) != len(targets):
+        raise ValueError(
+            f"{what}: {len(inputs)} inputs but {len(targets)} targets; expected one each"
+        )
+    if inputs.is_floating_point():
+        inputs = inputs.float()
+    if not targets.is_floating_point():
+        targets = targets.long()
+    return inputs, targets
+
+
+def _splits(data: Data) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Named splits (a single data set is ``train``)."""
+    if isinstance(data, Mapping):
+        if not data:
+            raise ValueError("data: expected at least one named split; found an empty dict")
+        return {str(name): _tensors(split, f"data split {name!r}") for name, split in data.items()}
+    return {"train": _tensors(data, "data")}
+
+
+def _axes(plane: Plane, resolution: int, extent: float, margin: float):
+    """Grid axes: the points the plane passes through plus ``margin`` of their span on each
+    side (PCA, three-point), else ``[-extent, extent]``."""
+    if plane.points is None:
+        axis = np.linspace(-extent, extent, resolution)
+        return axis, axis
+    axes = []
+    for values in plane.points:
+        low, high = min(values), max(values)
+        if plane.kind == "pca":  # symmetric about the model, as the study's PCA planes
+            axes.append(symmetric_axis(max(abs(low), abs(high)), margin, resolution))
+            continue
+        pad = margin * (high - low)
+        axes.append(np.linspace(low - pad, high + pad, resolution))
+    return tuple(axes)
+
+
+def evaluate(
+    model: nn.Module,
+    plane: Plane,
+    data: Data,
+    loss: "str | Callable" = "cross_entropy",
+    resolution: int = 21,
+    extent: float = 1.0,
+    margin: float = 0.25,
+    strategy: str = "auto",
+    batch_size: int = 1000,
+    batchnorm: str = "keep",
+    batchnorm_samples: int = 1000,
+    batchnorm_batch_size: int = 100,
+    threads: int = 1,
+    memory_budget_mb: float = 2048.0,
+) -> xr.Dataset:
+    """The mean loss, its standard error and (where the loss defines one) the accuracy of
+    every split of ``data`` at ``resolution × resolution`` points of ``plane``.
+
+    The window: ``[-extent, extent]`` on both axes, or, for a plane through given models
+    (PCA, three-point), those models' coordinates plus ``margin`` of their span. BatchNorm
+    statistics are the model's own (``keep``, Li et al.) or ``recompute``d at each point
+    from ``batchnorm_samples`` samples of the first split in batches of
+    ``batchnorm_batch_size`` (Garipov et al.). ``strategy``: the engine's
+    (:mod:`losslandscape.engine.strategies`; ``auto`` measures and picks the fastest, the
+    others are held equal to a plain loop by the tests).
+
+    Returns:
+        a Dataset on ``(y, x)`` with ``<split>_loss``, ``<split>_loss_sem`` and
+        ``<split>_accuracy`` per split, each with ``long_name`` and ``units``, and attrs
+        ``plane``, ``loss``, ``loss_units``, ``strategy``: the documented data model
+        (docs/data-model.md) without the study's run attributes.
+
+    Raises:
+        ValueError: data in another form, a plane of other parameters than ``model``'s, an
+            unknown loss or strategy.
+    """
+    chosen = as_loss(loss)
+    splits = _splits(data)
+    twin = _evaluation_model(model)
+    layout = ParameterLayout.of(twin)
+    try:
+        origin, u, v = (layout.flatten(part) for part in (plane.origin, plane.u, plane.v))
+    except ValueError as error:
+        raise ValueError(f"the plane does not fit the model: {error}") from None
+    first = next(iter(splits.values()))[0]
+    keep = seeded_subset(len(first), batchnorm_samples, 0, "batchnorm_subset")
+    options = EvaluationOptions(
+        batch_size=batch_size,
+        batchnorm=batchnorm,
+        batchnorm_inputs=first[keep] if batchnorm == "recompute" else None,
+        batchnorm_batch_size=batchnorm_batch_size,
+        workers=threads,
+        memory_budget_mb=memory_budget_mb,
+        loss=chosen,
+    )
+    xs, ys = _axes(plane, resolution, extent, margin)
+    values = evaluate_grid(twin, origin, u, v, xs, ys, splits, strategy, options)
+    return grid_dataset(xs, ys, values, chosen.name, chosen.units, plane.kind)
+
+
+def grid_dataset(
+    xs: np.ndarray, ys: np.ndarray, values: dict, loss: str, units: str, plane: str
+) -> xr.Dataset:
+    """Evaluated grids ``values`` (name → ``(ny, nx)``) as a Dataset in the data model:
+    coordinates ``x``, ``y``, each variable's ``long_name`` and CF ``units``."""
+    data_vars = {}
+    for name, array in values.items():
+        split, _, quantity = name.partition("_")
+        meaning = {
+            "loss": (f"{split}-set mean {loss}", units),
+            "loss_sem": (f"standard error of the {split}-set mean {loss}", units),
+            "accuracy": (f"{split}-set accuracy", "1"),
+        }[quantity]
+        data_vars[name] = (("y", "x"), np.asarray(array, dtype=np.float64), cf.quantity(*meaning))
+    coords = {
+        "x": ("x", np.asarray(xs, float), cf.quantity("coordinate along direction u", "1")),
+        "y": ("y", np.asarray(ys, float), cf.quantity("coordinate along direction v", "1")),
+    }
+    attrs = {"plane": plane, "loss": loss, "loss_units": units}
+    return xr.Dataset(data_vars, coords, attrs)
+
+
+def metrics(grid: xr.Dataset, variable: str | None = None, **options) -> xr.Dataset:
+    """Minima, basin widths, smoothness and shape of ``grid[variable]`` (default: the first
+    split's loss), in the loss's own units: :func:`losslandscape.metrics.landscape.
+    landscape_metrics`, whose keyword ``options`` these are."""
+    from losslandscape.metrics.landscape import landscape_metrics
+    from losslandscape.plots.landscape import loss_variables
+
+    if variable is None:
+        found = loss_variables(grid)
+        if not found:
+            raise ValueError(
+                f"metrics need a loss <split>_loss on (y, x); found {sorted(map(str, grid))}"
+            )
+        variable = found[0]
+    return landscape_metrics(grid, variable, **options)
+
+
+def plot(grid: xr.Dataset):
+    """The loss map of each split (a 1-D slice: curves) → a matplotlib Figure."""
+    from losslandscape.plots.landscape import landscape_figure
+
+    return landscape_figure(grid)
+
+
+def plot_analysis(grid: xr.Dataset, measured: xr.Dataset | None = None):
+    """The analysis figure (surface, gradient, basins, shape) of ``grid`` with its
+    :func:`metrics` (computed if not given) → a matplotlib Figure."""
+    from losslandscape.plots.analysis import analysis_figure
+
+    return analysis_figure(grid, metrics(grid) if measured is None else measured)
+
+
+def open_study(results: str | Path) -> xr.Dataset:
+    """A finished study's numbers (``statistics/study.nc``) with ``plane``, ``activation``,
+    ``seed`` (and ``level``, ``shape_class``, ``headline``) as dimensions, labels decoded:
+    ``results`` is the study's folder (``results/<study>``) or the file itself.
+
+    Raises:
+        FileNotFoundError: naming the path looked at, when the study has not reached its
+            statistics.
+    """
+    from losslandscape.io.datamodel import open_netcdf
+
+    path = Path(results)
+    if path.is_dir():
+        path = path / "statistics" / "study.nc"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path}: no such file; expected results/<study>/statistics/study.nc, which "
+            f"rule study_statistics writes (snakemake --cores N)"
+        )
+    return open_netcdf(path)

@@ -1,0 +1,140 @@
+"""The public API (losslandscape.api): the README's example runs as written, and its grid
+equals a plain per-point loop's to float32 rounding, for cross-entropy and MSE, on a model
+with BatchNorm and a frozen layer (issue 19, item 1)."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+import losslandscape as ll
+from losslandscape.parameters import ParameterLayout
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _readme_example() -> str:
+    text = (ROOT / "README.md").read_text()
+    (code,) = re.findall(r"<!-- api example -->\n```python\n(.*?)```", text, re.DOTALL)
+    return code
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory) -> dict:
+    """The README's example, run as written in a fresh folder: its namespace."""
+    folder = tmp_path_factory.mktemp("api")
+    namespace = {"__name__": "__main__"}
+    cwd = Path.cwd()
+    try:
+        import os
+
+        os.chdir(folder)
+        exec(compile(_readme_example(), "README.md", "exec"), namespace)
+    finally:
+        os.chdir(cwd)
+    namespace["folder"] = folder
+    return namespace
+
+
+def _plain_loop(model, plane, inputs, targets, xs, ys, loss):
+    """Each point's weights copied into the module, the whole split in one pass."""
+    model = __import__("copy").deepcopy(model).eval()
+    layout = ParameterLayout.of(model)
+    origin, u, v = (layout.flatten(part) for part in (plane.origin, plane.u, plane.v))
+    params = dict(model.named_parameters())
+    out = np.empty((len(ys), len(xs)))
+    with torch.no_grad():
+        for iy, y in enumerate(ys):
+            for ix, x in enumerate(xs):
+                for name, tensor in layout.unflatten(origin + x * u + y * v).items():
+                    params[name].copy_(tensor)
+                out[iy, ix] = float(loss(model(inputs), targets))
+    return out
+
+
+def test_the_readme_example_equals_a_plain_loop(example):
+    model, plane = example["model"], example["plane"]
+    inputs, targets = example["inputs"], example["targets"]
+    grid, mse = example["grid"], example["mse"]
+    xs, ys = grid["x"].values, grid["y"].values
+    expected = _plain_loop(model, plane, inputs, targets, xs, ys, F.cross_entropy)
+    np.testing.assert_allclose(grid["train_loss"].values, expected, rtol=2e-6, atol=1e-7)
+
+    def one_hot_mse(outputs, labels):  # Li et al.'s evaluation.py
+        return nn.MSELoss()(F.softmax(outputs, dim=1), F.one_hot(labels, 2).float())
+
+    expected = _plain_loop(model, plane, inputs, targets, xs, ys, one_hot_mse)
+    np.testing.assert_allclose(mse["train_loss"].values, expected, rtol=2e-6, atol=1e-7)
+    # the trained model at the centre; accuracy where the loss defines it
+    assert float(grid["train_loss"].sel(x=0, y=0)) < 0.5
+    assert float(grid["train_accuracy"].sel(x=0, y=0)) > 0.8
+    assert grid.attrs["loss_units"] == "nats" and mse.attrs["loss"] == "mse"
+
+
+def test_the_frozen_layer_and_the_buffers_stay_put(example):
+    model, plane = example["model"], example["plane"]
+    assert plane.u["embed.weight"].abs().sum() == 0 and plane.v["embed.weight"].abs().sum() == 0
+    assert plane.u["head.weight"].abs().sum() > 0
+    assert not model.embed.weight.requires_grad  # the caller's module is untouched
+    assert "norm.running_mean" not in plane.u  # buffers are not directions
+
+
+def test_the_example_writes_its_metrics_and_figures(example):
+    measured = example["measured"]
+    assert int(measured.n_local_minima) >= 1 and float(measured.roughness) >= 0
+    for name in ("moons.png", "moons_mse_analysis.png"):
+        path = example["folder"] / name
+        assert path.read_bytes()[:4] == b"\x89PNG" and path.stat().st_size > 20_000
+
+
+def test_data_may_be_a_dataset_a_loader_or_named_splits(example):
+    from torch.utils.data import DataLoader, TensorDataset
+
+    model, plane = example["model"], example["plane"]
+    inputs, targets = example["inputs"], example["targets"]
+    pair = ll.evaluate(model, plane, (inputs, targets), resolution=5, strategy="point")
+    dataset = TensorDataset(inputs, targets)
+    for data in (dataset, DataLoader(dataset, batch_size=64)):
+        other = ll.evaluate(model, plane, data, resolution=5, strategy="point")
+        np.testing.assert_allclose(other["train_loss"], pair["train_loss"], rtol=1e-6)
+    named = ll.evaluate(
+        model, plane, {"train": dataset, "test": (inputs[:50], targets[:50])}, resolution=5
+    )
+    assert {"train_loss", "test_loss", "test_accuracy"} <= set(named.data_vars)
+    with pytest.raises(ValueError, match="expected an \\(inputs, targets\\) pair"):
+        ll.evaluate(model, plane, [1, 2, 3], resolution=5)
+
+
+def test_a_callers_loss_and_the_other_planes(example):
+    model, inputs, targets = example["model"], example["inputs"], example["targets"]
+
+    def margin(outputs, labels):
+        return F.relu(1 - outputs.gather(1, labels[:, None])[:, 0] + outputs.min(1).values)
+
+    plane = example["plane"]
+    own = ll.evaluate(model, plane, (inputs, targets), loss=margin, resolution=5)
+    assert "train_accuracy" not in own and own.attrs["loss"] == "margin"
+    assert np.isfinite(own["train_loss"]).all()
+    hessian = ll.hessian_plane(model, (inputs, targets), subset_size=200)
+    largest, smallest = hessian.metadata["eigenvalues"]
+    assert largest >= smallest and hessian.u["embed.weight"].abs().sum() == 0
+    generator = torch.Generator().manual_seed(0)
+    states = []
+    for _ in range(3):  # three models near the trained one, in general position
+        state = dict(model.state_dict())
+        state["head.weight"] = state["head.weight"] + 0.1 * torch.randn(
+            state["head.weight"].shape, generator=generator
+        )
+        states.append(state)
+    through = ll.three_point_plane(*states, model=model)
+    assert through.points == ([0.0, 1.0, through.points[0][2]], [0.0, 0.0, 1.0])
+    grid = ll.evaluate(model, through, (inputs, targets), resolution=5, strategy="point")
+    assert grid["x"].values[0] < 0 < 1 < grid["x"].values[-1]
+    with pytest.raises(ValueError, match="need model=<the nn.Module>"):
+        ll.three_point_plane(*states)
+    figure = ll.plot(grid)
+    assert len(figure.axes) >= 1
