@@ -138,3 +138,22 @@ def test_a_callers_loss_and_the_other_planes(example):
         ll.three_point_plane(*states)
     figure = ll.plot(grid)
     assert len(figure.axes) >= 1
+
+
+def test_a_pca_plane_covers_the_training_trajectory(toy_run, toy_dataset):
+    """The study's PCA plane from a list of state dicts (the training run's checkpoints):
+    centred on the last, its window covering every checkpoint's projection."""
+    from losslandscape.training.checkpoints import model_from_checkpoints
+
+    checkpoints = toy_run[0]
+    model = model_from_checkpoints(checkpoints)
+    plane = ll.pca_plane(checkpoints["state_dicts"], model=model)
+    assert plane.kind == "pca" and len(plane.metadata["explained_variance_ratio"]) == 2
+    xs, ys = plane.points
+    assert (xs[-1], ys[-1]) == (0.0, 0.0)  # the final model is the origin
+    data = {"train": (toy_dataset["x_train"], toy_dataset["y_train"])}
+    grid = ll.evaluate(model, plane, data, resolution=5, strategy="point")
+    assert grid["x"].min() < min(xs) and grid["x"].max() > max(xs)
+    assert grid["y"].min() < min(ys) and grid["y"].max() > max(ys)
+    with pytest.raises(ValueError, match="PCA directions need at least 4 checkpoints"):
+        ll.pca_plane(checkpoints["state_dicts"][:3], model=model)

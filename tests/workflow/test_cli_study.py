@@ -130,3 +130,15 @@ def test_every_figure_has_a_command(finished_study, tmp_path):
     )
     for name in ("map", "analysis", "curves", "seeds", "planes", "barriers", "width", "c", "a"):
         _png(tmp_path / f"{name}.png")
+
+
+def test_a_finished_study_opens_with_runs_as_dimensions(finished_study):
+    """``losslandscape.open_study``: the study's numbers for a notebook (issue 19)."""
+    import losslandscape as ll
+
+    config = study_config(finished_study)
+    study = ll.open_study(finished_study / "results" / "test")
+    assert {"plane", "activation", "seed"} <= set(study.dims)
+    assert set(study["activation"].values.astype(str)) == set(config["activations"])
+    assert set(study["seed"].values.tolist()) == set(config["seeds"])
+    assert all("long_name" in var.attrs for var in study.data_vars.values())
