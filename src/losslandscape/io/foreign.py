@@ -76,7 +76,15 @@ def read_grid(
             f"grid file {path}: unknown kind {path.suffix!r}; expected one of {sorted(readers)}"
         )
     loss, xs, ys, source_format = readers[path.suffix](path, variable, coordinates)
-    return grid_dataset(loss, xs, ys, variable, f"{source_format} file {path.name}")
+    grid = grid_dataset(loss, xs, ys, variable, f"{source_format} file {path.name}")
+    if path.suffix == ".nc":  # what a netCDF says of itself (the Python API's grids do)
+        with xr.open_dataset(path) as source:
+            kept = {
+                k: source.attrs[k] for k in (*STUDY_ATTRIBUTES, "loss_units") if k in source.attrs
+            }
+        missing = " ".join(k for k in STUDY_ATTRIBUTES if k not in kept)
+        grid.attrs |= kept | {"missing_attributes": missing}
+    return grid
 
 
 def grid_dataset(loss, xs, ys, variable: str, source: str) -> xr.Dataset:

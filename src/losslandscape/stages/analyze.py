@@ -59,6 +59,7 @@ def run_compute_metrics(
     metrics.attrs |= {key: source.attrs[key] for key in keep if key in source.attrs}
     metrics.attrs |= provenance_attrs(rule, parameters)
     datamodel.write_netcdf(metrics, out)
+    units = source.attrs.get("loss_units", LOSS_UNITS)
     log.info(
         "metrics of %s: %d local minima in the window, %d in the low-loss region; "
         "roughness %.4g %s, steepness %.4g %s per unit; basin widths %s at %s %s above the "
@@ -67,12 +68,12 @@ def run_compute_metrics(
         int(metrics.n_local_minima),
         int(metrics.n_local_minima_region),
         float(metrics.roughness),
-        LOSS_UNITS,
+        units,
         float(metrics.steepness),
-        LOSS_UNITS,
+        units,
         metrics.basin_width.values.round(4).tolist(),
         metrics.basin_height.values.round(4).tolist(),
-        LOSS_UNITS if metrics.attrs["basin_level_mode"] == "absolute" else "x the loss range",
+        units if metrics.attrs["basin_level_mode"] == "absolute" else "x the loss range",
         metrics.basin_touches_edge.values.tolist(),
     )
 

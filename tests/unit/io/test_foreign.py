@@ -8,6 +8,7 @@ import pytest
 
 from losslandscape.cli import main
 from losslandscape.io.datamodel import open_netcdf
+from losslandscape.io.foreign import read_grid
 from tests.unit.metrics.test_known_answers import metrics_of
 
 # an anisotropic bowl on a non-square grid: its basin is wider along x than along y, so a
@@ -119,3 +120,18 @@ def test_our_own_landscape_files_stay_strictly_validated(tmp_path):
     ds.to_netcdf(path)
     with pytest.raises(ValueError, match="does not follow docs/data-model.md"):
         measured(tmp_path, path)
+
+
+def test_a_netcdf_grid_keeps_what_it_says_of_itself(tmp_path):
+    """A grid of the Python API (losslandscape.evaluate) names its plane and its loss's
+    units: the reader keeps them, and lists only the attributes that are missing."""
+    from losslandscape.api import grid_dataset as api_grid
+
+    xs = np.linspace(-1, 1, 7)
+    loss = xs[None, :] ** 2 + xs[:, None] ** 2
+    api_grid(xs, xs, {"train_loss": loss}, "mse", "squared units", "random").to_netcdf(
+        tmp_path / "api.nc"
+    )
+    grid = read_grid(tmp_path / "api.nc")
+    assert grid.attrs["plane"] == "random" and grid.attrs["loss_units"] == "squared units"
+    assert grid.attrs["missing_attributes"] == "activation seed model dataset"
