@@ -85,7 +85,8 @@ def _state(weights: Weights, names: list[str]) -> dict[str, torch.Tensor]:
             f"weights without parameters {missing[:3]}{' …' if len(missing) > 3 else ''}: "
             f"expected the parameters {names[:3]}… of the model"
         )
-    return {name: source[name].detach().clone().float() for name in names}
+    # on the CPU, where the directions are drawn; evaluate() moves the plane to the model
+    return {name: source[name].detach().float().cpu().clone() for name in names}
 
 
 def _frozen(model: nn.Module | None) -> set[str]:
@@ -171,9 +172,11 @@ def hessian_plane(
     from losslandscape.metrics.sharpness import HessianOperator, hessian_extreme_eigenvectors
 
     names = _parameter_names(model, [])
-    inputs, targets = next(iter(_splits(data).values()))
+    inputs, targets = _training_split(_splits(data))
     keep = seeded_subset(len(inputs), subset_size, seed, "hessian_subset")
     twin = _evaluation_model(model)
+    device = _device_of(twin)
+    inputs, targets = inputs.to(device), targets.to(device)
     hvp = HessianOperator(twin, inputs[keep], targets[keep], as_loss(loss), trainable_only=True)
     top, bottom, largest, smallest = hessian_extreme_eigenvectors(hvp, seed=seed)
     trainable = [name for name, p in twin.named_parameters() if p.requires_grad]
@@ -183,6 +186,17 @@ def hessian_plane(
     v = {name: torch.zeros_like(t) for name, t in origin.items()} | moved.unflatten(bottom)
     metadata = {"eigenvalues": [largest, smallest], "subset_size": len(keep)}
     return Plane("hessian", origin, u, v, metadata=metadata)
+
+
+def _training_split(splits: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """The split a Hessian or recomputed BatchNorm statistics come from: ``train`` if the
+    data has one, else the first."""
+    return splits.get("train", next(iter(splits.values())))
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    """Where ``model``'s parameters are (the CPU for a model without any)."""
+    return next((p.device for p in model.parameters()), torch.device("cpu"))
 
 
 def _evaluation_model(model: nn.Module) -> nn.Module:
@@ -201,12 +215,23 @@ def _tensors(data, what: str) -> tuple[torch.Tensor, torch.Tensor]:
     ):
         inputs, targets = (torch.as_tensor(t) for t in data)
     elif isinstance(data, DataLoader | Dataset):
-        pairs = list(data) if isinstance(data, DataLoader) else [data[i] for i in range(len(data))]
-        if not pairs or len(pairs[0]) != 2:
+        if isinstance(data, DataLoader):  # every sample once, in order, whatever its sampler
+            data = DataLoader(
+                data.dataset, batch_size=data.batch_size or 1, collate_fn=data.collate_fn
+            )
+        else:  # one batch of all: the default collation stacks tensors and numbers alike
+            data = DataLoader(data, batch_size=max(1, len(data)))
+        try:
+            pairs = list(data)
+        except (TypeError, RuntimeError) as error:
+            raise ValueError(
+                f"{what}: its samples cannot be collated into tensors ({error}); expected "
+                f"(inputs, targets) pairs of tensors or numbers"
+            ) from None
+        if not pairs or not all(len(pair) == 2 for pair in pairs):
             raise ValueError(f"{what}: expected (inputs, targets) pairs; found {pairs[:1]}")
-        stack = torch.cat if isinstance(data, DataLoader) else torch.stack
-        inputs = stack([torch.as_tensor(x) for x, _ in pairs])
-        targets = stack([torch.as_tensor(y) for _, y in pairs])
+        inputs = torch.cat([torch.as_tensor(x) for x, _ in pairs])
+        targets = torch.cat([torch.as_tensor(y) for _, y in pairs])
     else:
         raise ValueError(
             f"{what}: expected an (inputs, targets) pair of tensors, a torch Dataset or a "
@@ -287,14 +312,27 @@ def evaluate(
             unknown loss or strategy.
     """
     chosen = as_loss(loss)
-    splits = _splits(data)
     twin = _evaluation_model(model)
+    device = _device_of(twin)
+    splits = {
+        name: (inputs.to(device), targets.to(device))
+        for name, (inputs, targets) in _splits(data).items()
+    }
     layout = ParameterLayout.of(twin)
-    try:
-        origin, u, v = (layout.flatten(part) for part in (plane.origin, plane.u, plane.v))
-    except ValueError as error:
-        raise ValueError(f"the plane does not fit the model: {error}") from None
-    first = next(iter(splits.values()))[0]
+    for part in (plane.origin, plane.u, plane.v):
+        wrong = [
+            f"{name} {list(part[name].shape)} (model: {list(shape)})"
+            for name, shape in zip(layout.names, layout.shapes, strict=True)
+            if name in part and tuple(part[name].shape) != tuple(shape)
+        ]
+        missing = [name for name in layout.names if name not in part]
+        if wrong or missing:
+            raise ValueError(
+                f"the plane does not fit the model: parameters missing {missing[:3]}, of "
+                f"another shape {wrong[:3]}; make the plane from this model"
+            )
+    origin, u, v = (layout.flatten(part).to(device) for part in (plane.origin, plane.u, plane.v))
+    first = _training_split(splits)[0]
     keep = seeded_subset(len(first), batchnorm_samples, 0, "batchnorm_subset")
     options = EvaluationOptions(
         batch_size=batch_size,
@@ -335,7 +373,12 @@ def grid_dataset(
 def metrics(grid: xr.Dataset, variable: str | None = None, **options) -> xr.Dataset:
     """Minima, basin widths, smoothness and shape of ``grid[variable]`` (default: the first
     split's loss), in the loss's own units: :func:`losslandscape.metrics.landscape.
-    landscape_metrics`, whose keyword ``options`` these are."""
+    landscape_metrics`, whose keyword ``options`` these are.
+
+    Its defaults are heights for cross-entropy in nats (basin levels 0.01 … 1, a low-loss
+    region 1 above the minimum): for another loss give ``basin_levels`` and
+    ``region_height`` in its units (a softmax MSE never exceeds 1, so a region of height 1
+    is the whole window)."""
     from losslandscape.metrics.landscape import landscape_metrics
     from losslandscape.plots.landscape import loss_variables
 

@@ -86,7 +86,7 @@ def test_the_frozen_layer_and_the_buffers_stay_put(example):
 def test_the_example_writes_its_metrics_and_figures(example):
     measured = example["measured"]
     assert int(measured.n_local_minima) >= 1 and float(measured.roughness) >= 0
-    for name in ("moons.png", "moons_mse_analysis.png"):
+    for name in ("moons_mse.png", "moons_analysis.png"):
         path = example["folder"] / name
         assert path.read_bytes()[:4] == b"\x89PNG" and path.stat().st_size > 20_000
 
@@ -122,6 +122,15 @@ def test_a_callers_loss_and_the_other_planes(example):
     hessian = ll.hessian_plane(model, (inputs, targets), subset_size=200)
     largest, smallest = hessian.metadata["eigenvalues"]
     assert largest >= smallest and hessian.u["embed.weight"].abs().sum() == 0
+    # u is the top eigenvector of the Hessian over the trainable parameters: H u = λmax u
+    from losslandscape.metrics.sharpness import HessianOperator
+    from losslandscape.seeding import seeded_subset
+
+    keep = seeded_subset(len(inputs), 200, 0, "hessian_subset")
+    trainable = [name for name, p in model.named_parameters() if p.requires_grad]
+    hvp = HessianOperator(model, inputs[keep], targets[keep], trainable_only=True)
+    u = torch.cat([hessian.u[name].reshape(-1) for name in trainable])
+    torch.testing.assert_close(hvp(u), largest * u, rtol=0, atol=1e-3 * abs(largest))
     generator = torch.Generator().manual_seed(0)
     states = []
     for _ in range(3):  # three models near the trained one, in general position
@@ -157,3 +166,50 @@ def test_a_pca_plane_covers_the_training_trajectory(toy_run, toy_dataset):
     assert grid["y"].min() < min(ys) and grid["y"].max() > max(ys)
     with pytest.raises(ValueError, match="PCA directions need at least 4 checkpoints"):
         ll.pca_plane(checkpoints["state_dicts"][:3], model=model)
+
+
+def test_the_api_imports_no_torch_until_used_and_metrics_stays_callable(example):
+    """``import losslandscape`` stays torch-free; ``ll.metrics`` is callable however often,
+    also once the ``losslandscape.metrics`` subpackage (which Python binds to the same
+    name) is imported."""
+    import subprocess
+    import sys
+
+    probe = "import sys, losslandscape; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
+    import losslandscape.metrics.landscape  # noqa: F401 (binds the subpackage)
+
+    first, again = ll.metrics(example["grid"]), ll.metrics(example["grid"])
+    assert int(first.n_local_minima) == int(again.n_local_minima)
+
+
+def test_a_shuffled_loader_and_integer_regression_targets(example):
+    from torch.utils.data import DataLoader, TensorDataset
+
+    model, plane = example["model"], example["plane"]
+    inputs, targets = example["inputs"], example["targets"]
+    pair = ll.evaluate(model, plane, (inputs, targets), resolution=3, strategy="point")
+    shuffled = DataLoader(TensorDataset(inputs, targets), batch_size=50, shuffle=True)
+    other = ll.evaluate(model, plane, shuffled, resolution=3, strategy="point")
+    np.testing.assert_allclose(other["train_loss"], pair["train_loss"], rtol=1e-6)
+    # integer targets of shape (n, k) are values, not class indices
+    values = torch.stack([targets, 1 - targets], dim=1)  # int64 (n, 2)
+    mse = ll.evaluate(model, plane, (inputs, values), loss="mse", resolution=3, strategy="point")
+    with torch.no_grad():
+        expected = ((model(inputs) - values.float()) ** 2).mean()
+    assert float(mse["train_loss"].sel(x=0, y=0)) == pytest.approx(float(expected), rel=1e-5)
+    assert "train_accuracy" not in mse
+
+
+def test_recomputed_batchnorm_and_a_plane_of_another_model(example):
+    model, plane = example["model"], example["plane"]
+    inputs, targets = example["inputs"], example["targets"]
+    kept = ll.evaluate(model, plane, (inputs, targets), resolution=3, strategy="point")
+    recomputed = ll.evaluate(
+        model, plane, (inputs, targets), resolution=3, strategy="point", batchnorm="recompute"
+    )
+    assert np.abs(recomputed["train_loss"] - kept["train_loss"]).max() > 1e-6
+    other = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 2))
+    with pytest.raises(ValueError, match="the plane does not fit the model"):
+        ll.evaluate(other, plane, (inputs, targets), resolution=3)

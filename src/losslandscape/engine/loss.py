@@ -46,11 +46,12 @@ def _cross_entropy(outputs: torch.Tensor, targets: torch.Tensor):
 def _squared_error(outputs: torch.Tensor, targets: torch.Tensor):
     """The mean over outputs of the squared error of each sample, ``(…, batch)``, for
     outputs ``(…, batch, k)`` and targets ``(batch, k)`` or ``(batch,)`` (k = 1); for a
-    classifier's ``(batch,)`` class indices, of the softmax probabilities against one-hot
-    targets, as Li et al.'s ``--loss_name mse`` (their ``evaluation.py``: ``MSELoss`` of
-    ``softmax(outputs)``), with the accuracy of the largest output."""
+    classifier's ``(batch,)`` integer class indices (k > 1), of the softmax probabilities
+    against one-hot targets, as Li et al.'s ``--loss_name mse`` (their ``evaluation.py``:
+    ``MSELoss`` of ``softmax(outputs)``), with the accuracy of the largest output."""
     width = outputs.shape[-1] if outputs.dim() > 1 else 1
-    if not targets.is_floating_point():  # class indices: probabilities, one-hot targets
+    # class indices: one integer per sample for several outputs (anything else is a value)
+    if not targets.is_floating_point() and targets.dim() == 1 and width > 1:
         hot = F.one_hot(targets, width).to(outputs.dtype)
         error = outputs.softmax(-1) - hot
         return error.square().mean(-1), outputs.argmax(-1) == targets

@@ -79,9 +79,8 @@ def read_grid(
     grid = grid_dataset(loss, xs, ys, variable, f"{source_format} file {path.name}")
     if path.suffix == ".nc":  # what a netCDF says of itself (the Python API's grids do)
         with xr.open_dataset(path) as source:
-            kept = {
-                k: source.attrs[k] for k in (*STUDY_ATTRIBUTES, "loss_units") if k in source.attrs
-            }
+            said = (*STUDY_ATTRIBUTES, "loss", "loss_units")
+            kept = {k: source.attrs[k] for k in said if k in source.attrs}
         missing = " ".join(k for k in STUDY_ATTRIBUTES if k not in kept)
         grid.attrs |= kept | {"missing_attributes": missing}
     return grid
