@@ -23,6 +23,8 @@ top: ``parameters`` (a model's parameters as one flat vector), ``seeding``, ``de
 ``logs`` and ``codehash`` (what reruns a rule).
 """
 
+import importlib
+
 __version__ = "0.1.0"
 
 # The public API (losslandscape.api), imported on first use: ``import losslandscape`` stays
@@ -45,7 +47,7 @@ __all__ = ["__version__", *_API]
 def __getattr__(name: str):
     """``losslandscape.<name>`` for the API's names (PEP 562); AttributeError otherwise."""
     if name in _API:
-        from losslandscape import api
-
-        return getattr(api, name)
+        # by name, not an import statement: losslandscape.codehash follows those, and every
+        # stage that reads __version__ would depend on the whole API
+        return getattr(importlib.import_module("losslandscape.api"), name)
     raise AttributeError(f"module 'losslandscape' has no attribute {name!r}")

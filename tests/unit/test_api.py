@@ -213,3 +213,18 @@ def test_recomputed_batchnorm_and_a_plane_of_another_model(example):
     other = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 2))
     with pytest.raises(ValueError, match="the plane does not fit the model"):
         ll.evaluate(other, plane, (inputs, targets), resolution=3)
+
+
+def test_no_stage_depends_on_the_api():
+    """What reruns a rule follows the stages' import statements
+    (losslandscape.codehash): the API, which uses the stages' modules, must not become a
+    dependency of them through the package's lazy exports or the callable metrics package
+    (editing a metric had rerun training)."""
+    from losslandscape import codehash
+
+    package = ROOT / "src" / "losslandscape"
+    for stage in sorted((package / "stages").glob("*.py")):
+        files = codehash.dependencies(package, f"losslandscape.stages.{stage.stem}")
+        assert package / "api.py" not in files, stage.name
+    train = codehash.dependencies(package, "losslandscape.stages.train")
+    assert package / "metrics" / "landscape.py" not in train

@@ -7,6 +7,7 @@ the attribute ``losslandscape.metrics``, which would hide the API's function; ca
 module therefore calls that function.
 """
 
+import importlib
 import sys
 import types
 
@@ -15,9 +16,11 @@ class _CallableModule(types.ModuleType):
     """This package, callable as :func:`losslandscape.api.metrics`."""
 
     def __call__(self, grid, variable=None, **options):
-        from losslandscape.api import metrics
-
-        return metrics(grid, variable, **options)
+        # looked up by name, not imported: the API uses the stages' modules, not the other
+        # way round, and losslandscape.codehash (what reruns a rule) follows import
+        # statements, so a stage importing this package would depend on the whole API
+        api = importlib.import_module("losslandscape.api")
+        return api.metrics(grid, variable, **options)
 
 
 sys.modules[__name__].__class__ = _CallableModule
