@@ -31,6 +31,16 @@ def _compiler_missing(error: Exception) -> bool:
     return "compiler" in str(error).lower() or "InvalidCxxCompiler" in type(error).__name__
 
 
+def _grid_or_skip(model, plane, xs, ys, splits, strategy, options):
+    """:func:`evaluate_grid` with ``strategy``; a skip where ``compile`` has no compiler."""
+    try:
+        return evaluate_grid(model, *plane, xs, ys, splits, strategy, options)
+    except Exception as error:
+        if strategy == "compile" and _compiler_missing(error):
+            pytest.skip(f"torch.compile has no C++ compiler here: {error}")
+        raise
+
+
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_every_strategy_equals_the_reference_loop_on_a_random_plane(strategy, toy_run, toy_dataset):
     model = model_from_checkpoints(toy_run[0])
@@ -38,12 +48,7 @@ def test_every_strategy_equals_the_reference_loop_on_a_random_plane(strategy, to
     rng = np.random.default_rng(1)
     xs, ys = np.sort(rng.uniform(-1, 1, 3)), np.sort(rng.uniform(-1, 1, 2))
     options = EvaluationOptions(batch_size=64, points_per_pass=4, workers=2)
-    try:
-        ours = evaluate_grid(model, origin, u, v, xs, ys, _splits(toy_dataset), strategy, options)
-    except Exception as error:
-        if strategy == "compile" and _compiler_missing(error):
-            pytest.skip(f"torch.compile has no C++ compiler here: {error}")
-        raise
+    ours = _grid_or_skip(model, (origin, u, v), xs, ys, _splits(toy_dataset), strategy, options)
     reference = evaluate_grid_reference(model, origin, u, v, xs, ys, _splits(toy_dataset))
     for key, expected in reference.items():
         np.testing.assert_allclose(ours[key], expected, rtol=1e-5, atol=1e-7, err_msg=key)
@@ -66,12 +71,7 @@ def test_every_strategy_equals_the_reference_loop_with_other_losses(
     xs, ys = np.array([-0.5, 0.0, 0.5]), np.array([-0.25, 0.25])
     chosen = as_loss("mse" if loss == "mse" else _absolute_error)
     options = EvaluationOptions(batch_size=64, points_per_pass=4, workers=2, loss=chosen)
-    try:
-        ours = evaluate_grid(model, origin, u, v, xs, ys, _splits(toy_dataset), strategy, options)
-    except Exception as error:
-        if strategy == "compile" and _compiler_missing(error):
-            pytest.skip(f"torch.compile has no C++ compiler here: {error}")
-        raise
+    ours = _grid_or_skip(model, (origin, u, v), xs, ys, _splits(toy_dataset), strategy, options)
     reference = evaluate_grid_reference(
         model,
         origin,
