@@ -34,17 +34,59 @@ validate(config, "../schemas/config.schema.yaml")
 # Wall-time requests from the work the config sets and the model's measured cost, and the
 # data sets' input shapes (losslandscape/settings/runtimes.py)
 runtimes = _module_by_path("settings/runtimes.py")
+# The units of each loss (losslandscape/units.py): the report states the study's loss in them
+loss_units = _module_by_path("units.py")
+LOSS_UNITS = loss_units.LOSS_UNITS[config["training"]["loss"]]
+# A model of the user's own, by import path: its source files (losslandscape/models/import_path.py)
+import_path = _module_by_path("models/import_path.py")
 config_checks.check_config(
     config,
     kinds=plane_kinds.PLANE_KINDS,
-    datasets=runtimes.DATASETS,
+    dataset_summary=runtimes.dataset_summary,
     has_batchnorm=runtimes.has_batchnorm,
+    module_source=import_path.module_source,
 )
 
 
 def code_of(module):
     """Digest of `losslandscape.<module>` and the package modules it imports."""
     return codehash.code_hash(PACKAGE_DIR, f"losslandscape.{module}")
+
+
+def _shown_path(path):
+    """`path` relative to the working directory where it lies under it (Snakemake's
+    inputs are), else absolute."""
+    path = Path(path).resolve()
+    return (
+        str(path.relative_to(Path.cwd()))
+        if path.is_relative_to(Path.cwd())
+        else str(path)
+    )
+
+
+MODEL_NAME = config["model"]["name"]
+OWN_MODEL = import_path.is_import_path(MODEL_NAME)
+# A model given by import path: its module and the modules of its project it imports are
+# inputs of the rule that builds the runs' models, and their digest a param, so that
+# editing them reruns that rule and what follows, and nothing upstream
+MODEL_SOURCES = (
+    [_shown_path(p) for p in import_path.source_files(MODEL_NAME.split(":")[0])]
+    if OWN_MODEL
+    else []
+)
+MODEL_CODE = import_path.source_digest(MODEL_NAME.split(":")[0]) if OWN_MODEL else ""
+# A data set given by file: an input of prepare_dataset
+DATASET_FILE = (
+    [config["dataset"]["path"]] if config["dataset"]["name"] == "file" else []
+)
+# Models trained elsewhere: (activation, seed) → state dict (training.external_checkpoints)
+EXTERNAL = config["training"]["external_checkpoints"]
+
+
+def external_state_dict(wildcards):
+    return config_checks.external_checkpoint_paths(config)[
+        (wildcards.activation, int(wildcards.seed))
+    ]
 
 
 STUDY = config["study"]
@@ -157,7 +199,7 @@ COMPARED_PLANES = [
 def seed_checkpoints(wildcards):
     """The final checkpoints of every seed of one activation, in the config's order."""
     return [
-        rules.train_model.output.checkpoints.format(
+        TRAINED.output.checkpoints.format(
             study=wildcards.study, activation=wildcards.activation, seed=seed
         )
         for seed in SEEDS
@@ -186,7 +228,7 @@ def plane_checkpoints(wildcards):
             )
         seeds = THREE_SEEDS
     return [
-        rules.train_model.output.checkpoints.format(
+        TRAINED.output.checkpoints.format(
             study=wildcards.study, activation=wildcards.activation, seed=seed
         )
         for seed in seeds

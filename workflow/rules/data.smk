@@ -21,6 +21,7 @@ rule download_archive:
 rule prepare_dataset:
     input:
         archives=dataset_archives,
+        file=DATASET_FILE,
     output:
         dataset="results/{study}/data/dataset.pt",
     log:

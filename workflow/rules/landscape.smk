@@ -1,7 +1,7 @@
 rule evaluate_landscape_tile:
     input:
         dataset=rules.prepare_dataset.output.dataset,
-        checkpoints=rules.train_model.output.checkpoints,
+        checkpoints=TRAINED.output.checkpoints,
         directions=rules.compute_directions.output.directions,
     output:
         tile="results/{study}/landscape/{activation}/seed_{seed}/{plane}/tile_{tile}.nc",
@@ -30,7 +30,7 @@ rule evaluate_landscape_tile:
 rule merge_landscape:
     input:
         dataset=rules.prepare_dataset.output.dataset,
-        checkpoints=rules.train_model.output.checkpoints,
+        checkpoints=TRAINED.output.checkpoints,
         directions=rules.compute_directions.output.directions,
         tiles=landscape_tiles,
     output:
@@ -72,7 +72,7 @@ else:
 rule map_run_planes:
     input:
         dataset=rules.prepare_dataset.output.dataset,
-        checkpoints=rules.train_model.output.checkpoints,
+        checkpoints=TRAINED.output.checkpoints,
     output:
         directions=local_paths(
             "results/{study}/directions/{activation}/seed_{seed}/{plane}.pt"
@@ -107,7 +107,7 @@ rule map_run_planes:
 rule evaluate_landscape:
     input:
         dataset=rules.prepare_dataset.output.dataset,
-        checkpoints=rules.train_model.output.checkpoints,
+        checkpoints=TRAINED.output.checkpoints,
         directions=rules.compute_directions.output.directions,
     output:
         landscape="results/{study}/landscape/{activation}/seed_{seed}/{plane}.nc",

@@ -54,7 +54,7 @@ rule compute_run_metrics:
 rule compute_sharpness:
     input:
         dataset=rules.prepare_dataset.output.dataset,
-        checkpoints=rules.train_model.output.checkpoints,
+        checkpoints=TRAINED.output.checkpoints,
     output:
         sharpness="results/{study}/metrics/{activation}/seed_{seed}/sharpness.nc",
     log:
@@ -185,5 +185,6 @@ rule study_statistics:
         activations=config["activations"],
         planes=SUMMARY_PLANES,
         basin_level_mode=config["metrics"]["basin_level_mode"],
+        loss_units=LOSS_UNITS,
     script:
         "../scripts/study_statistics.py"

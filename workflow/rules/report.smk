@@ -34,6 +34,7 @@ rule plot_training_curves:
         code=code_of("stages.figures"),
         runs=run_labels(),
         activations=config["activations"],
+        loss_units=LOSS_UNITS,
     script:
         "../scripts/plot_training_curves.py"
 
@@ -107,6 +108,7 @@ rule plot_study_statistics:
         code=code_of("stages.figures"),
         activations=config["activations"],
         planes=SUMMARY_PLANES,
+        loss_units=LOSS_UNITS,
     script:
         "../scripts/plot_study_statistics.py"
 
@@ -134,6 +136,7 @@ rule plot_width_over_training:
     params:
         code=code_of("stages.figures"),
         activations=config["activations"],
+        loss_units=LOSS_UNITS,
     script:
         "../scripts/plot_width_over_training.py"
 

@@ -11,4 +11,5 @@ with log_to_file(snakemake.log[0]):
         planes=list(snakemake.params.planes),
         comparison=snakemake.output.comparison,
         accuracy=snakemake.output.accuracy,
+        loss_units=snakemake.params.loss_units,
     )

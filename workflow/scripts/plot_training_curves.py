@@ -10,4 +10,5 @@ with log_to_file(snakemake.log[0]):
         activations=list(snakemake.params.activations),
         out=snakemake.output.figure,
         out_per_seed=snakemake.output.per_seed,
+        loss_units=snakemake.params.loss_units,
     )

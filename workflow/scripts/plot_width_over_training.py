@@ -8,4 +8,5 @@ with log_to_file(snakemake.log[0]):
         table=snakemake.input.table,
         activations=list(snakemake.params.activations),
         out=snakemake.output.figure,
+        loss_units=snakemake.params.loss_units,
     )

@@ -13,4 +13,5 @@ with log_to_file(snakemake.log[0]):
         archive_folder=str(Path(archives[0]).parent) if archives else None,
         labels=snakemake.params.labels,
         checksums=snakemake.params.checksums,
+        path=snakemake.input.file[0] if snakemake.input.file else None,
     )

@@ -12,4 +12,5 @@ with log_to_file(snakemake.log[0]):
         basin_level_mode=snakemake.params.basin_level_mode,
         across_seeds=snakemake.input.across_seeds,
         rule=snakemake.rule,
+        loss_units=snakemake.params.loss_units,
     )

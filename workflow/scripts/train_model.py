@@ -32,4 +32,5 @@ with log_to_file(snakemake.log[0]):
         milestones=training["milestones"]["epochs"] if training["milestones"] else None,
         milestone_factor=training["milestones"]["factor"] if training["milestones"] else 0.1,
         device=training["device"],
+        loss=training["loss"],
     )

@@ -13,6 +13,7 @@ def add_prepare_dataset(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", required=True, choices=DATASETS)
     p.add_argument("--archive-folder", default=None, help="official archives (CIFAR, MNIST)")
     config_option(p, "--labels", Dataset, "labels")
+    config_option(p, "--path", Dataset, "path")
     p.add_argument("--out", required=True)
 
 

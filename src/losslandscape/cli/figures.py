@@ -15,8 +15,9 @@ from losslandscape.cli.options import (
     activations_option,
     config_option,
 )
-from losslandscape.settings import Metrics
+from losslandscape.settings import Metrics, Training
 from losslandscape.stages import figures
+from losslandscape.units import LOSS_UNITS
 
 
 def add_plot_landscape(p: argparse.ArgumentParser) -> None:
@@ -51,6 +52,7 @@ def add_plot_training_curves(p: argparse.ArgumentParser) -> None:
         help="a run and its history.csv (the train command's --history); once per run",
     )
     activations_option(p)
+    config_option(p, "--loss", Training, "loss")
     p.add_argument("--out", required=True, help="the PNG of curves per activation")
     p.add_argument("--out-per-seed", required=True, help="the PNG of curves per seed")
 
@@ -64,6 +66,7 @@ def run_plot_training_curves(args: dict) -> None:
         activations,
         args["out"],
         args["out_per_seed"],
+        LOSS_UNITS[args["loss"]],
     )
 
 
@@ -106,6 +109,7 @@ def run_plot_seed_barriers(args: dict) -> None:
 def add_plot_width_over_training(p: argparse.ArgumentParser) -> None:
     p.add_argument("table", help="width_over_training.csv (summarize-study)")
     activations_option(p)
+    config_option(p, "--loss", Training, "loss")
     p.add_argument("--out", required=True, help="the PNG to write")
 
 
@@ -114,7 +118,9 @@ def run_plot_width_over_training(args: dict) -> None:
 
     found = list(pd.read_csv(args["table"])["activation"])
     activations = activation_order(found, args["activations"], "the table's rows")
-    figures.run_plot_width_over_training(args["table"], activations, args["out"])
+    figures.run_plot_width_over_training(
+        args["table"], activations, args["out"], LOSS_UNITS[args["loss"]]
+    )
 
 
 def add_plot_study_statistics(p: argparse.ArgumentParser) -> None:
@@ -128,6 +134,7 @@ def add_plot_study_statistics(p: argparse.ArgumentParser) -> None:
         help="the planes to show, in order (config directions.planes; default: every "
         "plane of the summary)",
     )
+    config_option(p, "--loss", Training, "loss")
     p.add_argument("--out-comparison", required=True, help="the PNG of metrics per activation")
     p.add_argument("--out-accuracy", required=True, help="the PNG of metrics against accuracy")
 
@@ -145,6 +152,7 @@ def run_plot_study_statistics(args: dict) -> None:
         planes,
         args["out_comparison"],
         args["out_accuracy"],
+        LOSS_UNITS[args["loss"]],
     )
 
 

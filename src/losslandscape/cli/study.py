@@ -13,6 +13,7 @@ from losslandscape.cli.options import (
 )
 from losslandscape.io.provenance import cli_rule
 from losslandscape.settings import AcrossSeeds, Landscape, Metrics, Training
+from losslandscape.units import LOSS_UNITS
 
 # The files study-statistics writes into its folder (the workflow's names)
 STATISTICS_FILES = {
@@ -144,6 +145,7 @@ def add_study_statistics(p: argparse.ArgumentParser) -> None:
         "--across-seeds", default=None, help="across_seeds.csv (summarize-study), if any"
     )
     config_option(p, "--basin-level-mode", Metrics, "basin_level_mode")
+    config_option(p, "--loss", Training, "loss")
     p.add_argument(
         "--out-folder",
         required=True,
@@ -167,6 +169,7 @@ def run_study_statistics(args: dict) -> None:
         basin_level_mode=args["basin_level_mode"],
         across_seeds=args["across_seeds"],
         rule=cli_rule("study-statistics"),
+        loss_units=LOSS_UNITS[args["loss"]],
     )
 
 

@@ -13,7 +13,9 @@ Normalization is a standardization with the *training* set's mean and std (per c
 colour images, CIFAR; one scalar otherwise), applied to both splits (the original study's
 test images skipped it; ours never do). mnist1d and digits are built offline; CIFAR-10,
 CIFAR-100, MNIST and Fashion-MNIST are read from their official archives
-(:mod:`losslandscape.data.archives`), each checked against its md5 first.
+(:mod:`losslandscape.data.archives`), each checked against its md5 first; ``file`` is the
+user's own data set in one file (``dataset.path``; formats: :mod:`losslandscape.data.files`),
+whose prepared dict also records that ``path``.
 """
 
 import hashlib
@@ -30,6 +32,7 @@ from losslandscape.data.archives import (
     read_idx_dataset,
     verify,
 )
+from losslandscape.data.files import read_split_file
 from losslandscape.io.torchfiles import atomic_torch_save, load_torch_file
 
 FORMAT_VERSION = 1
@@ -77,7 +80,8 @@ GENERATORS: dict[str, Callable[[], dict[str, np.ndarray]]] = {
     "mnist1d": _mnist1d,
     "digits": _digits,
 }
-DATASETS = (*GENERATORS, *ARCHIVES)
+# `file`: the user's own data set, read from dataset.path (losslandscape.data.files)
+DATASETS = (*GENERATORS, *ARCHIVES, "file")
 
 
 def _from_archives(
@@ -115,27 +119,38 @@ def prepare_dataset(
     archive_folder: str | Path | None = None,
     labels: str = "fine",
     checksums: dict[str, str] | None = None,
+    path: str | Path | None = None,
 ) -> dict:
     """Build data set ``name`` as standardized float32 tensors (see the module docstring).
 
     Args:
         archive_folder: where the official archives of CIFAR/MNIST-like data sets lie.
         labels: CIFAR-100 ``fine`` (100 classes) or ``coarse`` (20) labels.
+        path: the data set file of ``name == "file"`` (:mod:`losslandscape.data.files`);
+            its ``n_classes`` where it states one, else the largest label + 1.
 
     Raises:
-        ValueError: ``name`` is not a known data set, or an archive is corrupt.
-        FileNotFoundError: an archive is missing.
+        ValueError: ``name`` is not a known data set, an archive is corrupt, ``file``
+            without a ``path``, or a data set file that breaks its format.
+        FileNotFoundError: an archive or the data set file is missing.
     """
     if name not in DATASETS:
         raise ValueError(f"dataset {name!r} is unknown; choose one of {', '.join(DATASETS)}")
     if name in GENERATORS:
         arrays = GENERATORS[name]()
+    elif name == "file":
+        if path is None:
+            raise ValueError(
+                "dataset 'file' is read from dataset.path, which is not set; pass path "
+                "(a .pt, .npz or .csv file)"
+            )
+        arrays = read_split_file(path)
     else:
         if archive_folder is None:
             raise ValueError(f"dataset {name!r} is read from archives: pass archive_folder")
         arrays = _from_archives(name, archive_folder, labels, checksums)
-    x_train = arrays["x_train"].astype(np.float64)
-    x_test = arrays["x_test"].astype(np.float64)
+    x_train = arrays["x_train"].astype(np.float64, copy=False)
+    x_test = arrays["x_test"].astype(np.float64, copy=False)
     if x_train.ndim == 4:  # colour images (n, c, h, w): per-channel statistics
         mean = x_train.mean(axis=(0, 2, 3), keepdims=True)
         std = x_train.std(axis=(0, 2, 3), keepdims=True)
@@ -159,11 +174,15 @@ def prepare_dataset(
     if name == "cifar100":  # read_cifar has checked the label kind
         dataset["labels"] = labels
         n_classes["cifar100"] = CIFAR100_LABELS[labels]
+    if name == "file":
+        dataset["path"] = str(path)
+        if "n_classes" in arrays:  # read_split_file has checked it covers the labels
+            n_classes["file"] = arrays["n_classes"]
     dataset["n_classes"] = n_classes.get(
         name, int(max(dataset["y_train"].max(), dataset["y_test"].max()) + 1)
     )
     dataset["input_shape"] = list(dataset["x_train"].shape[1:])
-    where = f" in {archive_folder}" if archive_folder else ""
+    where = f" from {path}" if name == "file" else f" in {archive_folder}" if archive_folder else ""
     check_labels(dataset, f"data set {name!r}{where}")
     dataset["sha256"] = tensor_checksum(dataset)
     return dataset

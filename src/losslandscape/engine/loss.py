@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from losslandscape.units import LOSS_UNITS
+
 # {split}_loss, {split}_loss_sem[, {split}_accuracy] → float64 arrays (n_points,)
 Results = dict[str, np.ndarray]
 
@@ -75,8 +77,8 @@ class Loss:
     stacks: bool = True
 
 
-CROSS_ENTROPY = Loss("cross_entropy", _cross_entropy, "nats")
-MSE = Loss("mse", _squared_error, "squared units")
+CROSS_ENTROPY = Loss("cross_entropy", _cross_entropy, LOSS_UNITS["cross_entropy"])
+MSE = Loss("mse", _squared_error, LOSS_UNITS["mse"])
 LOSSES = {loss.name: loss for loss in (CROSS_ENTROPY, MSE)}
 
 
@@ -96,6 +98,17 @@ class _OwnLoss:
                 f"{list(losses.shape)} (compute it with reduction='none')"
             )
         return losses, None
+
+
+def mean_loss(loss: "Loss | None", outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """The mean of ``loss`` over a batch, twice differentiable (training steps, Hessians):
+    ``F.cross_entropy`` for cross-entropy or None (the trainer's and the Hessians' objective
+    since the start, so that their numbers stay bit for bit what they were; the engine's
+    faster per-sample form works in place and is for evaluation only), else the mean of
+    ``loss.per_sample``."""
+    if loss is None or loss == CROSS_ENTROPY:
+        return F.cross_entropy(outputs, targets)
+    return loss.per_sample(outputs, targets)[0].mean()
 
 
 def as_loss(loss: "str | Loss | Callable") -> Loss:

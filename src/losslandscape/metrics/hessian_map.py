@@ -15,6 +15,7 @@ import torch
 import xarray as xr
 from torch import nn
 
+from losslandscape.engine.loss import CROSS_ENTROPY, Loss
 from losslandscape.metrics.sharpness import (
     HESSIAN_TOLERANCE,
     HessianOperator,
@@ -49,8 +50,10 @@ def hessian_ratio_map(
     labels: torch.Tensor,
     tol: float = HESSIAN_TOLERANCE,
     seed: int = 0,
+    loss: Loss | None = None,
 ) -> xr.Dataset:
-    """Extreme Hessian eigenvalues of the mean cross-entropy at ``origin + x·u + y·v``.
+    """Extreme Hessian eigenvalues of the mean ``loss`` (default cross-entropy, nats) at
+    ``origin + x·u + y·v``.
 
     Args:
         model: its parameters are overwritten point by point (BatchNorm buffers kept, in
@@ -62,8 +65,8 @@ def hessian_ratio_map(
             plane's (:data:`~losslandscape.metrics.sharpness.HESSIAN_TOLERANCE`).
 
     Returns:
-        Dataset on ``(y, x)``: ``hessian_max_eigenvalue``, ``hessian_min_eigenvalue`` (nats
-        per unit parameter²) and ``eigenvalue_ratio`` = ``|λmin / λmax|`` (1).
+        Dataset on ``(y, x)``: ``hessian_max_eigenvalue``, ``hessian_min_eigenvalue`` (the
+        loss's units per unit parameter²) and ``eigenvalue_ratio`` = ``|λmin / λmax|`` (1).
     """
     layout = ParameterLayout.of(model)
     largest = np.full((len(ys), len(xs)), np.nan)
@@ -75,7 +78,7 @@ def hessian_ratio_map(
             with torch.no_grad():
                 for name, value in layout.unflatten(point).items():
                     model.get_parameter(name).copy_(value)
-            hvp = HessianOperator(model, inputs, labels)
+            hvp = HessianOperator(model, inputs, labels, loss)
             largest[iy, ix], smallest[iy, ix] = hessian_extreme_eigenvalues(hvp, tol, seed)
     coords = {
         "x": (
@@ -94,5 +97,8 @@ def hessian_ratio_map(
         "hessian_min_eigenvalue": smallest,
         "eigenvalue_ratio": np.abs(smallest / largest),
     }
-    data_vars = {name: spec.entry(values[name]) for name, spec in HESSIAN_MAP_METRICS.items()}
+    units = (loss or CROSS_ENTROPY).units
+    data_vars = {
+        name: spec.entry(values[name], units=units) for name, spec in HESSIAN_MAP_METRICS.items()
+    }
     return xr.Dataset(data_vars, coords)

@@ -1,7 +1,8 @@
 """Sharpness of a trained model: Hessian extremes and trace, the adaptive (weight-scaled)
 Hessian's largest eigenvalue, and Keskar's ε-sharpness.
 
-All on the mean cross-entropy ``L(w)`` over a fixed data subset (nats). Hessian-vector
+All on the mean loss ``L(w)`` over a fixed data subset: cross-entropy (nats) unless a
+:class:`~losslandscape.engine.loss.Loss` is given (the run's, ``training.loss``). Hessian-vector
 products reuse one gradient graph (built once with ``create_graph=True``), which measured
 1.2–1.8× faster than rebuilding it per product.
 """
@@ -14,8 +15,8 @@ from scipy.optimize import Bounds, minimize
 from scipy.sparse.linalg import LinearOperator, eigsh
 from torch import nn
 from torch.func import functional_call
-from torch.nn import functional as F
 
+from losslandscape.engine.loss import mean_loss
 from losslandscape.parameters import ParameterLayout
 from losslandscape.seeding import seeded_subset
 
@@ -60,12 +61,9 @@ class HessianOperator:
         model's order)."""
         self.params = [p for p in model.parameters() if p.requires_grad or not trainable_only]
         self.n_params = sum(p.numel() for p in self.params)
-        if loss is None:
-            loss = F.cross_entropy(model(inputs), labels)
-        else:
-            loss = loss.per_sample(model(inputs), labels)[0].mean()
-        self.loss = float(loss.detach())
-        grads = torch.autograd.grad(loss, self.params, create_graph=True)
+        mean = mean_loss(loss, model(inputs), labels)
+        self.loss = float(mean.detach())
+        grads = torch.autograd.grad(mean, self.params, create_graph=True)
         self.flat_grad = torch.cat([g.reshape(-1) for g in grads])
 
     def __call__(self, vector: torch.Tensor) -> torch.Tensor:
@@ -199,9 +197,11 @@ def epsilon_sharpness(
     labels: torch.Tensor,
     epsilon: float,
     max_iterations: int = 10,
+    loss: "Loss | None" = None,
 ) -> float:
     """Keskar et al. (2017): ``100·(max_{δ∈C} L(w+δ) − L(w)) / (1 + L(w))`` with the box
-    ``C = {δ : |δ_i| ≤ ε(|w_i| + 1)}``, maximized by L-BFGS-B as in the paper."""
+    ``C = {δ : |δ_i| ≤ ε(|w_i| + 1)}``, maximized by L-BFGS-B as in the paper; ``L`` the
+    mean ``loss`` (default cross-entropy, nats)."""
     layout = ParameterLayout.of(model)
     weights = layout.flatten(dict(model.named_parameters())).detach().double()
     buffers = dict(model.named_buffers())
@@ -210,11 +210,10 @@ def epsilon_sharpness(
         point = torch.tensor(
             flat, dtype=torch.float32, requires_grad=True
         )  # copies: scipy reuses flat
-        loss = F.cross_entropy(
-            functional_call(model, {**layout.unflatten(point), **buffers}, (inputs,)), labels
-        )
-        (grad,) = torch.autograd.grad(loss, point)
-        return -float(loss.detach()), -grad.double().numpy()
+        outputs = functional_call(model, {**layout.unflatten(point), **buffers}, (inputs,))
+        mean = mean_loss(loss, outputs, labels)
+        (grad,) = torch.autograd.grad(mean, point)
+        return -float(mean.detach()), -grad.double().numpy()
 
     w = weights.numpy()
     radius = epsilon * (np.abs(w) + 1)

@@ -34,7 +34,7 @@ GRID = ("y", "x")
 PER_COORDINATE = "{units} per unit coordinate"
 PER_COORDINATE_SQUARED = "{units} per unit coordinate^2"
 AREA = "coordinate units^2"
-NATS_PER_PARAMETER_SQUARED = "nats per unit parameter^2"
+PER_PARAMETER_SQUARED = "{units} per unit parameter^2"
 
 # losslandscape.metrics.landscape.landscape_metrics, in the order of its files
 LANDSCAPE_METRICS = {
@@ -150,22 +150,18 @@ STABILITY_METRICS = {
 
 # losslandscape.stages.sharpness.run_compute_sharpness: scalars of the trained model
 SHARPNESS_METRICS = {
-    "subset_loss": Variable(SCALAR, "mean cross-entropy on the subset", "nats"),
-    "hessian_max_eigenvalue": Variable(
-        SCALAR, "largest Hessian eigenvalue", NATS_PER_PARAMETER_SQUARED
-    ),
+    "subset_loss": Variable(SCALAR, "mean loss on the subset", "{units}"),
+    "hessian_max_eigenvalue": Variable(SCALAR, "largest Hessian eigenvalue", PER_PARAMETER_SQUARED),
     "hessian_min_eigenvalue": Variable(
-        SCALAR, "smallest Hessian eigenvalue", NATS_PER_PARAMETER_SQUARED
+        SCALAR, "smallest Hessian eigenvalue", PER_PARAMETER_SQUARED
     ),
     "hessian_max_eigenvalue_adaptive": Variable(
         SCALAR,
         "largest eigenvalue of the adaptive Hessian diag(|w|) H diag(|w|)",
-        "nats",
+        "{units}",
     ),
-    "hessian_trace": Variable(SCALAR, "Hessian trace (Hutch++)", NATS_PER_PARAMETER_SQUARED),
-    "hessian_trace_se": Variable(
-        SCALAR, "standard error of hessian_trace", NATS_PER_PARAMETER_SQUARED
-    ),
+    "hessian_trace": Variable(SCALAR, "Hessian trace (Hutch++)", PER_PARAMETER_SQUARED),
+    "hessian_trace_se": Variable(SCALAR, "standard error of hessian_trace", PER_PARAMETER_SQUARED),
     "epsilon_sharpness": Variable(SCALAR, "Keskar et al. epsilon-sharpness", "percent"),
 }
 
@@ -187,22 +183,20 @@ RUN_METRICS = {
         SCALAR, "first epoch at or below the training-loss target (-1: none)", "1"
     ),
     "epochs": Variable(SCALAR, "last epoch with a finite training loss", "1"),
-    "final_train_loss": Variable(
-        SCALAR, "training-set mean cross-entropy of the final model", "nats"
-    ),
+    "final_train_loss": Variable(SCALAR, "training-set mean loss of the final model", "{units}"),
     "final_train_accuracy": Variable(SCALAR, "training-set accuracy of the final model", "1"),
-    "final_test_loss": Variable(SCALAR, "test-set mean cross-entropy of the final model", "nats"),
+    "final_test_loss": Variable(SCALAR, "test-set mean loss of the final model", "{units}"),
     "final_test_accuracy": Variable(SCALAR, "test-set accuracy of the final model", "1"),
-    "generalization_gap": Variable(SCALAR, "final_test_loss - final_train_loss", "nats"),
+    "generalization_gap": Variable(SCALAR, "final_test_loss - final_train_loss", "{units}"),
 }
 
 # losslandscape.metrics.hessian_map.hessian_ratio_map: the full Hessian over a coarse grid
 HESSIAN_MAP_METRICS = {
     "hessian_max_eigenvalue": Variable(
-        GRID, "largest Hessian eigenvalue (all parameters)", NATS_PER_PARAMETER_SQUARED
+        GRID, "largest Hessian eigenvalue (all parameters)", PER_PARAMETER_SQUARED
     ),
     "hessian_min_eigenvalue": Variable(
-        GRID, "smallest Hessian eigenvalue (all parameters)", NATS_PER_PARAMETER_SQUARED
+        GRID, "smallest Hessian eigenvalue (all parameters)", PER_PARAMETER_SQUARED
     ),
     "eigenvalue_ratio": Variable(GRID, "|lambda_min / lambda_max| (Li et al. 2018, sec. 6)", "1"),
 }

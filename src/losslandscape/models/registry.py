@@ -4,7 +4,10 @@ Every model takes inputs shaped ``(batch, length)`` for 1-D signals (mnist1d) or
 ``(batch, features)`` and returns logits ``(batch, n_classes)``.
 """
 
+import importlib
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -16,6 +19,7 @@ from losslandscape.models.activations import (
     make_activation,
 )
 from losslandscape.models.cifar import CifarResNet, ConvMLP, channels_first
+from losslandscape.models.import_path import is_import_path, module_source
 
 
 class Mnist1dCNN(nn.Module):
@@ -135,6 +139,41 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
 IMAGE_MODELS = ("small_cnn2d", "resnet20", "resnet20_noshort", "resnet56", "resnet56_noshort")
 
 
+def imported_factory(name: str) -> Callable[..., nn.Module]:
+    """The factory of model ``name`` = ``package.module:factory``
+    (:mod:`losslandscape.models.import_path` documents its signature), imported with the
+    working directory on ``sys.path`` (where a study's own modules lie).
+
+    Raises:
+        ValueError: the module is found nowhere, fails to import, or has no callable
+            ``factory``; the message names the model and what was found.
+    """
+    module_name, factory_name = name.split(":")
+    root, path = module_source(module_name)
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as error:  # the user's code: any error it raises on import
+        raise ValueError(
+            f"model.name {name!r}: importing {module_name} from {path} failed: "
+            f"{type(error).__name__}: {error}"
+        ) from error
+    imported = Path(getattr(module, "__file__", None) or "").resolve()
+    if imported != path.resolve():  # another module of that name came first on sys.path
+        raise ValueError(
+            f"model.name {name!r}: expected {module_name} from {path}; importing it gave "
+            f"{imported} (imported before, or first on sys.path). Rename your package"
+        )
+    factory = getattr(module, factory_name, None)
+    if not callable(factory):
+        found = "nothing" if factory is None else f"a {type(factory).__name__}"
+        raise ValueError(
+            f"model.name {name!r}: expected a callable {factory_name} in {path}; found {found}"
+        )
+    return factory
+
+
 def build_model(
     name: str,
     activation: str,
@@ -142,21 +181,42 @@ def build_model(
     **kwargs,
 ) -> nn.Module:
     """Build model ``name`` with ``activation`` at every place the architecture has one
-    (``leaky_relu`` with ``leaky_relu_slope``).
+    (``leaky_relu`` with ``leaky_relu_slope``). ``name`` is a shipped model
+    (:data:`MODELS`) or an import path ``package.module:factory``
+    (:func:`imported_factory`; ``kwargs`` then hold ``input_shape`` and ``n_classes``,
+    as :func:`data_kwargs` gives them).
 
     Raises:
-        ValueError: unknown model name or activation (the message lists the known ones).
+        ValueError: unknown model name or activation (the message lists the known ones);
+            a factory that cannot be imported or does not return an ``nn.Module``.
     """
+    make = activation_factory(activation, leaky_relu_slope)
+    if is_import_path(name):
+        if "input_shape" in kwargs:
+            kwargs["input_shape"] = tuple(kwargs["input_shape"])
+        model = imported_factory(name)(activation=make, **kwargs)
+        if not isinstance(model, nn.Module):
+            raise ValueError(
+                f"model.name {name!r}: expected the factory to return a torch nn.Module; "
+                f"found {type(model).__name__}"
+            )
+        return model
     try:
         factory = MODELS[name]
     except KeyError:
         known = ", ".join(MODELS)
-        raise ValueError(f"model {name!r} is unknown; choose one of {known}") from None
-    return factory(activation=activation_factory(activation, leaky_relu_slope), **kwargs)
+        raise ValueError(
+            f"model {name!r} is unknown; choose one of {known}, or an import path "
+            "package.module:factory"
+        ) from None
+    return factory(activation=make, **kwargs)
 
 
 def data_kwargs(name: str, input_shape: list[int], n_classes: int) -> dict:
-    """The constructor arguments of model ``name`` that follow from the data set's shapes."""
+    """The constructor arguments of model ``name`` that follow from the data set's shapes
+    (for an import path: ``input_shape`` and ``n_classes``)."""
+    if is_import_path(name):
+        return {"input_shape": [int(d) for d in input_shape], "n_classes": n_classes}
     if name == "mnist1d_cnn":
         if len(input_shape) != 1:
             raise ValueError(
@@ -180,4 +240,7 @@ def data_kwargs(name: str, input_shape: list[int], n_classes: int) -> dict:
                 "n_classes": n_classes,
             }
         return {"in_channels": channels, "n_classes": n_classes}
-    raise ValueError(f"model {name!r} is unknown; choose one of {', '.join(MODELS)}")
+    raise ValueError(
+        f"model {name!r} is unknown; choose one of {', '.join(MODELS)}, or an import path "
+        "package.module:factory"
+    )

@@ -15,6 +15,7 @@ from matplotlib.lines import Line2D
 from losslandscape.io.files import save_figure
 from losslandscape.plots.finite import draw_notes, non_finite_note
 from losslandscape.plots.palette import activation_colors
+from losslandscape.plots.units import in_figure_units
 from losslandscape.statistics.summary import OVER_TRAINING_COLUMNS
 
 # the columns of summary.over_training_table this figure reads
@@ -84,7 +85,9 @@ def _activation_lines(ax_width, ax_loss, rows: pd.DataFrame, colour) -> Line2D:
     return line
 
 
-def plot_width_over_training(table: pd.DataFrame, activations: list[str], path: str) -> None:
+def plot_width_over_training(
+    table: pd.DataFrame, activations: list[str], path: str, loss_units: str = "nats"
+) -> None:
     """Basin width against epoch (left) beside training loss against epoch (right).
 
     ``table``: one row per run and epoch with columns ``activation``, ``seed``, ``epoch``,
@@ -130,7 +133,7 @@ def plot_width_over_training(table: pd.DataFrame, activations: list[str], path: 
     for ax in (ax_width, ax_loss):
         ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     fig.tight_layout()
-    save_figure(fig, path, dpi=110)
+    save_figure(in_figure_units(fig, loss_units), path, dpi=110)
     plt.close(fig)
 
 
@@ -201,5 +204,6 @@ def plot_seed_barriers(barriers: list[xr.Dataset], activations: list[str], path:
     axes[0][0].set_ylabel("training loss along the line (nats, log scale)")
     fig.suptitle("Training loss on the straight line between two seeds' trained models")
     fig.tight_layout()
-    save_figure(fig, path, dpi=110)
+    units = barriers[0].attrs.get("loss_units", "nats")
+    save_figure(in_figure_units(fig, units), path, dpi=110)
     plt.close(fig)

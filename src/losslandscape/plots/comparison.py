@@ -19,6 +19,7 @@ from losslandscape.plots.finite import (
     positive_range,
 )
 from losslandscape.plots.palette import activation_colors
+from losslandscape.plots.units import in_figure_units
 
 
 def _shared_range(landscapes: list[xr.Dataset], variable: str) -> tuple[float, float]:
@@ -98,5 +99,6 @@ def plot_plane_comparison(
         if filled is not None:
             fig.colorbar(filled, ax=axes, label=label, format="%.3g", shrink=0.8)
     fig.suptitle(f"{plane}: {variable.replace('_', ' ')} of every run on one colour scale")
-    save_figure(fig, path, dpi=100)
+    units = next(iter(runs.values())).attrs.get("loss_units", "nats")
+    save_figure(in_figure_units(fig, units), path, dpi=100)
     plt.close(fig)

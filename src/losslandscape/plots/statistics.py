@@ -14,6 +14,7 @@ import seaborn as sns
 
 from losslandscape.io.files import save_figure
 from losslandscape.plots.palette import activation_colors
+from losslandscape.plots.units import in_figure_units
 from losslandscape.statistics.answer import RUN_HEADLINES, landscape_headlines
 from losslandscape.statistics.study import RUN_PLANE, long_table
 
@@ -38,6 +39,7 @@ def plot_metric_comparison(
     planes: list[str],
     path: str,
     color_order: list[str] | None = None,
+    loss_units: str = "nats",
 ) -> None:
     """Box and individual runs (dots) per activation for every headline metric: the run
     metrics first, then the landscape metrics of each plane in the order of ``planes``.
@@ -67,7 +69,7 @@ def plot_metric_comparison(
     n = summary.groupby("activation")["seed"].nunique().max()
     fig.suptitle(f"Metrics per activation: box over seeds, one dot per run ({n} seeds)")
     fig.tight_layout(rect=(0, 0, 1, 0.98))  # room for the title above the panels' titles
-    save_figure(fig, path, dpi=110)
+    save_figure(in_figure_units(fig, loss_units), path, dpi=110)
     plt.close(fig)
 
 
@@ -78,6 +80,7 @@ def plot_metric_accuracy(
     planes: list[str],
     path: str,
     color_order: list[str] | None = None,
+    loss_units: str = "nats",
 ) -> None:
     """Each landscape headline metric (x) against final test accuracy (y), one dot per
     run, one panel per (plane, metric) with ``planes`` in their order, Spearman's rho over
@@ -108,5 +111,5 @@ def plot_metric_accuracy(
         ax.set_ylabel("test accuracy")
     fig.suptitle("Landscape metrics against test accuracy (Spearman's ρ over all runs)")
     fig.tight_layout()
-    save_figure(fig, path, dpi=110)
+    save_figure(in_figure_units(fig, loss_units), path, dpi=110)
     plt.close(fig)

@@ -10,6 +10,7 @@ import seaborn as sns
 
 from losslandscape.io.files import save_figure
 from losslandscape.plots.palette import activation_colors
+from losslandscape.plots.units import in_figure_units
 
 PANELS = [
     ("train_loss", "train loss (nats)"),
@@ -19,8 +20,11 @@ PANELS = [
 ]
 
 
-def plot_training_curves(histories: pd.DataFrame, activations: list[str], path: str) -> None:
-    """Mean over seeds (line) and the min–max range (band) per activation, one panel each.
+def plot_training_curves(
+    histories: pd.DataFrame, activations: list[str], path: str, loss_units: str = "nats"
+) -> None:
+    """Mean over seeds (line) and the min–max range (band) per activation, one panel each;
+    where every run has one epoch (runs imported from elsewhere), one marker per run.
 
     The range, not ± sd, because losses are drawn on a log scale where mean − sd can be
     negative, and with three seeds the range is the honest spread.
@@ -33,6 +37,10 @@ def plot_training_curves(histories: pd.DataFrame, activations: list[str], path: 
     sns.set_theme(style="whitegrid", context="paper")
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
     n_seeds = histories.groupby("activation")["seed"].nunique().max()
+    # runs imported from elsewhere have one epoch each: a line and a band need two, so each
+    # run is a marker of its own
+    single = histories["epoch"].nunique() == 1
+    drawn = {"units": "seed", "estimator": None, "marker": "o"} if single else {}
     for ax, (column, label) in zip(axes.ravel(), PANELS, strict=True):
         sns.lineplot(
             data=histories,
@@ -43,21 +51,27 @@ def plot_training_curves(histories: pd.DataFrame, activations: list[str], path: 
             errorbar=("pi", 100),
             palette=activation_colors(activations),
             ax=ax,
+            **drawn,
         )
         ax.set_ylabel(label)
         if column.endswith("loss"):
             ax.set_yscale("log")
-    fig.suptitle(f"Training curves: mean (line) and min–max range (band) over {n_seeds} seed(s)")
+    fig.suptitle(
+        f"Imported models: one marker per seed ({n_seeds} seed(s), no training curve)"
+        if single
+        else f"Training curves: mean (line) and min–max range (band) over {n_seeds} seed(s)"
+    )
     fig.tight_layout()
-    save_figure(fig, path, dpi=120)
+    save_figure(in_figure_units(fig, loss_units), path, dpi=120)
     plt.close(fig)
 
 
 def plot_training_curves_per_seed(
-    histories: pd.DataFrame, activations: list[str], path: str
+    histories: pd.DataFrame, activations: list[str], path: str, loss_units: str = "nats"
 ) -> None:
     """One row per seed: loss (log scale) and accuracy per epoch, every activation in its
-    colour, train solid and test dashed (the original proposal's appendix figures)."""
+    colour, train solid and test dashed (the original proposal's appendix figures); a run of
+    one epoch (imported from elsewhere) is a circle (train) and a square (test)."""
     sns.set_theme(style="whitegrid", context="paper")
     seeds = sorted(histories["seed"].unique())
     palette = activation_colors(activations)
@@ -67,12 +81,13 @@ def plot_training_curves_per_seed(
     for row, seed in zip(axes, seeds, strict=True):
         for activation in activations:
             run = histories[(histories["seed"] == seed) & (histories["activation"] == activation)]
-            for split, style in (("train", "-"), ("test", "--")):
+            for split, style, marker in (("train", "-", "o"), ("test", "--", "s")):
                 for ax, quantity in zip(row, ("loss", "accuracy"), strict=True):
                     ax.plot(
                         run["epoch"],
                         run[f"{split}_{quantity}"],
                         style,
+                        marker=marker if len(run) == 1 else None,  # an imported run: one epoch
                         color=palette[activation],
                         label=f"{activation} {split}",
                     )
@@ -82,7 +97,11 @@ def plot_training_curves_per_seed(
     axes[0, 1].legend(fontsize=7, ncol=2)
     for ax in axes[-1]:
         ax.set_xlabel("epoch")
-    fig.suptitle("Training curves per seed: train (solid) and test (dashed)")
+    fig.suptitle(
+        "Imported models per seed: train (circle) and test (square)"
+        if histories["epoch"].nunique() == 1
+        else "Training curves per seed: train (solid) and test (dashed)"
+    )
     fig.tight_layout()
-    save_figure(fig, path, dpi=110)
+    save_figure(in_figure_units(fig, loss_units), path, dpi=110)
     plt.close(fig)

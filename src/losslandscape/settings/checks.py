@@ -13,6 +13,7 @@ import importlib.util
 import json
 import platform
 import re
+import string
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -58,8 +59,9 @@ def saved_epochs(epochs: int, every: int) -> list[int]:
 def check_config(
     config: dict,
     kinds: Mapping | None = None,
-    datasets: Mapping | None = None,
+    dataset_summary: Callable[[dict], tuple] | None = None,
     has_batchnorm: Callable[[str], bool] | None = None,
+    module_source: Callable[[str], tuple] | None = None,
 ) -> None:
     """Refuse a config whose keys disagree with each other, naming the key, what was
     expected and what was found.
@@ -67,10 +69,12 @@ def check_config(
     ``config`` is a schema-validated config with its defaults filled in; ``kinds`` maps
     plane-kind names to what each needs (default
     :data:`losslandscape.planes.kinds.PLANE_KINDS`; common.smk passes those of the
-    plane-kind module it loads by path); ``datasets`` maps data-set names to their input
-    shape first (default :data:`losslandscape.settings.runtimes.DATASETS`, likewise);
-    ``has_batchnorm`` tells a model name with BatchNorm layers (default
-    :func:`losslandscape.settings.runtimes.has_batchnorm`, likewise).
+    plane-kind module it loads by path); ``dataset_summary`` gives the config's data set's
+    input shape first (default :func:`losslandscape.settings.runtimes.dataset_summary`,
+    likewise); ``has_batchnorm`` tells a model name with BatchNorm layers (default
+    :func:`losslandscape.settings.runtimes.has_batchnorm`, likewise); ``module_source``
+    finds the source of a model's module (default
+    :func:`losslandscape.models.import_path.module_source`, likewise).
 
     Raises:
         ValueError: an activation without a learning rate; more than one learning-rate
@@ -79,20 +83,31 @@ def check_config(
             narrow, three-point or interpolation epochs that are not saved; more tiles than
             the smallest grid has points; a device the machine cannot give; a model that
             does not take the data set's inputs, or crop-and-flip of signals; BatchNorm
-            statistics to recompute from fewer than 2 samples or in batches of 1.
+            statistics to recompute from fewer than 2 samples or in batches of 1; a data
+            set file or model module that is missing; external checkpoints that are
+            missing, or with planes that need a training trajectory.
     """
     if kinds is None:
         from losslandscape.planes.kinds import PLANE_KINDS as kinds
-    if datasets is None:
-        from losslandscape.settings.runtimes import DATASETS as datasets
+    if dataset_summary is None:
+        from losslandscape.settings.runtimes import dataset_summary
     if has_batchnorm is None:
         from losslandscape.settings.runtimes import has_batchnorm
+    if module_source is None:
+        from losslandscape.models.import_path import module_source
     planes = [kinds[name] for name in config["directions"]["planes"]]
-    _check_training(config["activations"], config["training"])
+    external = config["training"].get("external_checkpoints")
+    if external:
+        _check_external_checkpoints(config, external, planes)
+    else:  # the learning rates and schedules are unused
+        _check_training(config["activations"], config["training"])
     _check_devices(config)
-    _check_model_inputs(config, datasets[config["dataset"]["name"]][0])
+    _check_own_model(config["model"]["name"], module_source)
+    _check_model_inputs(config, _dataset_shape(config["dataset"], dataset_summary))
     _check_seeds(config, planes)
-    _check_epochs(config["directions"], config["training"], planes)
+    _check_heights_for_the_loss(config)
+    if not external:
+        _check_epochs(config["directions"], config["training"], planes)
     _check_tiles(config["landscape"], planes)
     if has_batchnorm(config["model"]["name"]):  # else recompute changes nothing
         _check_batchnorm(config["landscape"], config["training"])
@@ -183,6 +198,101 @@ def _check_devices(config: dict) -> None:
         )
 
 
+# a model's import path, package.module:factory (losslandscape.models.import_path)
+_IMPORT_PATH = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$"
+# the files a data set may be given as (losslandscape.data.files)
+DATA_FILE_SUFFIXES = (".pt", ".npz", ".csv")
+
+
+def _check_own_model(model: str, module_source: Callable[[str], tuple]) -> None:
+    """A model given by import path whose module is nowhere would fail in every job."""
+    if re.match(_IMPORT_PATH, model):
+        try:
+            module_source(model.split(":")[0])
+        except ValueError as error:
+            raise ValueError(f"config model.name: {model}: {error}") from None
+
+
+def _dataset_shape(dataset: dict, dataset_summary: Callable[[dict], tuple]) -> tuple:
+    """The data set's input shape; for ``name: file`` the file is checked first: given,
+    of a known kind, and readable."""
+    path = dataset.get("path")
+    if dataset["name"] == "file":
+        if not path:
+            raise ValueError(
+                "config dataset.name: file reads your data set from dataset.path; expected a "
+                f"{', '.join(DATA_FILE_SUFFIXES)} file there, found dataset.path: null"
+            )
+        if Path(path).suffix.lower() not in DATA_FILE_SUFFIXES:
+            raise ValueError(
+                f"config dataset.path: expected a {', '.join(DATA_FILE_SUFFIXES)} file; "
+                f"found {path}"
+            )
+        if not Path(path).is_file():
+            raise ValueError(
+                f"config dataset.path: expected your data set's file; found no file {path} "
+                f"(relative to the working directory {Path.cwd()})"
+            )
+        try:
+            return tuple(dataset_summary(dataset)[0])
+        except (OSError, ValueError) as error:
+            raise ValueError(f"config dataset.path: {error}") from None
+    if path:
+        raise ValueError(
+            f"config dataset.path is read only with dataset.name: file; found dataset.name: "
+            f"{dataset['name']} with dataset.path: {path}. Set name: file, or path: null"
+        )
+    return tuple(dataset_summary(dataset)[0])
+
+
+def external_checkpoint_paths(config: dict) -> dict[tuple[str, int], str]:
+    """(activation, seed) → its state dict's path, from ``training.external_checkpoints``."""
+    pattern = config["training"]["external_checkpoints"]
+    return {
+        (activation, int(seed)): pattern.format(activation=activation, seed=int(seed))
+        for activation in config["activations"]
+        for seed in config["seeds"]
+    }
+
+
+def _check_external_checkpoints(config: dict, pattern: str, planes: list) -> None:
+    """Models trained elsewhere: one state dict per run, all there, and no plane that
+    needs the training trajectory of saved epochs only training gives."""
+    fields = {name for _, name, _, _ in string.Formatter().parse(pattern) if name is not None}
+    if fields != {"activation", "seed"}:
+        raise ValueError(
+            "config training.external_checkpoints: expected a path pattern with the fields "
+            f"{{activation}} and {{seed}} and no other; found {pattern!r} with fields "
+            f"{sorted(fields)}"
+        )
+    missing = [
+        path for path in external_checkpoint_paths(config).values() if not Path(path).is_file()
+    ]
+    if missing:
+        shown = ", ".join(missing[:3]) + (
+            f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        )
+        raise ValueError(
+            f"config training.external_checkpoints: expected a state dict per (activation, "
+            f"seed) run at {pattern}; found none at {shown} (relative to {Path.cwd()})"
+        )
+    directions = config["directions"]
+    needs = [
+        kind.name
+        for kind in planes
+        if kind.min_checkpoints > 1
+        or kind.chosen_epochs
+        or (kind.around_checkpoints and directions.get(kind.name, {}).get("epochs"))
+    ]
+    if needs:
+        raise ValueError(
+            "config training.external_checkpoints: a run trained elsewhere has one saved "
+            f"model, and directions.planes has {needs}, which need saved epochs of a training "
+            "run (a trajectory, or checkpoints by epoch). Remove them, or set their "
+            "directions.<kind>.epochs to [] where a kind maps the final model too"
+        )
+
+
 # The inputs each shipped model takes (losslandscape.models.registry.data_kwargs, which
 # needs torch; tests/unit/settings/test_checks.py keeps the two in agreement)
 SIGNAL_MODELS = ("mnist1d_cnn",)
@@ -193,7 +303,7 @@ def model_takes(model: str, shape: tuple[int, ...]) -> bool:
     """Whether shipped model ``model`` takes inputs of ``shape``: 1-D signals for the
     mnist1d CNN, square images ``(size, size)`` or ``(channels, size, size)`` for the image
     models, anything for the MLP."""
-    if model in ANY_INPUT_MODELS:
+    if model in ANY_INPUT_MODELS or re.match(_IMPORT_PATH, model):  # the factory decides
         return True
     if model in SIGNAL_MODELS:
         return len(shape) == 1
@@ -216,6 +326,27 @@ def _check_model_inputs(config: dict, shape: tuple[int, ...]) -> None:
             f"config training.augmentation: {augmentation} needs images; dataset.name "
             f"{dataset} has 1-D inputs of shape {list(shape)}. Set augmentation: none"
         )
+
+
+# The metric heights of the defaults, set for cross-entropy in nats (settings/analysis.py;
+# tests/unit/settings hold them equal)
+NATS_HEIGHTS = {"basin_levels": [0.01, 0.03, 0.1, 0.3, 1.0], "region_height": 1.0}
+
+
+def _check_heights_for_the_loss(config: dict) -> None:
+    """A loss other than cross-entropy with the metric heights left at their defaults for
+    nats would measure basins and regions at heights the loss may never reach."""
+    loss = config["training"].get("loss", "cross_entropy")
+    metrics = config["metrics"]
+    if loss != "cross_entropy" and metrics.get("basin_level_mode", "absolute") == "absolute":
+        kept = [key for key, nats in NATS_HEIGHTS.items() if metrics.get(key) == nats]
+        if len(kept) == len(NATS_HEIGHTS):
+            found = ", ".join(f"metrics.{key}: {_as_written(metrics[key])}" for key in kept)
+            raise ValueError(
+                f"config training.loss: {loss} is measured in its own units, and the metric "
+                f"heights are the defaults set for cross-entropy in nats ({found}). Set them "
+                "for the loss's values (config/examples/mse.yaml), or basin_level_mode: relative"
+            )
 
 
 def _check_seeds(config: dict, planes: list) -> None:

@@ -77,7 +77,9 @@ def _value_schema(kind: Any, metadata: dict) -> dict:
     names = {bool: "boolean", int: "integer", float: "number", str: "string"}
     schema = {"type": names[kind]}
     choices = metadata["choices"]
-    if choices is not None:
+    if isinstance(choices, Registry) and choices.pattern:
+        schema["anyOf"] = [{"enum": choices.names()}, {"pattern": choices.pattern}]
+    elif choices is not None:
         schema["enum"] = choices.names() if isinstance(choices, Registry) else list(choices)
     return schema | metadata["limits"]
 
@@ -161,6 +163,10 @@ def allowed(schema: dict) -> str:
         return " or ".join(allowed(option) for option in schema["oneOf"])
     if "enum" in schema:
         return "one of " + ", ".join(f"`{name}`" for name in schema["enum"])
+    if "anyOf" in schema:  # names, or text of a pattern (a model's import path)
+        return " or ".join(
+            allowed({"type": schema["type"], **option}) for option in schema["anyOf"]
+        )
     kind = schema["type"]
     if kind in ("null", "boolean"):
         return "`null`" if kind == "null" else "`true` or `false`"

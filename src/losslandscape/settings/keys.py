@@ -18,11 +18,13 @@ from typing import Any
 @dataclass(frozen=True)
 class Registry:
     """The names kept by a registry of the package, ``module.attribute`` (a dict or a
-    tuple), after the names ``first`` that the config adds (``auto``)."""
+    tuple), after the names ``first`` that the config adds (``auto``); where ``pattern``
+    is given, any name matching it too (a model's import path)."""
 
     module: str
     attribute: str
     first: tuple[str, ...] = ()
+    pattern: str | None = None
 
     def names(self) -> list[str]:
         """The allowed names, in the registry's order (imports the registry's module)."""

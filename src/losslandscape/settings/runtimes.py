@@ -7,9 +7,10 @@ CPU thread for the config's data-set shape (:data:`COSTS_FILE`, measured by
 engine's ``auto`` tries for evaluations, a training step for training, two training steps
 for a Hessian-vector product). The request is
 :data:`SAFETY` times that, at least :data:`FLOOR_MINUTES`, times the attempt, so a job a
-scheduler killed for time asks for more on each retry (Snakemake ``--retries``). A model or
-shape missing from the table (a model given by the user) is charged the costliest model
-measured on that shape. The rates are one CPU thread's, so with several threads or a GPU
+scheduler killed for time asks for more on each retry (Snakemake ``--retries``). A model
+missing from the table (a model given by the user) is charged the costliest model measured
+on that shape; a shape missing from it (a data set given by file) the costliest rate per
+input element measured. The rates are one CPU thread's, so with several threads or a GPU
 the request is generous, never short; they assume the models' default sizes. Where a
 request is longer than a cluster allows (a CIFAR study's training on a GPU partition), set
 the rule's ``runtime`` in the profile's ``set-resources`` (profiles/slurm/README.md).
@@ -17,6 +18,8 @@ the rule's ``runtime`` in the profile's ``set-resources`` (profiles/slurm/README
 Torch-free: the workflow loads this file by path while planning. Errors name the key.
 """
 
+import functools
+import importlib.util
 import json
 import math
 from pathlib import Path
@@ -36,6 +39,44 @@ DATASETS = {
 }
 # the shapes the costs are measured on, named as in the table
 SHAPES = {"x".join(map(str, shape)): shape for shape, _, _ in DATASETS.values()}
+
+
+@functools.cache
+def _datafile():
+    """settings/datafile.py, loaded by its path as this module is (no package import)."""
+    spec = importlib.util.spec_from_file_location(
+        "losslandscape_datafile", Path(__file__).with_name("datafile.py")
+    )
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return loaded
+
+
+@functools.cache
+def _file_summary(path: str, mtime_ns: int, size: int) -> tuple[tuple[int, ...], int, int]:
+    return _datafile().file_summary(path)
+
+
+def dataset_summary(dataset: dict) -> tuple[tuple[int, ...], int, int]:
+    """``(input shape, training samples, test samples)`` of the config's ``dataset``
+    section: the shipped data sets' from :data:`DATASETS`, a file's (``name: file``) read
+    from its headers (``settings/datafile.py``) without loading the data.
+
+    Raises:
+        ValueError, FileNotFoundError: the file is missing or unreadable (naming it).
+    """
+    if dataset["name"] != "file":
+        return DATASETS[dataset["name"]]
+    path = Path(dataset["path"])
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"config dataset.path: expected a data set file (dataset.name: file); found no "
+            f"file {path} (relative to the working directory {Path.cwd()})"
+        )
+    stat = path.stat()
+    return _file_summary(str(path), stat.st_mtime_ns, stat.st_size)
+
+
 # Lanczos steps for λmax (21 on the default CNN, benchmarks/curvature.py), for λmin (81
 # there; counted twice, for the restarts of models whose Lanczos basis the memory caps)
 # and for the adaptive λmax
@@ -57,16 +98,30 @@ def has_batchnorm(model: str) -> bool:
     return model in table["batchnorm_models"] or model not in table["seconds_per_sample"]
 
 
-def sample_cost(model: str, dataset: str) -> dict[str, float]:
-    """``{"forward", "train"}``: seconds per sample of ``model`` on ``dataset``'s inputs,
-    one thread (the costliest measured model on that shape for an unmeasured one)."""
-    shape, _, _ = DATASETS[dataset]
+def sample_cost(model: str, dataset: str | tuple[int, ...]) -> dict[str, float]:
+    """``{"forward", "train"}``: seconds per sample of ``model`` on the inputs of
+    ``dataset`` (a shipped data set's name, or an input shape), one thread. An unmeasured
+    model is charged the costliest measured model on that shape; an unmeasured shape (a
+    user's data set) the costliest measured rate per input element, times its elements."""
+    shape = DATASETS[dataset][0] if isinstance(dataset, str) else tuple(dataset)
     key = "x".join(map(str, shape))
     costs = _costs()
     if key in costs.get(model, {}):
         return costs[model][key]
     on_shape = [by_shape[key] for by_shape in costs.values() if key in by_shape]
-    return {kind: max(cost[kind] for cost in on_shape) for kind in ("forward", "train")}
+    if on_shape:
+        return {kind: max(cost[kind] for cost in on_shape) for kind in ("forward", "train")}
+    elements = math.prod(shape)
+    return {
+        kind: elements
+        * max(
+            cost[kind] / math.prod(SHAPES[measured])
+            for by_shape in costs.values()
+            for measured, cost in by_shape.items()
+            if measured in SHAPES
+        )
+        for kind in ("forward", "train")
+    }
 
 
 def request_minutes(seconds: float, attempt: int = 1) -> int:
@@ -90,7 +145,7 @@ def fixed(minutes: int):
 
 
 def _sizes(config: dict) -> tuple[int, int]:
-    _, n_train, n_test = DATASETS[config["dataset"]["name"]]
+    _, n_train, n_test = dataset_summary(config["dataset"])
     return n_train, n_test
 
 
@@ -101,7 +156,7 @@ def _evaluation_samples(config: dict) -> int:
 
 
 def _cost(config: dict) -> dict[str, float]:
-    return sample_cost(config["model"]["name"], config["dataset"]["name"])
+    return sample_cost(config["model"]["name"], dataset_summary(config["dataset"])[0])
 
 
 def training_seconds(config: dict) -> float:
@@ -111,6 +166,11 @@ def training_seconds(config: dict) -> float:
     cost = _cost(config)
     epochs = config["training"]["epochs"]
     return epochs * n_train * cost["train"] + (epochs + 1) * (n_train + n_test) * cost["forward"]
+
+
+def import_seconds(config: dict) -> float:
+    """A model trained elsewhere: evaluated once on both splits."""
+    return sum(_sizes(config)) * _cost(config)["forward"]
 
 
 def saved_checkpoints(config: dict) -> int:

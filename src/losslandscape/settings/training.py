@@ -6,6 +6,10 @@ from typing import Any
 
 from losslandscape.settings.keys import AUTO_DEVICE, DEVICE_CHOICES, Registry, key
 
+# a model's import path, package.module:factory (losslandscape.models.import_path, which
+# the tests hold equal: the settings import no package module)
+IMPORT_PATH = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$"
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -16,11 +20,21 @@ class Dataset:
         "`mnist1d` (Greydanus 2020: 4000/1000 signals of length 40, 10 classes, generated "
         "offline), `digits` (scikit-learn's 1797 8×8 images, fixed 80/20 split), or from their "
         "official archives, downloaded once into `resources/datasets/` by the "
-        "`download_archive` rule: `cifar10`, `cifar100`, `mnist`, `fashion_mnist`. Colour "
-        "images are standardized per channel with training-set statistics, the rest with one "
-        "scalar",
+        "`download_archive` rule: `cifar10`, `cifar100`, `mnist`, `fashion_mnist`; or `file`: "
+        "your own, from `dataset.path`. Colour images are standardized per channel with "
+        "training-set statistics, the rest with one scalar",
         required=True,
         choices=Registry("losslandscape.data.datasets", "DATASETS"),
+    )
+    path: str | None = key(
+        None,
+        "with `name: file`, your data set's file (relative to the working directory): "
+        "`.pt` (a `torch.save`d dict of tensors `x_train`, `y_train`, `x_test`, `y_test`, "
+        "optionally `n_classes`), `.npz` (the same arrays) or `.csv` (a header row, a `label` "
+        "column of class indices, a `split` column of `train` or `test`, every other column "
+        "one input feature); labels are class indices 0…n_classes − 1 "
+        "(`losslandscape/data/files.py`). An input of the `prepare_dataset` rule: editing it "
+        "reruns what depends on the data; `null` for the other data sets",
     )
     labels: str = key(
         "fine",
@@ -54,9 +68,14 @@ class Model:
         "`resnet56` and `resnet20_noshort`, `resnet56_noshort` (Li et al.'s CIFAR ResNets with "
         "and without skip connections; 272,474 / 855,770 parameters), `convmlp_s` (ConvMLP-s: "
         "8,561,220 parameters for 100 classes, 9,022,920 for 1000; the activation replaces "
-        "every activation, the channel MLPs' GELU included)",
+        "every activation, the channel MLPs' GELU included); or your own model as an import "
+        "path `package.module:factory`, looked up under the working directory, then on "
+        "`sys.path`, and called as `factory(activation, input_shape, n_classes, **kwargs)` "
+        "(`activation()` gives a fresh activation module; it returns an `nn.Module` giving "
+        "logits `(batch, n_classes)`; `losslandscape/models/import_path.py`). Its source and "
+        "the modules of its folder it imports are inputs of training: editing them retrains",
         required=True,
-        choices=Registry("losslandscape.models.registry", "MODELS"),
+        choices=Registry("losslandscape.models.registry", "MODELS", pattern=IMPORT_PATH),
     )
     kwargs: dict[str, Any] = key(
         {},
@@ -118,6 +137,17 @@ class Training:
         minimum=2,
     )
     batch_size: int = key(100, "samples per optimizer step", minimum=1)
+    loss: str = key(
+        "cross_entropy",
+        "the loss trained on, and the one every landscape, line and Hessian measures (the "
+        "checkpoints record it): `cross_entropy` (nats) or `mse`, the mean squared error of "
+        "the softmax probabilities against one-hot labels (Li et al. 2018's `--loss_name "
+        "mse`, in their `evaluation.py`), in squared units of probability. Every height in "
+        "the config (`target_loss`, `metrics.basin_levels`, `region_height`, "
+        "`minima_tolerance`, `roughness_scale`…) is in the loss's units: the defaults are "
+        "for nats, so set them for `mse`",
+        choices=Registry("losslandscape.engine.loss", "LOSSES"),
+    )
     optimizer: str = key(
         "adam",
         "`adam` (the study's optimizer) or `sgd` (with `momentum`)",
@@ -167,6 +197,17 @@ class Training:
         "padding and horizontal flip; images only, as for CIFAR; padding is the mean colour, "
         "since images are already standardized); evaluation never augments",
         choices=Registry("losslandscape.training.augmentation", "AUGMENTATIONS"),
+    )
+    external_checkpoints: str | None = key(
+        None,
+        "models trained elsewhere instead of training: a path pattern with `{activation}` and "
+        "`{seed}` naming a state dict per run (`model.state_dict()` saved with `torch.save`, "
+        "plain or under a `state_dict`, `model_state_dict` or `model` key) of `model.name` "
+        "built for the data set; each is loaded, checked and evaluated on both splits by rule "
+        "`import_checkpoints`, and is an input of it (editing one redoes that run). A run then "
+        "has one saved model, so planes that need a training trajectory (`pca`, planes around "
+        "earlier epochs) are refused; `batch_size`, `target_loss` and `device` apply, the other "
+        "training keys are unused; `null`: train",
     )
     device: str = key(
         "auto",

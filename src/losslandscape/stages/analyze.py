@@ -15,6 +15,7 @@ from losslandscape.metrics.landscape import landscape_metrics
 from losslandscape.metrics.variables import BARRIER_METRICS
 from losslandscape.statistics import answer, summary
 from losslandscape.statistics import study as study_statistics
+from losslandscape.units import in_loss_units
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,8 @@ def model_barriers(landscape: xr.Dataset, variable: str) -> dict[str, xr.DataArr
     values = {"model_barrier": matrix, "model_barrier_mean": pairs.mean()}
     values["model_barrier_max"] = pairs.max()
     entries = {
-        name: spec.entry(values[name], units=LOSS_UNITS) for name, spec in BARRIER_METRICS.items()
+        name: spec.entry(values[name], units=landscape.attrs.get("loss_units", LOSS_UNITS))
+        for name, spec in BARRIER_METRICS.items()
     }
     return {
         name: xr.DataArray(data, dims=dims, attrs=attrs)
@@ -169,10 +171,13 @@ def run_study_statistics(
     basin_level_mode: str = "absolute",
     across_seeds: str | None = None,
     rule: str = PYTHON_CALL,
+    loss_units: str = LOSS_UNITS,
 ) -> None:
     """The per-run summary → statistics tables, the study netCDF and the front-page answer
     (``basin_level_mode``: the config's, for the basin levels' units; ``across_seeds``: the
-    table of barriers between seeds, for the front page, if the study has one).
+    table of barriers between seeds, for the front page, if the study has one;
+    ``loss_units``: the units of the study's loss, ``training.loss``, in which the netCDF
+    and the answer state every loss and height: :data:`losslandscape.units.LOSS_UNITS`).
 
     Runs that did not reach the training-loss target are left out of every test, interval
     and correlation (:func:`losslandscape.statistics.study.converged_runs`) and listed on
@@ -206,7 +211,9 @@ def run_study_statistics(
     ):
         write_csv(frame, outputs[name], float_format="%.6g")
     attrs = provenance_attrs(rule, {"summary": str(summary)})
-    datamodel.write_netcdf(study_statistics.study_dataset(table, attrs), outputs["dataset"])
+    datamodel.write_netcdf(
+        study_statistics.study_dataset(table, attrs, loss_units), outputs["dataset"]
+    )
     barriers = pd.read_csv(across_seeds) if across_seeds else None
     text = answer.answer_rst(
         kept,
@@ -220,5 +227,5 @@ def run_study_statistics(
         left_out=left_out,
         across_seeds=barriers,
     )
-    write_text(outputs["answer"], text)
+    write_text(outputs["answer"], in_loss_units(text, loss_units))
     log.info("statistics of %d runs → %s", table.groupby(["activation", "seed"]).ngroups, outputs)

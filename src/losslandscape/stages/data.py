@@ -31,14 +31,17 @@ def run_prepare_dataset(
     archive_folder: str | None = None,
     labels: str = "fine",
     checksums: dict[str, str] | None = None,
+    path: str | None = None,
 ) -> None:
-    """Build data set ``name`` (from the archives in ``archive_folder`` where it has some)
-    and write it to ``out`` (.pt)."""
-    dataset = prepare_dataset(name, archive_folder, labels, checksums)
+    """Build data set ``name`` (from the archives in ``archive_folder`` where it has some,
+    from the data set file ``path`` for ``file``) and write it to ``out`` (.pt)."""
+    if path is not None:
+        log.info("%s: reading the data set file %s", name, Path(path))
+    dataset = prepare_dataset(name, archive_folder, labels, checksums, path)
     save_dataset(dataset, out)
     log.info(
         "%s: %d train / %d test samples, %d classes, input %s → %s",
-        name,
+        f"{name} ({path})" if path is not None else name,
         len(dataset["y_train"]),
         len(dataset["y_test"]),
         dataset["n_classes"],

@@ -10,14 +10,15 @@ def run_plot_training_curves(
     activations: list[str],
     out: str,
     out_per_seed: str,
+    loss_units: str = "nats",
 ) -> None:
     """Training curves of every run → mean and range per activation (``out``) and one row
     per seed (``out_per_seed``); seaborn is imported here only (2 s)."""
     from losslandscape.plots import training as plot_training
 
     table = load_histories(histories, runs)
-    plot_training.plot_training_curves(table, activations, out)
-    plot_training.plot_training_curves_per_seed(table, activations, out_per_seed)
+    plot_training.plot_training_curves(table, activations, out, loss_units)
+    plot_training.plot_training_curves_per_seed(table, activations, out_per_seed, loss_units)
 
 
 def run_plot_landscape(landscape: str, out: str) -> None:
@@ -34,6 +35,7 @@ def run_plot_study_statistics(
     planes: list[str],
     comparison: str,
     accuracy: str,
+    loss_units: str = "nats",
 ) -> None:
     """Summary and correlation tables → the metric comparison and metric–accuracy PNGs,
     activations and planes in config order (the front page's order): the runs the front
@@ -49,9 +51,11 @@ def run_plot_study_statistics(
     table = run_means(kept)
     compared = [a for a in activations if a in set(table["activation"])]
     # colours from the config's full list: an activation keeps its colour in every figure
-    plot_statistics.plot_metric_comparison(table, compared, planes, comparison, activations)
+    plot_statistics.plot_metric_comparison(
+        table, compared, planes, comparison, activations, loss_units
+    )
     plot_statistics.plot_metric_accuracy(
-        table, pd.read_csv(correlations), compared, planes, accuracy, activations
+        table, pd.read_csv(correlations), compared, planes, accuracy, activations, loss_units
     )
 
 
@@ -62,9 +66,11 @@ def run_plot_landscape_analysis(
     a sentence with the run's own values for the figure's caption (reStructuredText)."""
     from losslandscape.io.files import write_text
     from losslandscape.plots import analysis as plot_analysis
+    from losslandscape.units import in_loss_units
 
     values = datamodel.open_netcdf(metrics)
-    plot_analysis.plot_analysis(datamodel.read_landscape(landscape), values, out)
+    grid = datamodel.read_landscape(landscape)
+    plot_analysis.plot_analysis(grid, values, out)
     if numbers is None:
         return
     widths = ", ".join(
@@ -98,7 +104,7 @@ def run_plot_landscape_analysis(
         + (f"; not stable on this grid: {', '.join(unstable)}" if unstable else "")
         + ".\n"
     )
-    write_text(numbers, sentence)
+    write_text(numbers, in_loss_units(sentence, grid.attrs.get("loss_units", "nats")))
 
 
 def run_plot_plane_comparison(
@@ -118,14 +124,16 @@ def run_plot_plane_comparison(
     plot_comparison.plot_plane_comparison(loaded, activations, variable, out)
 
 
-def run_plot_width_over_training(table: str, activations: list[str], out: str) -> None:
+def run_plot_width_over_training(
+    table: str, activations: list[str], out: str, loss_units: str = "nats"
+) -> None:
     """The basin-width-over-training CSV (one row per run and epoch) → one PNG, activations
     in config order."""
     import pandas as pd
 
     from losslandscape.plots import across_runs as plot_across_runs
 
-    plot_across_runs.plot_width_over_training(pd.read_csv(table), activations, out)
+    plot_across_runs.plot_width_over_training(pd.read_csv(table), activations, out, loss_units)
 
 
 def run_plot_seed_barriers(barriers: list[str], activations: list[str], out: str) -> None:

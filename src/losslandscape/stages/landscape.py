@@ -51,7 +51,7 @@ from losslandscape.stages.landscape_plane import (
     load_plane,
 )
 from losslandscape.stages.landscape_tile import evaluate_tile_points
-from losslandscape.training.checkpoints import run_attrs
+from losslandscape.training.checkpoints import run_attrs, run_loss
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +127,7 @@ def run_evaluate_tile(
         **({"batchnorm_batch_size": statistics_batch} if statistics_batch > 0 else {}),
         workers=threads,
         memory_budget_mb=s.memory_budget_mb,
+        loss=run_loss(plane.checkpoints),
     )
     coords = grid_coordinates(plane.xs, plane.ys)
     points = tile_points(len(coords), s.tiles, tile)

@@ -10,7 +10,7 @@ from losslandscape.engine.tiles import merge_tiles
 from losslandscape.io.files import file_digest
 from losslandscape.planes.kinds import plane_kind
 from losslandscape.stages.landscape_plane import Plane
-from losslandscape.training.checkpoints import model_from_checkpoints
+from losslandscape.training.checkpoints import model_from_checkpoints, run_loss
 
 
 def merged_grid(
@@ -30,8 +30,9 @@ def merged_grid(
 
 
 def trajectory_losses(plane: Plane, batch_size: int) -> list[float]:
-    """Training loss (nats, mean over the whole training split, eval mode) of each saved
-    checkpoint, evaluated ``batch_size`` samples at a time.
+    """Training loss (the run's loss, :func:`run_loss`: nats for cross-entropy; mean over
+    the whole training split, eval mode) of each saved checkpoint, evaluated ``batch_size``
+    samples at a time.
 
     The run's history.csv has the same quantity, but not the same numbers: training
     evaluates with another batch size (and possibly on another device), so its per-batch
@@ -42,7 +43,7 @@ def trajectory_losses(plane: Plane, batch_size: int) -> list[float]:
     losses = []
     for index in range(len(ckpt["epochs"])):
         model = model_from_checkpoints(ckpt, index)
-        loss, _ = evaluate(model, data["x_train"], data["y_train"], batch_size)
+        loss, _ = evaluate(model, data["x_train"], data["y_train"], batch_size, run_loss(ckpt))
         losses.append(loss)
     return losses
 

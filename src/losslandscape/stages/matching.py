@@ -10,6 +10,26 @@ from torch import nn
 from losslandscape.parameters import ParameterLayout
 
 
+def tensor_differences(expected: dict, tensors: dict, extra: str = "extra") -> str:
+    """How ``tensors`` (tensors by name) differ from ``expected`` (shapes by name): the first
+    three names that are missing, that are not expected (called ``extra``) and whose shape
+    differs (``name [found] (model: [expected])``), e.g. ``missing ['fc.bias']; reshaped
+    ['fc.weight [3, 4] (model: [4, 4])']``; ``""`` when they fit name for name and shape for
+    shape."""
+    missing = [name for name in expected if name not in tensors]
+    unexpected = [name for name in tensors if name not in expected]
+    reshaped = [
+        f"{name} {list(tensors[name].shape)} (model: {list(shape)})"
+        for name, shape in expected.items()
+        if name in tensors and tuple(tensors[name].shape) != tuple(shape)
+    ]
+    return "; ".join(
+        f"{what} {names[:3]}{' …' if len(names) > 3 else ''}"
+        for what, names in (("missing", missing), (extra, unexpected), ("reshaped", reshaped))
+        if names
+    )
+
+
 def check_data_fits_model(
     model: nn.Module, data: dict, checkpoints: str, dataset: str, trained_on: str | None = None
 ) -> None:
@@ -66,20 +86,8 @@ def check_directions_fit_model(
     layout = ParameterLayout.of(model)
     expected = dict(zip(layout.names, layout.shapes, strict=True))
     for key in ("origin", "u", "v"):
-        tensors = directions[key]
-        missing = [name for name in expected if name not in tensors]
-        extra = [name for name in tensors if name not in expected]
-        reshaped = [
-            f"{name} {list(tensors[name].shape)} (model: {list(shape)})"
-            for name, shape in expected.items()
-            if name in tensors and tuple(tensors[name].shape) != tuple(shape)
-        ]
-        if missing or extra or reshaped:
-            found = "; ".join(
-                f"{what} {names[:3]}{' …' if len(names) > 3 else ''}"
-                for what, names in (("missing", missing), ("extra", extra), ("reshaped", reshaped))
-                if names
-            )
+        found = tensor_differences(expected, directions[key])
+        if found:
             raise ValueError(
                 f"directions file {path} does not fit the model of checkpoints {checkpoints}: "
                 f"its {key} has parameters {found}; compute the directions from these "

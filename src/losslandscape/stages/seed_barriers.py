@@ -11,8 +11,8 @@ import xarray as xr
 from losslandscape.data.datasets import load_dataset
 from losslandscape.engine.evaluation import evaluate
 from losslandscape.engine.evaluators import Splits
+from losslandscape.engine.loss import CROSS_ENTROPY, Loss
 from losslandscape.io import cf, datamodel
-from losslandscape.io.datamodel import LOSS_UNITS
 from losslandscape.io.provenance import PYTHON_CALL, provenance_attrs
 from losslandscape.metrics.barriers import interpolation_barrier
 from losslandscape.stages.landscape_plane import (
@@ -21,7 +21,12 @@ from losslandscape.stages.landscape_plane import (
     evaluation_splits,
 )
 from losslandscape.stages.matching import check_data_fits_model
-from losslandscape.training.checkpoints import load_checkpoints, model_from_checkpoints
+from losslandscape.training.checkpoints import (
+    load_checkpoints,
+    model_from_checkpoints,
+    run_attrs,
+    run_loss,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,24 +40,31 @@ def interpolated_state(start: dict, end: dict, alpha: float) -> dict:
     }
 
 
-# What each pair's barrier (metrics.barriers.interpolation_barrier) stores: name, long name, units
+# What each pair's barrier (metrics.barriers.interpolation_barrier) stores: name, long name,
+# units ({units}: the loss's)
 BARRIER_VARIABLES = (
     (
         "barrier_height",
         "training-loss barrier: maximum along the line minus the mean of its ends",
-        LOSS_UNITS,
+        "{units}",
     ),
     ("barrier_alpha", "alpha of the maximum", "1"),
-    ("loss_start", "training loss at alpha = 0", LOSS_UNITS),
-    ("loss_end", "training loss at alpha = 1", LOSS_UNITS),
+    ("loss_start", "training loss at alpha = 0", "{units}"),
+    ("loss_end", "training loss at alpha = 1", "{units}"),
 )
 
 
 def line_losses(
-    model: torch.nn.Module, start: dict, end: dict, alphas: np.ndarray, splits: Splits
+    model: torch.nn.Module,
+    start: dict,
+    end: dict,
+    alphas: np.ndarray,
+    splits: Splits,
+    loss: Loss = CROSS_ENTROPY,
 ) -> dict[str, np.ndarray]:
-    """Train and test loss (nats) and accuracy at each of ``alphas`` ``(n,)`` on the line from
-    state ``start`` (α = 0) to ``end`` (α = 1), on ``splits`` (name → (inputs, labels)).
+    """Train and test ``loss`` (nats for cross-entropy) and accuracy at each of ``alphas``
+    ``(n,)`` on the line from state ``start`` (α = 0) to ``end`` (α = 1), on ``splits``
+    (name → (inputs, labels)).
 
     Not the engine's ``evaluate_points`` on origin ``start``, u = ``end − start``: that
     moves the parameters alone (BatchNorm statistics stay the origin's, or are recomputed)
@@ -66,8 +78,8 @@ def line_losses(
     for alpha in alphas:
         model.load_state_dict(interpolated_state(start, end, float(alpha)))
         for split in ("train", "test"):
-            loss, accuracy = evaluate(model, *splits[split])
-            values[f"{split}_loss"].append(loss)
+            mean, accuracy = evaluate(model, *splits[split], loss=loss)
+            values[f"{split}_loss"].append(mean)
             values[f"{split}_accuracy"].append(accuracy)
     return {key: np.asarray(column) for key, column in values.items()}
 
@@ -76,11 +88,10 @@ def _load_runs(checkpoints: list[str]) -> tuple[list[dict], torch.nn.Module]:
     """The runs' checkpoints and a model of their architecture; ValueError for runs of
     several activations or architectures."""
     runs = [load_checkpoints(path) for path in checkpoints]
-    activations = {run["activation"] for run in runs}
-    if len(activations) != 1:
-        raise ValueError(
-            f"seed interpolation: {checkpoints} hold several activations {activations}"
-        )
+    for kind in ("activation", "loss"):
+        found = {run_attrs(run)[kind] for run in runs}
+        if len(found) != 1:
+            raise ValueError(f"seed interpolation: {checkpoints} hold several {kind}s {found}")
     model = model_from_checkpoints(runs[0])
     # names and shapes: the same layers at another width are another architecture
     shapes = {name: tuple(t.shape) for name, t in model.state_dict().items()}
@@ -101,16 +112,22 @@ def _pair_lines(
     lines, barriers = [], []
     for a, b in pairs:
         values = line_losses(
-            model, runs[a]["state_dicts"][-1], runs[b]["state_dicts"][-1], alphas, splits
+            model,
+            runs[a]["state_dicts"][-1],
+            runs[b]["state_dicts"][-1],
+            alphas,
+            splits,
+            run_loss(runs[a]),
         )
         lines.append(values)
         barriers.append(interpolation_barrier(alphas, values["train_loss"]))
         log.info(
-            "%s seeds %d → %d: training-loss barrier %.4g nats at alpha %.2f",
+            "%s seeds %d → %d: training-loss barrier %.4g %s at alpha %.2f",
             runs[a]["activation"],
             runs[a]["seed"],
             runs[b]["seed"],
             barriers[-1]["barrier_height"],
+            run_loss(runs[a]).units,
             barriers[-1]["barrier_alpha"],
         )
     return pairs, lines, barriers
@@ -120,18 +137,19 @@ def _lines_dataset(
     runs: list[dict], pairs: list, alphas: np.ndarray, lines: list, barriers: list, attrs: dict
 ) -> xr.Dataset:
     """The lines ``(pair, alpha)`` and their barriers ``(pair,)`` as a dataset, with the runs'
-    activation, model and data set and ``attrs``."""
+    activation, model, data set and loss and ``attrs``."""
+    units = run_loss(runs[0]).units
     variables = {
         key: (
             ("pair", "alpha"),
             np.stack([line[key] for line in lines]),
-            cf.quantity(key.replace("_", " "), LOSS_UNITS if key.endswith("loss") else "1"),
+            cf.quantity(key.replace("_", " "), units if key.endswith("loss") else "1"),
         )
         for key in lines[0]
     }
-    for key, long_name, units in BARRIER_VARIABLES:
+    for key, long_name, unit in BARRIER_VARIABLES:
         values = np.array([barrier[key] for barrier in barriers])
-        variables[key] = ("pair", values, cf.quantity(long_name, units))
+        variables[key] = ("pair", values, cf.quantity(long_name, unit.format(units=units)))
     coords = {
         "alpha": (
             "alpha",
@@ -142,9 +160,12 @@ def _lines_dataset(
     for name, end, at in (("seed_a", 0, "alpha = 0"), ("seed_b", 1, "alpha = 1")):
         seeds = [int(runs[pair[end]]["seed"]) for pair in pairs]
         coords[name] = ("pair", seeds, {"long_name": f"seed of the model at {at}", "units": "1"})
-    first = runs[0]
-    identity = {"activation": first["activation"], "model": first["model_name"]}
-    attrs = {**identity, "dataset": first["dataset"], **attrs}
+    identity = {
+        key: value
+        for key, value in run_attrs(runs[0]).items()
+        if key in ("activation", "model", "dataset", "loss", "loss_units")
+    }
+    attrs = {**identity, **attrs}
     return xr.Dataset(variables, coords=coords, attrs=attrs)
 
 
@@ -161,13 +182,14 @@ def run_interpolate_seeds(
     activation, in the config's seed order) → netCDF with dims ``(pair, alpha)``.
 
     ``alpha`` runs over ``points`` equally spaced values on [0, 1] (0: the pair's first seed,
-    1: its second; Goodfellow et al. 2015). Variables: ``train_loss``, ``test_loss`` (nats),
-    ``train_accuracy``, ``test_accuracy`` on ``(pair, alpha)``, evaluated on the whole
-    splits or, with ``subset_size``, on the landscapes' fixed evaluation subset (the same
-    samples as every grid of the study, so a line's barrier and a plane's pass compare); per
-    pair ``barrier_height`` (nats: the training loss's maximum along the line minus the
-    mean of its two ends, Frankle et al. 2020 §2), ``barrier_alpha`` and the end losses;
-    coordinates ``seed_a``, ``seed_b`` on ``pair``. Runs on ``threads`` CPU threads.
+    1: its second; Goodfellow et al. 2015). Variables: ``train_loss``, ``test_loss`` (the
+    runs' loss: nats for cross-entropy), ``train_accuracy``, ``test_accuracy`` on
+    ``(pair, alpha)``, evaluated on the whole splits or, with ``subset_size``, on the
+    landscapes' fixed evaluation subset (the same samples as every grid of the study, so a
+    line's barrier and a plane's pass compare); per pair ``barrier_height`` (the loss's
+    units: the training loss's maximum along the line minus the mean of its two ends,
+    Frankle et al. 2020 §2), ``barrier_alpha`` and the end losses; coordinates ``seed_a``,
+    ``seed_b`` on ``pair``. Runs on ``threads`` CPU threads.
 
     Raises ValueError for fewer than 2 checkpoint files, runs of different activations or
     architectures, or fewer than 3 points.

@@ -24,7 +24,12 @@ from losslandscape.stages.matching import (
     check_directions_fit_model,
     check_landscape_of_plane,
 )
-from losslandscape.training.checkpoints import load_checkpoints, model_from_checkpoints, run_attrs
+from losslandscape.training.checkpoints import (
+    load_checkpoints,
+    model_from_checkpoints,
+    run_attrs,
+    run_loss,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +54,12 @@ def run_compute_sharpness(
     check_data_fits_model(model, data, checkpoints, dataset, ckpt["dataset"])
     subset = sharpness_subset(len(data["y_train"]), subset_size, ckpt["seed"])
     inputs, labels = data["x_train"][subset], data["y_train"][subset]
-    hvp = HessianOperator(model, inputs, labels)
+    loss = run_loss(ckpt)
+    hvp = HessianOperator(model, inputs, labels, loss)
     largest, smallest = hessian_extreme_eigenvalues(hvp, seed=ckpt["seed"])
     adaptive = adaptive_hessian_max_eigenvalue(hvp, seed=ckpt["seed"])
     trace, trace_se = hutchpp_trace(hvp, hvp.n_params, trace_products, ckpt["seed"])
-    eps_sharp = epsilon_sharpness(model, inputs, labels, epsilon, ascent_iterations)
+    eps_sharp = epsilon_sharpness(model, inputs, labels, epsilon, ascent_iterations, loss)
     values = {
         "subset_loss": hvp.loss,
         "hessian_max_eigenvalue": largest,
@@ -63,7 +69,9 @@ def run_compute_sharpness(
         "hessian_trace_se": trace_se,
         "epsilon_sharpness": eps_sharp,
     }
-    data_vars = {name: spec.entry(values[name]) for name, spec in SHARPNESS_METRICS.items()}
+    data_vars = {
+        name: spec.entry(values[name], units=loss.units) for name, spec in SHARPNESS_METRICS.items()
+    }
     parameters = {
         "subset_size": len(subset),
         "trace_estimator": "hutch++",
@@ -124,7 +132,7 @@ def run_hessian_map(
     ys = coarse_axis(grid["y"].values, points)
     result = hessian_ratio_map(
         model, origin, u, v, xs, ys, data["x_train"][subset], data["y_train"][subset],
-        seed=ckpt["seed"],
+        seed=ckpt["seed"], loss=run_loss(ckpt),
     )  # fmt: skip
     parameters = {
         "points": points,

@@ -184,12 +184,13 @@ def correlations(summary: pd.DataFrame) -> pd.DataFrame:
 LADDER_DIMS = ("level", "shape_class")
 
 
-def study_dataset(summary: pd.DataFrame, attrs: dict) -> xr.Dataset:
+def study_dataset(summary: pd.DataFrame, attrs: dict, loss_units: str = LOSS_UNITS) -> xr.Dataset:
     """Every metric as a variable, for notebooks: landscape metrics over (plane, activation,
     seed), run metrics over (activation, seed), and a metric measured per basin level or
     shape class over that dimension too (``basin_width`` on ``level``; the summary's
     ``basin_width_level_0.01`` columns). Each variable has the ``long_name`` and CF
-    ``units`` of the metrics files (:mod:`losslandscape.metrics.variables`).
+    ``units`` of the metrics files (:mod:`losslandscape.metrics.variables`), the loss's
+    in ``loss_units`` (nats for cross-entropy; ``training.loss``).
 
     Raises:
         ValueError: a summary column that no metric registry describes (a new metric
@@ -205,10 +206,10 @@ def study_dataset(summary: pd.DataFrame, attrs: dict) -> xr.Dataset:
     )
     dataset = _ladders_as_dimensions(xr.merge([per_plane, per_run]))
     for name, var in dataset.data_vars.items():
-        var.attrs = _description(name)
+        var.attrs = _description(name, loss_units)
     for name, (long_name, unit) in STUDY_COORDINATES.items():
         if name in dataset.coords:
-            dataset[name].attrs = cf.quantity(long_name, unit)
+            dataset[name].attrs = cf.quantity(long_name, unit.format(units=loss_units))
     return dataset.assign_attrs(attrs)
 
 
@@ -216,7 +217,7 @@ STUDY_COORDINATES = {
     "plane": ("plane name (docs/data-model.md)", "1"),
     "activation": ("activation function", "1"),
     "seed": ("seed of the run", "1"),
-    "level": ("basin level above the global minimum", "nats"),
+    "level": ("basin level above the global minimum", "{units}"),
     "shape_class": ("Koenderink shape class", "1"),
 }
 
@@ -241,7 +242,7 @@ def _ladders_as_dimensions(dataset: xr.Dataset) -> xr.Dataset:
     return dataset
 
 
-def _description(name: str) -> dict[str, str]:
+def _description(name: str, loss_units: str) -> dict[str, str]:
     for registry in (
         variables.LANDSCAPE_METRICS,
         variables.SHARPNESS_METRICS,
@@ -249,7 +250,7 @@ def _description(name: str) -> dict[str, str]:
         variables.RUN_METRICS,
     ):
         if name in registry:
-            return registry[name].entry(None, variable="train_loss", units=LOSS_UNITS)[2]
+            return registry[name].entry(None, variable="train_loss", units=loss_units)[2]
     raise ValueError(
         f"summary column {name!r} is no metric of losslandscape.metrics.variables; add its "
         "long name and units there"

@@ -7,15 +7,24 @@ A checkpoints file is a dict::
     batch_size: int         (the training batch size; absent in older files)
     epochs: list[int]       state_dicts: list[dict[str, Tensor]]  (one per saved epoch)
     diverged_epoch: int     (−1, or the epoch at which training diverged and stopped)
+    loss: str               (the loss trained on: cross_entropy or mse; absent in older
+                            files, which trained on cross-entropy)
+    target_loss: float | None  target_epoch: int  (the training-loss target in the loss's
+                            units and the first epoch at or below it, −1 if none; absent in
+                            older files)
+    external: dict          (only for a model trained outside the workflow: ``path``, the
+                            state dict file as given, and ``sha256``, its bytes' digest)
 
 Epoch 0 is the initialization; the last entry is always the final model (for a diverged
-run, the last finite one).
+run, the last finite one). A run imported from a state dict trained elsewhere
+(:mod:`losslandscape.stages.imported`) has one entry, epoch 0: the imported model.
 """
 
 from pathlib import Path
 
 from torch import nn
 
+from losslandscape.engine.loss import Loss, as_loss
 from losslandscape.io.torchfiles import atomic_torch_save, load_torch_file
 from losslandscape.models.registry import build_model
 
@@ -63,13 +72,23 @@ def model_from_checkpoints(checkpoints: dict, index: int = -1) -> nn.Module:
     return model
 
 
+def run_loss(checkpoints: dict) -> Loss:
+    """The loss the run trained on, which every stage measures it by
+    (:mod:`losslandscape.engine.loss`; cross-entropy for files older than the key)."""
+    return as_loss(checkpoints.get("loss", "cross_entropy"))
+
+
 def run_attrs(checkpoints: dict) -> dict:
     """The run's identity as netCDF attributes: activation, seed, model and data set names,
-    and ``diverged_epoch`` (−1: the run did not diverge)."""
+    ``diverged_epoch`` (−1: the run did not diverge), and the loss measured with its
+    units (``loss``, ``loss_units``: cross_entropy, nats; or mse)."""
+    loss = run_loss(checkpoints)
     return {
         "activation": checkpoints["activation"],
         "seed": int(checkpoints["seed"]),
         "model": checkpoints["model_name"],
         "dataset": checkpoints["dataset"],
         "diverged_epoch": int(checkpoints.get("diverged_epoch", -1)),
+        "loss": loss.name,
+        "loss_units": loss.units,
     }

@@ -9,13 +9,49 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from losslandscape.engine.evaluation import evaluate
+from losslandscape.engine.loss import CROSS_ENTROPY, Loss, mean_loss
 from losslandscape.seeding import generator_for
 from losslandscape.training.augmentation import crop_flip
 
 log = logging.getLogger("losslandscape.training.loop")  # the run's log, as train_run's
+
+
+def measure(
+    model: nn.Module,
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    x_test: torch.Tensor,
+    y_test: torch.Tensor,
+    loss: Loss = CROSS_ENTROPY,
+) -> tuple[float, float, float, float]:
+    """``(train_loss, train_accuracy, test_loss, test_accuracy)`` of ``model`` as the
+    history records them: mean ``loss`` (cross-entropy in nats by default) and accuracy
+    (fraction) over each whole split, in eval mode
+    (:func:`~losslandscape.engine.evaluation.evaluate`), the tensors on the model's
+    device."""
+    train_loss, train_acc = evaluate(model, x_train, y_train, loss=loss)
+    test_loss, test_acc = evaluate(model, x_test, y_test, loss=loss)
+    return train_loss, train_acc, test_loss, test_acc
+
+
+def history_row(
+    epoch: int,
+    measured: tuple[float, float, float, float],
+    learning_rate: float,
+    seconds: float,
+    target_loss: float | None,
+    reached_before: bool,
+) -> list:
+    """One history row (:data:`losslandscape.training.loop.HISTORY_COLUMNS`) from the
+    epoch's :func:`measure`: ``diverged`` is 1 where the training loss is not finite,
+    ``reached_target`` 1 where an earlier row had reached the target (``reached_before``)
+    or this training loss is ≤ ``target_loss`` (in the loss's units; None: never)."""
+    train_loss = measured[0]
+    reached = reached_before or (target_loss is not None and train_loss <= target_loss)
+    diverged = not math.isfinite(train_loss)
+    return [epoch, *measured, learning_rate, seconds, int(diverged), int(reached)]
 
 
 @dataclass(frozen=True)
@@ -28,6 +64,7 @@ class RunPlan:
     epochs: int
     checkpoint_every: int
     target_loss: float | None
+    loss: Loss = CROSS_ENTROPY
 
 
 class TrainingRun:
@@ -83,7 +120,7 @@ class TrainingRun:
             inputs = self.x_train[index]
             if augmentation == "crop_flip":
                 inputs = crop_flip(inputs, self.generators["augmentation"])
-            loss = F.cross_entropy(self.model(inputs), self.y_train[index])
+            loss = mean_loss(self.plan.loss, self.model(inputs), self.y_train[index])
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             self.opt.step()
@@ -110,17 +147,14 @@ class TrainingRun:
 
     def _record(self, epoch: int, seconds: float) -> float:
         """Append the epoch's history row (:data:`losslandscape.training.loop.HISTORY_COLUMNS`;
-        logged too); return its training loss (nats)."""
-        train_loss, train_acc = evaluate(self.model, self.x_train, self.y_train)
-        test_loss, test_acc = evaluate(self.model, self.x_test, self.y_test)
-        lr = self.opt.param_groups[0]["lr"]
-        target = self.plan.target_loss
-        reached = bool(self.rows) and self.rows[-1][-1] == 1  # once reached, marked to the end
-        reached |= target is not None and train_loss <= target
-        self.rows.append(
-            [epoch, train_loss, train_acc, test_loss, test_acc, lr, seconds]
-            + [int(not math.isfinite(train_loss)), int(reached)]
+        logged too); return its training loss (in the loss's units)."""
+        measured = measure(
+            self.model, self.x_train, self.y_train, self.x_test, self.y_test, self.plan.loss
         )
+        train_loss, train_acc, test_loss, test_acc = measured
+        lr = self.opt.param_groups[0]["lr"]
+        reached = bool(self.rows) and self.rows[-1][-1] == 1  # once reached, marked to the end
+        self.rows.append(history_row(epoch, measured, lr, seconds, self.plan.target_loss, reached))
         log.info(
             "%s seed %d epoch %d/%d: train loss %.4f acc %.3f | test loss %.4f acc %.3f | "
             "lr %.2g | %.2fs",

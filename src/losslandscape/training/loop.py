@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from losslandscape.engine.loss import as_loss
 from losslandscape.models.registry import build_model, data_kwargs
 from losslandscape.seeding import derived_seed, seed_everything
 from losslandscape.training.augmentation import AUGMENTATIONS
@@ -54,20 +55,33 @@ def _check_arguments(dataset: dict, augmentation: str, target_loss: float | None
             f"augmentation {augmentation!r} needs images (n, c, h, w) or (n, h, w); data set "
             f"{dataset['name']!r} has inputs of shape {list(dataset['input_shape'])}"
         )
+    check_target_loss(target_loss)
+
+
+def check_target_loss(target_loss: float | None) -> None:
+    """Refuse a training-loss target that is no loss (finite, ≥ 0) or None."""
     if target_loss is not None and not (math.isfinite(target_loss) and target_loss >= 0):
         raise ValueError(
-            f"target_loss {target_loss!r}: expected a finite cross-entropy in nats (≥ 0) or None"
+            f"target_loss {target_loss!r}: expected a finite loss (≥ 0; nats for "
+            "cross-entropy) or None"
         )
+
+
+def constructor_kwargs(dataset: dict, model_name: str, model_kwargs: dict | None) -> dict:
+    """Model ``model_name``'s constructor arguments for ``dataset`` as the checkpoints record
+    them (``model_kwargs``): those the data set's shapes give, updated with
+    ``model_kwargs``."""
+    kwargs = data_kwargs(model_name, dataset["input_shape"], dataset["n_classes"])
+    kwargs.update(model_kwargs or {})
+    return kwargs
 
 
 def _initial_model(
     dataset: dict, model_name: str, activation: str, seed: int, model_kwargs, device
 ) -> tuple[torch.nn.Module, dict]:
     """The model initialized from the generator of ``(seed, "init")`` (the global generator
-    is left as it was), on ``device``, and its constructor arguments: those the data set's
-    shapes give, updated with ``model_kwargs``."""
-    kwargs = data_kwargs(model_name, dataset["input_shape"], dataset["n_classes"])
-    kwargs.update(model_kwargs or {})
+    is left as it was), on ``device``, and its :func:`constructor_kwargs`."""
+    kwargs = constructor_kwargs(dataset, model_name, model_kwargs)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(derived_seed(seed, "init"))
         model = build_model(model_name, activation, **kwargs).to(torch.device(device))
@@ -102,6 +116,7 @@ def _checkpoints(
         "activation": plan.activation,
         "seed": int(plan.seed),
         "dataset": dataset_name,
+        "loss": plan.loss.name,
         "batch_size": int(batch_size),
         "epochs": run.saved_epochs,
         "state_dicts": run.state_dicts,
@@ -133,6 +148,7 @@ def train_run(
     resume_folder: str | Path | None = None,
     cosine: bool = False,
     target_loss: float | None = None,
+    loss: str = "cross_entropy",
 ) -> tuple[dict, pd.DataFrame]:
     """Train one model and return ``(checkpoints, history)``.
 
@@ -151,9 +167,13 @@ def train_run(
             T_i = ``epochs``; ``CosineAnnealingLR``): after epoch e the rate is
             ``learning_rate · (1 + cos(π e / epochs)) / 2`` (0 after the last), so the rate
             used in epoch e ≥ 1, which the history records, is that of epoch e − 1.
-        target_loss: a training-loss target in nats (mean cross-entropy over the training
-            set, eval mode); None for none. It only marks the history and checkpoints
+        target_loss: a training-loss target in the loss's units (the mean loss over the
+            training set, eval mode); None for none. It only marks the history and checkpoints
             (below); training always runs all ``epochs``.
+        loss: the loss trained on and recorded (a name of
+            :data:`losslandscape.engine.loss.LOSSES`: ``cross_entropy``, nats, or ``mse``,
+            Li et al.'s squared error of the softmax against one-hot labels); the checkpoints
+            record it, so every later stage measures the same loss.
         model_kwargs: constructor arguments beyond those the data set's shapes give
             (``leaky_relu_slope`` among them).
         augmentation: ``none`` or ``crop_flip`` (training batches only; images only).
@@ -165,13 +185,14 @@ def train_run(
     Returns:
         checkpoints: plain data, see :mod:`losslandscape.training.checkpoints`.
         history: one row per epoch (0 = initialization) with ``HISTORY_COLUMNS``; losses are
-            mean cross-entropy in nats over the whole split, measured in eval mode after the
-            epoch; ``learning_rate`` is the rate used in the epoch (epoch 0: the initial
+            the mean ``loss`` (cross-entropy: nats) over the whole split, measured in eval mode
+            after the epoch; ``learning_rate`` is the rate used in the epoch (epoch 0: the initial
             rate); ``seconds`` is the wall time of the epoch's training steps; ``diverged``
             is 1 on the epoch whose loss was not finite; ``reached_target`` is 1 on and after
             the first epoch whose training loss was ≤ ``target_loss`` (all 0 without one).
 
-    ``checkpoints["target_loss"]`` is ``target_loss`` (float, nats, or None) and
+    ``checkpoints["loss"]`` is ``loss``; ``checkpoints["target_loss"]`` is ``target_loss``
+    (float, in the loss's units, or None) and
     ``checkpoints["target_epoch"]`` the first epoch (0 = initialization) whose training loss
     was ≤ it, −1 if none was or there is no target.
 
@@ -181,6 +202,7 @@ def train_run(
     (−1 for a run that did not diverge).
     """
     _check_arguments(dataset, augmentation, target_loss)
+    objective = as_loss(loss)
     seed_everything(seed)
     model, kwargs = _initial_model(dataset, model_name, activation, seed, model_kwargs, device)
     opt = make_optimizer(optimizer, model.parameters(), learning_rate, momentum, weight_decay)
@@ -205,9 +227,10 @@ def train_run(
             "target_loss": target_loss,
             "checkpoint_every": checkpoint_every,
             "augmentation": augmentation,
+            "loss": loss,
         }
         store = ResumeStore(resume_folder, run_key(settings))
-    plan = RunPlan(activation, seed, epochs, checkpoint_every, target_loss)
+    plan = RunPlan(activation, seed, epochs, checkpoint_every, target_loss, objective)
     run = TrainingRun(model, opt, scheduler, store, dataset, plan)
     diverged_epoch = _train_epochs(run, epochs, batch_size, augmentation)
     checkpoints = _checkpoints(run, model_name, kwargs, dataset["name"], diverged_epoch, batch_size)

@@ -102,7 +102,11 @@ BAD_CONFIGS = {
         _set("dataset", "name", "imagenet"),
         [_key("dataset", "name"), "'imagenet' is not one of"],
     ),
-    "unknown-model": (_set("model", "name", "vgg"), [_key("model", "name"), "'vgg' is not one of"]),
+    # the message goes on with the schema: the shipped names and the import path's pattern
+    "unknown-model": (
+        _set("model", "name", "vgg"),
+        [_key("model", "name"), "'vgg' is not valid under any", "'mnist1d_cnn'", "'pattern'"],
+    ),
     "no-activations": (_set("activations", []), [_key("activations"), "[]", "non-empty"]),
     "repeated-activation": (
         _set("activations", ["relu", "relu"]),
@@ -374,7 +378,7 @@ def test_model_inputs_agree_with_the_model_registry():
     from losslandscape.models.registry import MODELS, data_kwargs
     from losslandscape.settings import checks, runtimes
 
-    assert set(runtimes.DATASETS) == set(DATASETS)
+    assert set(runtimes.DATASETS) | {"file"} == set(DATASETS)  # a file: its own shape
     shapes = {shape for shape, _, _ in runtimes.DATASETS.values()} | {(8, 9), (2, 8, 8, 8)}
     for model in MODELS:
         for shape in shapes:
@@ -421,3 +425,105 @@ def test_recompute_in_batches_of_one_passes_where_the_model_has_no_batchnorm():
     config["landscape"].update(batchnorm="recompute", batchnorm_samples=1)
     config["training"]["batch_size"] = 1
     assert check(config) is None
+
+
+def _own_study(config: dict) -> dict:
+    """The examples' model and data set (config/examples/own-model.yaml)."""
+    config["dataset"].update(name="file", path="config/examples/moons.csv")
+    config["model"].update(name="config.examples.moons:mlp", kwargs={"hidden": [8]})
+    return config
+
+
+def test_a_model_and_data_set_of_ones_own_pass_from_the_working_directory(monkeypatch):
+    monkeypatch.chdir(REPO)
+    assert check(_own_study(default_config())) is None
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            _set("dataset", "path", None),
+            "config dataset.name: file reads your data set from dataset.path; expected a "
+            ".pt, .npz, .csv file there, found dataset.path: null",
+        ),
+        (
+            _set("dataset", "path", "config/examples/moons.txt"),
+            "config dataset.path: expected a .pt, .npz, .csv file; found config/examples/moons.txt",
+        ),
+        (
+            _set("dataset", "path", "config/examples/absent.csv"),
+            "config dataset.path: expected your data set's file; found no file "
+            "config/examples/absent.csv",
+        ),
+        (
+            _set("model", "name", "config.examples.absent:mlp"),
+            "config model.name: config.examples.absent:mlp: module 'config.examples.absent': "
+            "expected config/examples/absent.py",
+        ),
+        (
+            _set("training", "external_checkpoints", "weights/{activation}.pt"),
+            "config training.external_checkpoints: expected a path pattern with the fields "
+            "{activation} and {seed} and no other; found 'weights/{activation}.pt' with "
+            "fields ['activation']",
+        ),
+        (
+            _set("training", "external_checkpoints", "absent/{activation}/{seed}.pt"),
+            "config training.external_checkpoints: expected a state dict per (activation, "
+            "seed) run at absent/{activation}/{seed}.pt; found none at absent/sigmoid/42.pt, "
+            "absent/sigmoid/250.pt, absent/sigmoid/300.pt and 13 more",
+        ),
+    ],
+    ids=["no-path", "suffix", "missing-file", "missing-module", "pattern", "missing-weights"],
+)
+def test_a_wrong_own_model_data_set_or_external_checkpoint_is_named(monkeypatch, edit, message):
+    monkeypatch.chdir(REPO)
+    config = _own_study(default_config())
+    edit(config)
+    assert message in (check(config) or "")
+
+
+def test_a_data_set_path_is_refused_for_a_shipped_data_set():
+    config = default_config()
+    config["dataset"]["path"] = "data.csv"
+    assert (
+        "config dataset.path is read only with dataset.name: file; found dataset.name: "
+        "mnist1d with dataset.path: data.csv" in (check(config) or "")
+    )
+
+
+def test_external_checkpoints_refuse_planes_that_need_a_training_trajectory(tmp_path):
+    config = default_config()
+    for activation in config["activations"]:
+        for seed in config["seeds"]:
+            path = tmp_path / activation / f"{seed}.pt"
+            path.parent.mkdir(exist_ok=True)
+            path.write_bytes(b"")
+    config["training"]["external_checkpoints"] = str(tmp_path / "{activation}" / "{seed}.pt")
+    message = check(config) or ""
+    assert "directions.planes has ['pca', 'narrow']" in message  # narrow: epochs [10, 20]
+    config["directions"]["planes"] = ["random", "narrow", "three_seed"]
+    config["directions"]["narrow"]["epochs"] = []
+    assert check(config) is None
+    # the learning rates are not needed for models trained elsewhere
+    config["training"]["learning_rate"] = {}
+    assert check(config) is None
+
+
+def test_a_loss_other_than_cross_entropy_needs_heights_in_its_units():
+    config = default_config()
+    config["training"]["loss"] = "mse"
+    message = check(config) or ""
+    assert "config training.loss: mse is measured in its own units" in message
+    assert "metrics.basin_levels: [0.01, 0.03, 0.1, 0.3, 1.0]" in message
+    config["metrics"]["basin_levels"] = [0.003, 0.01, 0.03]
+    assert check(config) is None
+
+
+def test_the_nats_heights_of_the_check_are_the_defaults():
+    from losslandscape.settings import DEFAULTS, checks
+
+    assert checks.NATS_HEIGHTS == {
+        "basin_levels": DEFAULTS.metrics.basin_levels,
+        "region_height": DEFAULTS.metrics.region_height,
+    }

@@ -256,7 +256,7 @@ def test_an_unreached_target_leaves_the_history_unmarked(toy_dataset):
 
 @pytest.mark.parametrize("target", [-0.1, math.nan, math.inf])
 def test_a_target_that_is_no_loss_is_refused(toy_dataset, target):
-    with pytest.raises(ValueError, match="target_loss .*expected a finite cross-entropy"):
+    with pytest.raises(ValueError, match="target_loss .*expected a finite loss"):
         train_run(toy_dataset, "mlp", "relu", 1, 2, 1e-3, target_loss=target)
 
 

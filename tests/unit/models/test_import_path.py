@@ -1,0 +1,135 @@
+"""A model of the user's own by import path ``package.module:factory``: found where the
+workflow looks (the working directory), built with the documented signature, its source
+and its project's modules tracked, and every mistake named."""
+
+import re
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from losslandscape.models import import_path
+from losslandscape.models.registry import build_model, data_kwargs
+from losslandscape.settings import checks
+from losslandscape.settings.training import IMPORT_PATH
+
+FACTORY = """
+from torch import nn
+{imports}
+
+def make(activation, input_shape, n_classes, width=8):
+    n_in = 1
+    for size in input_shape:
+        n_in *= size
+    return nn.Sequential(nn.Flatten(), nn.Linear(n_in, width), activation(),
+                         nn.Linear(width, n_classes))
+
+def not_a_model(activation, input_shape, n_classes):
+    return "a string"
+
+NOT_CALLABLE = 3
+"""
+
+
+def _project(root: Path, package: str, imports: str = "") -> Path:
+    """A user's package ``package`` under ``root`` with a module ``nets`` holding the
+    factory ``make`` and a sibling ``layers``."""
+    folder = root / package
+    folder.mkdir(parents=True)
+    (folder / "__init__.py").write_text("")
+    (folder / "nets.py").write_text(FACTORY.format(imports=imports))
+    (folder / "layers.py").write_text("WIDTH = 8\n")
+    (folder / "unrelated.py").write_text("X = 1\n")
+    return folder
+
+
+@pytest.fixture
+def in_project(tmp_path, monkeypatch):
+    """The working directory a study runs in, with a user's package in it; the packages
+    the test imports are forgotten after it (each test's are new files)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    yield tmp_path
+    for name in [name for name in sys.modules if name.startswith("proj_")]:
+        del sys.modules[name]
+
+
+def test_the_import_path_grammar_is_one_in_the_settings_and_the_checks():
+    assert IMPORT_PATH == import_path.IMPORT_PATH == checks._IMPORT_PATH
+    good = ("own.nets:make", "nets:Make_2", "a.b.c:f")
+    bad = ("mlp", "own.nets", "own.nets:", "own/nets:make", "own.nets:make:x", "1own:make")
+    assert all(import_path.is_import_path(name) for name in good)
+    assert not any(import_path.is_import_path(name) for name in bad)
+
+
+def test_a_factory_under_the_working_directory_builds_the_model(in_project):
+    _project(in_project, "proj_build")
+    kwargs = data_kwargs("proj_build.nets:make", [2, 3], 4)
+    assert kwargs == {"input_shape": [2, 3], "n_classes": 4}
+    model = build_model("proj_build.nets:make", "tanh", width=5, **kwargs)
+    assert isinstance(model[2], nn.Tanh) and model[1].out_features == 5
+    assert model(torch.zeros(7, 2, 3)).shape == (7, 4)
+    slope = build_model("proj_build.nets:make", "leaky_relu", leaky_relu_slope=0.2, **kwargs)
+    assert slope[2].negative_slope == 0.2
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("proj_err.nets:missing", r"expected a callable missing in .*nets\.py; found nothing"),
+        ("proj_err.nets:NOT_CALLABLE", r"expected a callable NOT_CALLABLE .*found a int"),
+        (
+            "proj_err.nets:not_a_model",
+            r"expected the factory to return a torch nn\.Module; found str",
+        ),
+        ("proj_err.absent:make", r"expected proj_err/absent\.py or proj_err/absent/__init__\.py"),
+    ],
+)
+def test_a_wrong_factory_is_named(in_project, name, message):
+    _project(in_project, "proj_err")
+    with pytest.raises(ValueError, match=message):
+        build_model(name, "relu", input_shape=[3], n_classes=2)
+
+
+def test_a_module_that_fails_to_import_names_its_file_and_error(in_project):
+    _project(in_project, "proj_broken", imports="raise RuntimeError('broken on purpose')")
+    with pytest.raises(
+        ValueError,
+        match=r"importing proj_broken\.nets from .*nets\.py failed: "
+        r"RuntimeError: broken on purpose",
+    ):
+        build_model("proj_broken.nets:make", "relu", input_shape=[3], n_classes=2)
+
+
+def test_source_files_follow_the_projects_imports_and_no_library(in_project):
+    _project(
+        in_project,
+        "proj_deps",
+        imports="import torch\nfrom proj_deps.layers import WIDTH\nfrom . import layers",
+    )
+    files = import_path.source_files("proj_deps.nets")
+    names = sorted(path.name for path in files)
+    # the package's __init__ runs first; layers is found through both forms of import
+    assert names == ["__init__.py", "layers.py", "nets.py"]
+    digest = import_path.source_digest("proj_deps.nets")
+    (in_project / "proj_deps" / "unrelated.py").write_text("X = 2\n")
+    assert import_path.source_digest("proj_deps.nets") == digest
+    (in_project / "proj_deps" / "layers.py").write_text("WIDTH = 9\n")
+    assert import_path.source_digest("proj_deps.nets") != digest
+
+
+def test_the_start_up_check_names_a_missing_module(in_project):
+    message = "config model.name: nowhere.nets:make: module 'nowhere.nets': expected"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        checks._check_own_model("nowhere.nets:make", import_path.module_source)
+    _project(in_project, "proj_here")
+    checks._check_own_model("proj_here.nets:make", import_path.module_source)
+
+
+def test_the_module_docstring_states_the_factory_signature():
+    """The config's meaning of model.name points here for the signature."""
+    doc = textwrap.dedent(import_path.__doc__)
+    assert "factory(activation, input_shape, n_classes, **kwargs)" in doc
