@@ -25,7 +25,11 @@ from losslandscape.planes.directions import (
 )
 from losslandscape.planes.kinds import PlaneKind, PlaneName, plane_kind
 from losslandscape.stages.matching import check_data_fits_model
-from losslandscape.training.checkpoints import load_checkpoints, model_from_checkpoints
+from losslandscape.training.checkpoints import (
+    load_checkpoints,
+    model_from_checkpoints,
+    run_loss,
+)
 
 log = logging.getLogger(__name__)
 
@@ -193,8 +197,9 @@ def through_seed_models(p: PlaneInputs) -> Directions:
 
 @_direction_method
 def hessian_eigenvectors(p: PlaneInputs) -> Directions:
-    """Unit eigenvectors of the Hessian's largest and smallest eigenvalues at the model, on a
-    seeded subset of ``hessian_subset_size`` training samples of ``dataset``."""
+    """Unit eigenvectors of the Hessian of the run's loss (:func:`run_loss`) at the model,
+    of its largest and smallest eigenvalues, on a seeded subset of ``hessian_subset_size``
+    training samples of ``dataset``."""
     if p.options["dataset"] is None:
         raise ValueError(
             f"{p.kind.name} directions need the data set: pass dataset=<prepared .pt file>"
@@ -202,7 +207,9 @@ def hessian_eigenvectors(p: PlaneInputs) -> Directions:
     data = load_dataset(p.options["dataset"])
     check_data_fits_model(p.model, data, p.paths[0], p.options["dataset"], p.ckpt["dataset"])
     subset = sharpness_subset(len(data["y_train"]), p.options["hessian_subset_size"], p.seed)
-    hvp = HessianOperator(p.model, data["x_train"][subset], data["y_train"][subset])
+    hvp = HessianOperator(
+        p.model, data["x_train"][subset], data["y_train"][subset], run_loss(p.ckpt)
+    )
     flat_u, flat_v, largest, smallest = hessian_extreme_eigenvectors(hvp, seed=p.seed)
     metadata = {
         "normalization": "unit",

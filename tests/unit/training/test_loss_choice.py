@@ -16,7 +16,14 @@ from torch.nn import functional as F
 
 from losslandscape.data.datasets import save_dataset
 from losslandscape.engine.loss import LOSSES, MSE
+from losslandscape.metrics.sharpness import (
+    HessianOperator,
+    hessian_extreme_eigenvalues,
+    sharpness_subset,
+)
+from losslandscape.planes.directions import load_directions
 from losslandscape.plots.units import in_figure_units
+from losslandscape.stages.directions import run_compute_directions
 from losslandscape.stages.seed_barriers import run_interpolate_seeds
 from losslandscape.stages.sharpness import run_compute_sharpness
 from losslandscape.training.checkpoints import (
@@ -70,6 +77,21 @@ def test_an_unknown_loss_is_refused(toy_dataset):
         ValueError, match="loss 'hinge' is unknown; choose one of cross_entropy, mse"
     ):
         train_run(toy_dataset, "mlp", "tanh", 1, 2, 1e-2, loss="hinge")
+
+
+def test_the_hessian_plane_is_the_runs_loss_hessians(mse_runs, toy_dataset, tmp_path):
+    dataset = tmp_path / "data.pt"
+    save_dataset(toy_dataset, dataset)
+    save_checkpoints(mse_runs[0][0], tmp_path / "run.pt")
+    run_compute_directions(str(tmp_path / "run.pt"), str(tmp_path / "hessian.pt"), "hessian",
+                           seed=1, dataset=str(dataset), hessian_subset_size=100)  # fmt: skip
+    largest, _ = load_directions(tmp_path / "hessian.pt")["metadata"]["eigenvalues"]
+    model = model_from_checkpoints(mse_runs[0][0])
+    subset = sharpness_subset(len(toy_dataset["y_train"]), 100, 1)
+    inputs, labels = toy_dataset["x_train"][subset], toy_dataset["y_train"][subset]
+    for loss, equal in ((MSE, True), (None, False)):  # None: cross-entropy
+        own, _ = hessian_extreme_eigenvalues(HessianOperator(model, inputs, labels, loss), seed=1)
+        assert (own == pytest.approx(largest, rel=1e-4)) == equal
 
 
 def test_sharpness_and_seed_lines_measure_the_runs_loss(mse_runs, toy_dataset, tmp_path):
