@@ -34,7 +34,7 @@ import xarray as xr
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from losslandscape.engine.grid import evaluate_grid, symmetric_axis
+from losslandscape.engine.grid import evaluate_grid
 from losslandscape.engine.loss import as_loss
 from losslandscape.engine.strategies import EvaluationOptions
 from losslandscape.io import cf
@@ -258,20 +258,14 @@ def _splits(data: Data) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
 
 
 def _axes(plane: Plane, resolution: int, extent: float, margin: float):
-    """Grid axes: the points the plane passes through plus ``margin`` of their span on each
-    side (PCA, three-point), else ``[-extent, extent]``."""
-    if plane.points is None:
-        axis = np.linspace(-extent, extent, resolution)
-        return axis, axis
-    axes = []
-    for values in plane.points:
-        low, high = min(values), max(values)
-        if plane.kind == "pca":  # symmetric about the model, as the study's PCA planes
-            axes.append(symmetric_axis(max(abs(low), abs(high)), margin, resolution))
-            continue
-        pad = margin * (high - low)
-        axes.append(np.linspace(low - pad, high + pad, resolution))
-    return tuple(axes)
+    """Grid axes by the study's rule for the plane's kind
+    (:func:`losslandscape.stages.landscape_plane.grid_axes`): ``[-extent, extent]`` for
+    random and Hessian planes; for PCA, symmetric about the model over the projected
+    checkpoints plus ``margin``; for three points, their span plus ``margin`` of it."""
+    from losslandscape.stages.landscape_plane import grid_axes
+
+    xs, ys = (np.asarray(values, float) for values in (plane.points or ([0.0], [0.0])))
+    return grid_axes(plane.kind, xs, ys, resolution, extent, margin, points=plane.points)
 
 
 def evaluate(
