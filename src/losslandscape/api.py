@@ -14,7 +14,10 @@ parameters (a state dict also holds buffers, which no plane moves). Frozen param
 
 Data may be a ``(inputs, targets)`` pair of tensors, a torch ``Dataset`` of such pairs, a
 ``DataLoader``, or a dict of named splits of any of these (``{"train": …, "test": …}``);
-a single one is the split ``train``. The loss is ``"cross_entropy"``, ``"mse"`` (one-hot
+a single one is the split ``train``. For a model called with several inputs,
+``model(a, b)``, the inputs are a tuple: ``((a, b), targets)`` (samples
+``((a_i, b_i), target_i)`` in a Dataset); its grid comes from the plain per-point loop the
+engine's fast paths are checked against, with the model's own BatchNorm statistics. The loss is ``"cross_entropy"``, ``"mse"`` (one-hot
 targets for class indices, as Li et al.'s ``--loss_name mse``) or any function
 ``(outputs, targets) -> (batch,)`` of per-sample losses (:mod:`losslandscape.engine.loss`).
 Accuracy is recorded only where the loss defines it.
@@ -35,7 +38,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from losslandscape.engine.grid import evaluate_grid
-from losslandscape.engine.loss import as_loss
+from losslandscape.engine.loss import Loss, LossSums, as_loss
 from losslandscape.engine.strategies import EvaluationOptions
 from losslandscape.io import cf
 from losslandscape.parameters import ParameterLayout
@@ -44,6 +47,8 @@ from losslandscape.seeding import seeded_subset
 
 Weights = nn.Module | Mapping[str, torch.Tensor]
 Data = tuple | Dataset | DataLoader | Mapping
+# One split's inputs: a tensor (n, …), or a tuple of them for a model of several inputs
+Inputs = torch.Tensor | tuple[torch.Tensor, ...]
 
 
 @dataclass(frozen=True)
@@ -173,11 +178,11 @@ def hessian_plane(
 
     names = _parameter_names(model, [])
     inputs, targets = _training_split(_splits(data))
-    keep = seeded_subset(len(inputs), subset_size, seed, "hessian_subset")
+    keep = seeded_subset(len(targets), subset_size, seed, "hessian_subset")
     twin = _evaluation_model(model)
     device = _device_of(twin)
-    inputs, targets = inputs.to(device), targets.to(device)
-    hvp = HessianOperator(twin, inputs[keep], targets[keep], as_loss(loss), trainable_only=True)
+    inputs, targets = _moved(_take(inputs, keep), device), targets[keep].to(device)
+    hvp = HessianOperator(twin, inputs, targets, as_loss(loss), trainable_only=True)
     top, bottom, largest, smallest = hessian_extreme_eigenvectors(hvp, seed=seed)
     trainable = [name for name, p in twin.named_parameters() if p.requires_grad]
     origin = _state(model, names)
@@ -188,7 +193,7 @@ def hessian_plane(
     return Plane("hessian", origin, u, v, metadata=metadata)
 
 
-def _training_split(splits: dict) -> tuple[torch.Tensor, torch.Tensor]:
+def _training_split(splits: dict) -> tuple[Inputs, torch.Tensor]:
     """The split a Hessian or recomputed BatchNorm statistics come from: ``train`` if the
     data has one, else the first."""
     return splits.get("train", next(iter(splits.values())))
@@ -206,14 +211,52 @@ def _evaluation_model(model: nn.Module) -> nn.Module:
     return copy.deepcopy(model).eval()
 
 
-def _tensors(data, what: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """One split as ``(inputs (n, …) float32, targets (n, …))``."""
-    if (
+def _is_array(value) -> bool:
+    return isinstance(value, torch.Tensor | np.ndarray)
+
+
+def _take(inputs: Inputs, index) -> Inputs:
+    """``inputs`` at ``index`` (a slice or index tensor), each input alike."""
+    return tuple(t[index] for t in inputs) if isinstance(inputs, tuple) else inputs[index]
+
+
+def _moved(inputs: Inputs, device: torch.device) -> Inputs:
+    return tuple(t.to(device) for t in inputs) if isinstance(inputs, tuple) else inputs.to(device)
+
+
+def _as_inputs(values) -> Inputs:
+    """A tensor, or a tuple of tensors (several inputs) of one length; floats as float32."""
+    if isinstance(values, tuple | list):
+        tensors = tuple(torch.as_tensor(t) for t in values)
+        return tuple(t.float() if t.is_floating_point() else t for t in tensors)
+    tensor = torch.as_tensor(values)
+    return tensor.float() if tensor.is_floating_point() else tensor
+
+
+def _collated(batches: list) -> Inputs:
+    """Batches of inputs (tensors, or lists of tensors for several inputs) joined."""
+    if isinstance(batches[0], tuple | list):
+        return tuple(
+            torch.cat([torch.as_tensor(b[i]) for b in batches]) for i in range(len(batches[0]))
+        )
+    return torch.cat([torch.as_tensor(b) for b in batches])
+
+
+def _tensors(data, what: str) -> tuple[Inputs, torch.Tensor]:
+    """One split as ``(inputs, targets (n, …))``: inputs ``(n, …)`` float32, or a tuple of
+    such tensors for a model called with several inputs (``model(*inputs)``)."""
+    several = (
         isinstance(data, tuple | list)
         and len(data) == 2
-        and all(isinstance(t, torch.Tensor | np.ndarray) for t in data)
+        and isinstance(data[0], tuple | list)
+        and len(data[0]) > 0
+        and all(_is_array(t) for t in data[0])
+        and _is_array(data[1])
+    )
+    if several or (
+        isinstance(data, tuple | list) and len(data) == 2 and all(_is_array(t) for t in data)
     ):
-        inputs, targets = (torch.as_tensor(t) for t in data)
+        inputs, targets = _as_inputs(data[0]), torch.as_tensor(data[1])
     elif isinstance(data, DataLoader | Dataset):
         if isinstance(data, DataLoader):  # every sample once, in order, whatever its sampler
             data = DataLoader(
@@ -230,25 +273,25 @@ def _tensors(data, what: str) -> tuple[torch.Tensor, torch.Tensor]:
             ) from None
         if not pairs or not all(len(pair) == 2 for pair in pairs):
             raise ValueError(f"{what}: expected (inputs, targets) pairs; found {pairs[:1]}")
-        inputs = torch.cat([torch.as_tensor(x) for x, _ in pairs])
+        inputs = _as_inputs(_collated([x for x, _ in pairs]))
         targets = torch.cat([torch.as_tensor(y) for _, y in pairs])
     else:
         raise ValueError(
             f"{what}: expected an (inputs, targets) pair of tensors, a torch Dataset or a "
             f"DataLoader; found {type(data).__name__}"
         )
-    if len(inputs) != len(targets):
+    lengths = {len(t) for t in inputs} if isinstance(inputs, tuple) else {len(inputs)}
+    if lengths != {len(targets)}:
         raise ValueError(
-            f"{what}: {len(inputs)} inputs but {len(targets)} targets; expected one each"
+            f"{what}: inputs of {sorted(lengths)} samples but {len(targets)} targets; "
+            "expected one target per sample of every input"
         )
-    if inputs.is_floating_point():
-        inputs = inputs.float()
     if not targets.is_floating_point():
         targets = targets.long()
     return inputs, targets
 
 
-def _splits(data: Data) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+def _splits(data: Data) -> dict[str, tuple[Inputs, torch.Tensor]]:
     """Named splits (a single data set is ``train``)."""
     if isinstance(data, Mapping):
         if not data:
@@ -309,7 +352,7 @@ def evaluate(
     twin = _evaluation_model(model)
     device = _device_of(twin)
     splits = {
-        name: (inputs.to(device), targets.to(device))
+        name: (_moved(inputs, device), targets.to(device))
         for name, (inputs, targets) in _splits(data).items()
     }
     layout = ParameterLayout.of(twin)
@@ -326,6 +369,16 @@ def evaluate(
                 f"another shape {wrong[:3]}; make the plane from this model"
             )
     origin, u, v = (layout.flatten(part).to(device) for part in (plane.origin, plane.u, plane.v))
+    xs, ys = _axes(plane, resolution, extent, margin)
+    if any(isinstance(inputs, tuple) for inputs, _ in splits.values()):
+        if batchnorm == "recompute":
+            raise ValueError(
+                "batchnorm='recompute' takes a model of one input tensor; found several "
+                "inputs. Use batchnorm='keep'"
+            )
+        values = _several_inputs_grid(twin, layout, origin, u, v, xs, ys, splits, chosen,
+                                      batch_size)  # fmt: skip
+        return grid_dataset(xs, ys, values, chosen.name, chosen.units, plane.kind)
     first = _training_split(splits)[0]
     keep = seeded_subset(len(first), batchnorm_samples, 0, "batchnorm_subset")
     options = EvaluationOptions(
@@ -337,9 +390,46 @@ def evaluate(
         memory_budget_mb=memory_budget_mb,
         loss=chosen,
     )
-    xs, ys = _axes(plane, resolution, extent, margin)
     values = evaluate_grid(twin, origin, u, v, xs, ys, splits, strategy, options)
     return grid_dataset(xs, ys, values, chosen.name, chosen.units, plane.kind)
+
+
+def _several_inputs_grid(
+    model: nn.Module,
+    layout: ParameterLayout,
+    origin: torch.Tensor,
+    u: torch.Tensor,
+    v: torch.Tensor,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    splits: dict,
+    loss: Loss,
+    batch_size: int,
+) -> dict[str, np.ndarray]:
+    """The grid of a model called with several inputs, ``model(*inputs)``: the engine's
+    strategies slice one input tensor, so this is the plain loop they are all checked
+    against (each point's weights through ``torch.func.functional_call``, batches of
+    ``batch_size``), reduced by the engine's :class:`~losslandscape.engine.loss.LossSums`
+    so that its numbers mean what theirs do. Returns ``{split}_loss``, ``{split}_loss_sem``
+    and, where the loss defines one, ``{split}_accuracy``, each ``(ny, nx)``."""
+    from torch.func import functional_call
+
+    buffers = dict(model.named_buffers())
+    sums = {name: LossSums(len(xs) * len(ys), origin.device, loss) for name in splits}
+    with torch.no_grad():
+        for point, (y, x) in enumerate((y, x) for y in ys for x in xs):
+            weights = layout.unflatten(origin + float(x) * u + float(y) * v)
+            for name, (inputs, targets) in splits.items():
+                for start in range(0, len(targets), batch_size):
+                    batch = _take(inputs, slice(start, start + batch_size))
+                    batch = batch if isinstance(batch, tuple) else (batch,)
+                    outputs = functional_call(model, {**weights, **buffers}, batch)
+                    sums[name].add(point, outputs, targets[start : start + batch_size])
+    values = {}
+    for name, (_, targets) in splits.items():
+        for key, array in sums[name].results(name, len(targets)).items():
+            values[key] = np.asarray(array).reshape(len(ys), len(xs))
+    return values
 
 
 def grid_dataset(

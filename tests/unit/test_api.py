@@ -228,3 +228,52 @@ def test_no_stage_depends_on_the_api():
         assert package / "api.py" not in files, stage.name
     train = codehash.dependencies(package, "losslandscape.stages.train")
     assert package / "metrics" / "landscape.py" not in train
+
+
+class _TwoInputs(nn.Module):
+    """A model called with two inputs, ``model(signal, side)``, with BatchNorm."""
+
+    def __init__(self):
+        super().__init__()
+        self.signal = nn.Linear(6, 8)
+        self.side = nn.Linear(2, 8)
+        self.norm = nn.BatchNorm1d(8)
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, signal, side):
+        return self.head(torch.tanh(self.norm(self.signal(signal) + self.side(side))))
+
+
+def test_a_model_of_several_inputs_equals_a_plain_loop():
+    torch.manual_seed(0)
+    model = _TwoInputs()
+    model.norm.running_mean.normal_()  # statistics of its own, kept on the plane
+    model.eval()
+    signal, side = torch.randn(90, 6), torch.randn(90, 2)
+    targets = torch.randint(0, 3, (90,))
+    plane = ll.random_plane(model, seed=1)
+    grid = ll.evaluate(model, plane, ((signal, side), targets), resolution=5, batch_size=40)
+    layout = ParameterLayout.of(model)
+    origin, u, v = (layout.flatten(p) for p in (plane.origin, plane.u, plane.v))
+    buffers = dict(model.named_buffers())
+    for iy, y in enumerate(grid.y.values):
+        for ix, x in enumerate(grid.x.values):
+            weights = layout.unflatten(origin + float(x) * u + float(y) * v)
+            with torch.no_grad():
+                outputs = torch.func.functional_call(model, {**weights, **buffers}, (signal, side))
+            expected = float(F.cross_entropy(outputs, targets))
+            assert float(grid.train_loss[iy, ix]) == pytest.approx(expected, rel=2e-6)
+    accuracy = grid.train_accuracy.values
+    assert np.all((accuracy >= 0) & (accuracy <= 1))
+    # the same data as a Dataset of ((signal, side), target) samples, through a loader
+    samples = torch.utils.data.TensorDataset(signal, side, targets)
+    pairs = [((a, b), t) for a, b, t in samples]
+    loaded = ll.evaluate(model, plane, torch.utils.data.DataLoader(pairs, batch_size=32),
+                         resolution=5)  # fmt: skip
+    np.testing.assert_allclose(loaded.train_loss, grid.train_loss, rtol=2e-6)
+    hessian = ll.hessian_plane(model, ((signal, side), targets), subset_size=50)
+    assert hessian.metadata["eigenvalues"][0] >= hessian.metadata["eigenvalues"][1]
+    with pytest.raises(ValueError, match="batchnorm='recompute' takes a model of one input"):
+        ll.evaluate(model, plane, ((signal, side), targets), resolution=3, batchnorm="recompute")
+    with pytest.raises(ValueError, match=r"inputs of \[80, 90\] samples but 90 targets"):
+        ll.evaluate(model, plane, ((signal[:80], side), targets), resolution=3)

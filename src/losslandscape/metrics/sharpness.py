@@ -56,12 +56,14 @@ class HessianOperator:
         trainable_only: bool = False,
     ):
         """The Hessian of the mean ``loss`` (default cross-entropy;
-        :mod:`losslandscape.engine.loss`) over ``inputs`` and ``labels``, with respect to
+        :mod:`losslandscape.engine.loss`) over ``inputs`` (a tensor, or a tuple of them for
+        a model called with several) and ``labels``, with respect to
         every parameter (``trainable_only``: those that require a gradient, in the
         model's order)."""
         self.params = [p for p in model.parameters() if p.requires_grad or not trainable_only]
         self.n_params = sum(p.numel() for p in self.params)
-        mean = mean_loss(loss, model(inputs), labels)
+        outputs = model(*inputs) if isinstance(inputs, tuple) else model(inputs)
+        mean = mean_loss(loss, outputs, labels)
         self.loss = float(mean.detach())
         grads = torch.autograd.grad(mean, self.params, create_graph=True)
         self.flat_grad = torch.cat([g.reshape(-1) for g in grads])
