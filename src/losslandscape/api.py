@@ -17,10 +17,15 @@ Data may be a ``(inputs, targets)`` pair of tensors, a torch ``Dataset`` of such
 a single one is the split ``train``. For a model called with several inputs,
 ``model(a, b)``, the inputs are a tuple: ``((a, b), targets)`` (samples
 ``((a_i, b_i), target_i)`` in a Dataset); its grid comes from the plain per-point loop the
-engine's fast paths are checked against, with the model's own BatchNorm statistics. The loss is ``"cross_entropy"``, ``"mse"`` (one-hot
-targets for class indices, as Li et al.'s ``--loss_name mse``) or any function
-``(outputs, targets) -> (batch,)`` of per-sample losses (:mod:`losslandscape.engine.loss`).
+engine's fast paths are checked against, with the model's own BatchNorm statistics.
+
+The loss is ``"cross_entropy"``, ``"mse"`` (one-hot targets for class indices, as Li et
+al.'s ``--loss_name mse``) or any function ``(outputs, targets) -> (batch,)`` of
+per-sample losses (:mod:`losslandscape.engine.loss`).
 Accuracy is recorded only where the loss defines it.
+
+A PCA plane's grid holds its checkpoints (``trajectory_x``, ``trajectory_y``) and a
+three-point plane's its three models, so that :func:`plot` marks them.
 
 Every function here works on grids made anywhere (:func:`evaluate`, the study's
 landscape files, :func:`losslandscape.io.foreign.read_grid`): a loss ``<split>_loss`` on
@@ -137,8 +142,9 @@ def pca_plane(checkpoints: list[Weights], model: nn.Module | None = None) -> Pla
     layout = ParameterLayout(tuple(names), tuple(states[0][n].shape for n in names))
     flat = torch.stack([layout.flatten(state) for state in states])
     u, v, metadata = plane_directions.pca_directions(flat)
-    xs, ys, _ = plane_directions.project_onto_plane(flat - flat[-1], u, v)
+    xs, ys, residual = plane_directions.project_onto_plane(flat - flat[-1], u, v)
     points = (xs.tolist(), ys.tolist())
+    metadata = {**metadata, "trajectory_residual": np.asarray(residual, float).tolist()}
     return Plane("pca", states[-1], layout.unflatten(u), layout.unflatten(v), points, metadata)
 
 
@@ -378,7 +384,9 @@ def evaluate(
             )
         values = _several_inputs_grid(twin, layout, origin, u, v, xs, ys, splits, chosen,
                                       batch_size)  # fmt: skip
-        return grid_dataset(xs, ys, values, chosen.name, chosen.units, plane.kind)
+        return _with_marks(
+            grid_dataset(xs, ys, values, chosen.name, chosen.units, plane.kind), plane
+        )
     first = _training_split(splits)[0]
     keep = seeded_subset(len(first), batchnorm_samples, 0, "batchnorm_subset")
     options = EvaluationOptions(
@@ -391,7 +399,41 @@ def evaluate(
         loss=chosen,
     )
     values = evaluate_grid(twin, origin, u, v, xs, ys, splits, strategy, options)
-    return grid_dataset(xs, ys, values, chosen.name, chosen.units, plane.kind)
+    return _with_marks(grid_dataset(xs, ys, values, chosen.name, chosen.units, plane.kind), plane)
+
+
+def _with_marks(grid: xr.Dataset, plane: Plane) -> xr.Dataset:
+    """``grid`` with the models its plane passes through, as the study's files hold them
+    for the figures: a PCA plane's checkpoints as ``trajectory_x``, ``trajectory_y`` and
+    ``trajectory_residual`` on ``epoch`` (their index in the given order), a three-point
+    plane's models as the attributes ``three_point_x``, ``three_point_y`` and
+    ``model_names`` (w1, w2, w3)."""
+    if plane.kind == "pca":
+        xs, ys = plane.points
+        epoch = ("epoch", np.arange(len(xs)), cf.quantity("checkpoint, in the given order", "1"))
+        marks = {
+            "trajectory_x": (xs, "x of each checkpoint"),
+            "trajectory_y": (ys, "y of each checkpoint"),
+            "trajectory_residual": (
+                plane.metadata["trajectory_residual"],
+                "distance of each checkpoint off the plane, relative to its distance from "
+                "the origin",
+            ),
+        }
+        return grid.assign_coords(epoch=epoch).assign(
+            {
+                name: ("epoch", np.asarray(values, float), cf.quantity(meaning, "1"))
+                for name, (values, meaning) in marks.items()
+            }
+        )
+    if plane.kind == "three_point":
+        xs, ys = plane.points
+        return grid.assign_attrs(
+            three_point_x=list(map(float, xs)),
+            three_point_y=list(map(float, ys)),
+            model_names=["w1", "w2", "w3"],
+        )
+    return grid
 
 
 def _several_inputs_grid(

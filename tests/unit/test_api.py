@@ -145,8 +145,10 @@ def test_a_callers_loss_and_the_other_planes(example):
     assert grid["x"].values[0] < 0 < 1 < grid["x"].values[-1]
     with pytest.raises(ValueError, match="need model=<the nn.Module>"):
         ll.three_point_plane(*states)
+    assert grid.attrs["three_point_x"] == through.points[0]
     figure = ll.plot(grid)
-    assert len(figure.axes) >= 1
+    labels = {text.get_text() for ax in figure.axes for text in ax.texts}
+    assert {"w1", "w2", "w3"} <= labels  # the three models, marked where they lie
 
 
 def test_a_pca_plane_covers_the_training_trajectory(toy_run, toy_dataset):
@@ -164,6 +166,18 @@ def test_a_pca_plane_covers_the_training_trajectory(toy_run, toy_dataset):
     grid = ll.evaluate(model, plane, data, resolution=5, strategy="point")
     assert grid["x"].min() < min(xs) and grid["x"].max() > max(xs)
     assert grid["y"].min() < min(ys) and grid["y"].max() > max(ys)
+    # the checkpoints are in the grid, on the plane (PCA of 2 axes of a short run: near it)
+    np.testing.assert_allclose(grid.trajectory_x, xs)
+    assert grid.sizes["epoch"] == len(checkpoints["state_dicts"])
+    assert (grid.trajectory_residual >= 0).all() and float(grid.trajectory_residual[-1]) == 0
+    figure = ll.plot(grid)
+    legends = [
+        text.get_text()
+        for ax in figure.axes
+        if ax.get_legend()
+        for text in ax.get_legend().get_texts()
+    ]
+    assert "training trajectory" in legends
     with pytest.raises(ValueError, match="PCA directions need at least 4 checkpoints"):
         ll.pca_plane(checkpoints["state_dicts"][:3], model=model)
 

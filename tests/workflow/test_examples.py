@@ -81,7 +81,7 @@ def _report(workdir: Path) -> str:
 def test_own_model_and_data_set_run_end_to_end_with_a_report(own_study):
     results = own_study / "results" / "own-model"
     data = load_dataset(results / "data" / "dataset.pt")
-    assert data["name"] == "file" and data["n_classes"] == 2
+    assert data["name"] == "file:moons.csv" and data["n_classes"] == 2
     assert (len(data["y_train"]), len(data["y_test"]), data["input_shape"]) == (300, 200, [2])
     checkpoints = load_checkpoints(results / "train" / "relu" / "seed_42" / "checkpoints.pt")
     assert checkpoints["model_name"] == "config.examples.moons:mlp"
@@ -93,7 +93,7 @@ def test_own_model_and_data_set_run_end_to_end_with_a_report(own_study):
     assert summary["final_train_loss"].lt(0.5).all()  # trained: ln 2 = 0.69 at chance
     with xr.open_dataset(results / "landscape" / "tanh" / "seed_42" / "pca.nc") as grid:
         assert grid.attrs["model"] == "config.examples.moons:mlp"
-        assert grid.attrs["dataset"] == "file"
+        assert grid.attrs["dataset"] == "file:moons.csv"
     assert "config.examples.moons:mlp" in _report(own_study)
 
 
@@ -183,3 +183,39 @@ def test_an_edited_state_dict_redoes_that_run_only(external_study):
         os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert rules["import_checkpoints"] == 1 and "prepare_dataset" not in rules
     assert _rules_to_run(external_study, EXTERNAL) == {}
+
+
+@pytest.fixture(scope="module")
+def mse_study(tmp_path_factory) -> Path:
+    return _run_with_report(copy_workflow(tmp_path_factory.mktemp("mse")), MSE)
+
+
+def test_a_study_on_the_mean_squared_error_states_every_number_in_its_units(mse_study):
+    results = mse_study / "results" / "mse"
+    checkpoints = load_checkpoints(results / "train" / "tanh" / "seed_42" / "checkpoints.pt")
+    assert checkpoints["loss"] == "mse"
+    model = model_from_checkpoints(checkpoints)
+    data = load_dataset(results / "data" / "dataset.pt")
+    with torch.no_grad():
+        probabilities = torch.softmax(model(data["x_train"]), dim=1)
+        hot = torch.nn.functional.one_hot(data["y_train"], 2).float()
+        expected = float(torch.nn.functional.mse_loss(probabilities, hot))
+    history = pd.read_csv(results / "train" / "tanh" / "seed_42" / "history.csv")
+    assert history["train_loss"].iloc[-1] == pytest.approx(expected, rel=1e-5)
+    with xr.open_dataset(results / "landscape/tanh/seed_42/random_draw1.nc") as grid:
+        # the origin is the trained model: the grid's loss there is the history's
+        assert float(grid.train_loss.sel(x=0, y=0)) == pytest.approx(expected, rel=1e-5)
+    # every file of the study states the loss's units, none cross-entropy's
+    for path in sorted(results.rglob("*.nc")):
+        with xr.open_dataset(path) as dataset:
+            described = str(dataset.attrs) + "".join(
+                str(v.attrs) for v in dataset.variables.values()
+            )
+        assert "nats" not in described and "cross-entropy" not in described, path
+        if path.parent.name.startswith("seed_") and path.parts[-4] == "landscape":
+            assert "squared units" in described, path
+    answer = (results / "statistics" / "answer.rst").read_text()
+    assert "squared units" in answer and "nats" not in answer
+    with xr.open_dataset(results / "statistics" / "study.nc") as study:
+        assert "squared units" in str(study["final_train_loss"].attrs)
+    assert "the mse loss" in _report(mse_study)

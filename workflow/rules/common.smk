@@ -44,7 +44,7 @@ config_checks.check_config(
     kinds=plane_kinds.PLANE_KINDS,
     dataset_summary=runtimes.dataset_summary,
     has_batchnorm=runtimes.has_batchnorm,
-    module_source=import_path.module_source,
+    check_import_path=import_path.check_import_path,
 )
 
 
@@ -69,12 +69,10 @@ OWN_MODEL = import_path.is_import_path(MODEL_NAME)
 # A model given by import path: its module and the modules of its project it imports are
 # inputs of the rule that builds the runs' models, and their digest a param, so that
 # editing them reruns that rule and what follows, and nothing upstream
-MODEL_SOURCES = (
-    [_shown_path(p) for p in import_path.source_files(MODEL_NAME.split(":")[0])]
-    if OWN_MODEL
-    else []
+MODEL_FILES, MODEL_CODE = (
+    import_path.source_digest(MODEL_NAME.split(":")[0]) if OWN_MODEL else ([], "")
 )
-MODEL_CODE = import_path.source_digest(MODEL_NAME.split(":")[0]) if OWN_MODEL else ""
+MODEL_SOURCES = [_shown_path(p) for p in MODEL_FILES]
 # A data set given by file: an input of prepare_dataset
 DATASET_FILE = (
     [config["dataset"]["path"]] if config["dataset"]["name"] == "file" else []

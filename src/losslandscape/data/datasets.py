@@ -159,7 +159,8 @@ def prepare_dataset(
     std = np.where(std > 0, std, 1.0)
     dataset = {
         "format_version": FORMAT_VERSION,
-        "name": name,
+        # a file's data set by its file name: runs and files of two files differ in name
+        "name": f"file:{Path(path).name}" if name == "file" else name,
         "x_train": torch.from_numpy((x_train - mean) / std).float(),
         "y_train": torch.from_numpy(arrays["y_train"]).long(),
         "x_test": torch.from_numpy((x_test - mean) / std).float(),

@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from losslandscape.io import cf
-from losslandscape.io.datamodel import GRID_VARIABLES, open_netcdf, write_netcdf
+from losslandscape.io.datamodel import GRID_VARIABLES, described, open_netcdf, write_netcdf
 from losslandscape.io.files import file_digest
 
 log = logging.getLogger(__name__)
@@ -49,8 +48,8 @@ def partial_path(tile_file: str | Path) -> Path:
 def tile_dataset(points: np.ndarray, values: dict[str, np.ndarray], attrs: dict) -> xr.Dataset:
     """A tile (or partial tile) as a Dataset on dim ``point`` ``(n,)``."""
     data_vars = {
-        name: (("point",), np.asarray(values[name], np.float64), cf.quantity(ln, u))
-        for name, (ln, u) in GRID_VARIABLES.items()
+        name: (("point",), np.asarray(values[name], np.float64), described(spec, attrs))
+        for name, spec in GRID_VARIABLES.items()
     }
     point = (
         "point",

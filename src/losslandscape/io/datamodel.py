@@ -27,15 +27,17 @@ from losslandscape.io.files import atomic_write
 # ("1", the nats in long_name) and string labels as d_label coordinates (io/cf.py)
 DATA_MODEL_VERSION = 4
 
-# the loss's unit: cross-entropy with the natural logarithm. Dimensionless, so CF units "1"
-# with the nats in the long name (losslandscape.io.cf.quantity)
+# the default loss's unit: cross-entropy with the natural logarithm. Dimensionless, so CF
+# units "1" with the nats in the long name (losslandscape.io.cf.quantity)
 LOSS_UNITS = "nats"
+# Long names and units as templates of the file's loss (attribute ``loss``: {loss}, as
+# "cross-entropy" or "mse") and its units (``loss_units``: {units}); :func:`described`
 GRID_VARIABLES = {
-    "train_loss": ("training-set mean cross-entropy", LOSS_UNITS),
-    "train_loss_sem": ("standard error of the training-set mean cross-entropy", LOSS_UNITS),
+    "train_loss": ("training-set mean {loss}", "{units}"),
+    "train_loss_sem": ("standard error of the training-set mean {loss}", "{units}"),
     "train_accuracy": ("training-set accuracy", "1"),
-    "test_loss": ("test-set mean cross-entropy", LOSS_UNITS),
-    "test_loss_sem": ("standard error of the test-set mean cross-entropy", LOSS_UNITS),
+    "test_loss": ("test-set mean {loss}", "{units}"),
+    "test_loss_sem": ("standard error of the test-set mean {loss}", "{units}"),
     "test_accuracy": ("test-set accuracy", "1"),
 }
 # The loss grids, train then test: those the metrics may describe (config metrics.variable)
@@ -43,10 +45,7 @@ LOSS_VARIABLES = ("train_loss", "test_loss")
 TRAJECTORY_VARIABLES = {
     "trajectory_x": ("checkpoint coordinate along u", "1"),
     "trajectory_y": ("checkpoint coordinate along v", "1"),
-    "trajectory_loss": (
-        "training-set mean cross-entropy of the checkpoint's own weights",
-        LOSS_UNITS,
-    ),
+    "trajectory_loss": ("training-set mean {loss} of the checkpoint's own weights", "{units}"),
     "trajectory_residual": ("relative distance of the checkpoint from the plane", "1"),
 }
 REQUIRED_ATTRS = (
@@ -67,6 +66,16 @@ REQUIRED_ATTRS = (
 ATTR_TYPES = (str, int, float, np.integer, np.floating, list, tuple, np.ndarray)
 
 
+def described(spec: tuple[str, str], attrs: dict) -> dict[str, str]:
+    """A variable's CF ``long_name`` and ``units`` (:func:`losslandscape.io.cf.quantity`)
+    from its template ``spec`` and the file's ``attrs``: the loss they name (``loss``,
+    default cross-entropy) in its units (``loss_units``, default nats)."""
+    loss = str(attrs.get("loss", "cross_entropy")).replace("_", "-")
+    units = str(attrs.get("loss_units", LOSS_UNITS))
+    long_name, unit = spec
+    return cf.quantity(long_name.format(loss=loss), unit.format(units=units))
+
+
 def build_landscape(
     xs: np.ndarray,
     ys: np.ndarray,
@@ -81,19 +90,16 @@ def build_landscape(
         xs: ``(nx,)``; ys: ``(ny,)`` grid coordinates.
         grid: the four :data:`GRID_VARIABLES`, each ``(ny, nx)``.
         trajectory: the four :data:`TRAJECTORY_VARIABLES`, each ``(n_epochs,)``.
-        attrs: provenance and run description (see :data:`REQUIRED_ATTRS`).
+        attrs: provenance and run description (see :data:`REQUIRED_ATTRS`); ``loss`` and
+            ``loss_units`` name the loss the long names and units state (:func:`described`).
     """
     data_vars = {
-        name: (("y", "x"), np.asarray(grid[name], dtype=np.float64), cf.quantity(ln, u))
-        for name, (ln, u) in GRID_VARIABLES.items()
+        name: (("y", "x"), np.asarray(grid[name], dtype=np.float64), described(spec, attrs))
+        for name, spec in GRID_VARIABLES.items()
     }
     data_vars |= {
-        name: (
-            ("epoch",),
-            np.asarray(trajectory[name], dtype=np.float64),
-            cf.quantity(ln, u),
-        )
-        for name, (ln, u) in TRAJECTORY_VARIABLES.items()
+        name: (("epoch",), np.asarray(trajectory[name], dtype=np.float64), described(spec, attrs))
+        for name, spec in TRAJECTORY_VARIABLES.items()
     }
     coords = {
         "x": (

@@ -15,15 +15,20 @@ It returns an ``nn.Module`` mapping inputs ``(batch, *input_shape)`` to logits
 which training seeds per run.
 
 The module is looked up under the working directory first (a study's own folder, where
-Snakemake runs every job), then on ``sys.path`` (an installed package). Standard library
-only: the workflow loads this file by path while planning, before importing torch.
+Snakemake runs every job), then under the ``PYTHONPATH`` entries, then in the Python
+installation's site-packages (an installed package). The same roots at planning and in
+every job: Snakemake's own ``sys.path`` additions (the Snakefile's folder) are not among
+them. Standard library only: the workflow loads this file by path while planning, before
+importing torch.
 """
 
 import ast
 import hashlib
+import importlib.metadata
 import os
 import re
-import sys
+import site
+import sysconfig
 from pathlib import Path
 
 # ``package.module:factory``: dotted Python identifiers, a colon, one identifier
@@ -35,15 +40,19 @@ def is_import_path(name: str) -> bool:
     return re.match(IMPORT_PATH, name) is not None
 
 
+def installed_roots() -> list[Path]:
+    """The Python installation's site-packages folders (installed packages)."""
+    paths = sysconfig.get_paths()
+    found = [paths["purelib"], paths["platlib"], *site.getsitepackages()]
+    return list(dict.fromkeys(Path(p).resolve() for p in found if Path(p).is_dir()))
+
+
 def search_roots() -> list[Path]:
-    """Where a model's module is looked up, in order: the working directory, then
-    ``sys.path`` (empty entries meaning the working directory too)."""
-    roots = [Path.cwd()]
-    for entry in sys.path:
-        root = Path(entry or os.curdir).resolve()
-        if root.is_dir() and root not in roots:
-            roots.append(root)
-    return roots
+    """Where a model's module is looked up, in order: the working directory, the
+    ``PYTHONPATH`` entries, then :func:`installed_roots`."""
+    entries = [Path.cwd(), *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
+    roots = [Path(e).resolve() for e in entries if e and Path(e).is_dir()]
+    return list(dict.fromkeys([*roots, *installed_roots()]))
 
 
 def _file_under(root: Path, module: str) -> Path | None:
@@ -99,8 +108,12 @@ def source_files(module: str, roots: list[Path] | None = None) -> list[Path]:
     """The source of ``module`` and of every module it imports, transitively, that lies
     under the same search root (the user's project; installed libraries such as torch
     lie elsewhere and are left out), with the ``__init__.py`` of their packages, which
-    Python runs first. Raises as :func:`module_source`."""
+    Python runs first. A module of an installed package (under :func:`installed_roots`)
+    is its own file only: its package's version stands for the rest
+    (:func:`source_digest`). Raises as :func:`module_source`."""
     root, first = module_source(module, roots)
+    if root in installed_roots():
+        return [first]
     seen: dict[str, Path] = {}
     pending = [module]
     while pending:
@@ -117,12 +130,62 @@ def source_files(module: str, roots: list[Path] | None = None) -> list[Path]:
     return sorted(set(seen.values()))
 
 
-def source_digest(module: str, roots: list[Path] | None = None) -> str:
-    """sha256 over :func:`source_files` (their paths relative to the root, and contents),
-    hex, 16 characters: a rule's params entry, so an edit reruns the rule."""
+def _installed_version(module: str) -> str:
+    """The version of the distribution that installs ``module``'s top-level package, or
+    ``""`` where none is recorded."""
+    top = module.split(".")[0]
+    names = importlib.metadata.packages_distributions().get(top, [])
+    return ",".join(f"{name} {importlib.metadata.version(name)}" for name in sorted(set(names)))
+
+
+def source_digest(module: str, roots: list[Path] | None = None) -> tuple[list[Path], str]:
+    """:func:`source_files` and the sha256 over them (their paths relative to the root,
+    and contents; for an installed package, with its version), hex, 16 characters: a
+    rule's params entry, so an edit reruns the rule."""
     root, _ = module_source(module, roots)
+    files = source_files(module, roots)
     digest = hashlib.sha256()
-    for path in source_files(module, roots):
+    if root in installed_roots():
+        digest.update(_installed_version(module).encode())
+    for path in files:
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+    return files, digest.hexdigest()[:16]
+
+
+def _top_level_names(path: Path) -> set[str] | None:
+    """The names a module's source binds at its top level (functions, classes, assignments,
+    imports), or None where it cannot be told without running it (a star import, a
+    module-level ``__getattr__``)."""
+    names = set()
+    for node in ast.parse(path.read_text(), filename=str(path)).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            if any(alias.name == "*" for alias in node.names):
+                return None
+            names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+    return None if "__getattr__" in names else names
+
+
+def check_import_path(name: str, roots: list[Path] | None = None) -> Path:
+    """The source file of model ``name`` = ``package.module:factory``, after checking,
+    without importing anything, that it exists and binds ``factory`` at its top level.
+
+    Raises:
+        ValueError: no such module (as :func:`module_source`), or a module that binds no
+            ``factory`` (naming the callables it does define).
+    """
+    module, factory = name.split(":")
+    _, path = module_source(module, roots)
+    names = _top_level_names(path)
+    if names is not None and factory not in names:
+        public = sorted(n for n in names if not n.startswith("_"))
+        raise ValueError(
+            f"expected {factory} (the model's factory) at the top level of {path}; found "
+            f"{', '.join(public) if public else 'no names'}"
+        )
+    return path

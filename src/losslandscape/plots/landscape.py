@@ -66,9 +66,13 @@ def _trajectory(ax, landscape: xr.Dataset) -> str | None:
 
 def _spanning_models(ax, attrs: dict) -> None:
     """The models a plane passes through (three-point, three-seed planes) at their plane
-    coordinates, labelled as its kind says (``model_labels``: by epoch, by seed)."""
-    word, attr = plane_kind(attrs["plane"]).model_labels
-    labels = [f"{word} {value}" for value in np.atleast_1d(attrs[attr])]
+    coordinates, labelled by the grid's ``model_names`` where it has them (the API's
+    three-point planes), else as its kind says (``model_labels``: by epoch, by seed)."""
+    if "model_names" in attrs:
+        labels = [str(name) for name in np.atleast_1d(attrs["model_names"])]
+    else:
+        word, attr = plane_kind(attrs["plane"]).model_labels
+        labels = [f"{word} {value}" for value in np.atleast_1d(attrs[attr])]
     for px, py, label in zip(
         np.atleast_1d(attrs["three_point_x"]),
         np.atleast_1d(attrs["three_point_y"]),

@@ -42,8 +42,8 @@ class MinimaTolerance:
 
 @dataclass(frozen=True)
 class Metrics:
-    """Grid metrics, in the loss's own units (nats) or plane coordinates: they measure the
-    minimum rather than the plotting window (docs/data-model.md)."""
+    """Grid metrics, in the loss's own units (nats for cross-entropy) or plane coordinates:
+    they measure the minimum rather than the plotting window (docs/data-model.md)."""
 
     variable: str = key(
         "train_loss",

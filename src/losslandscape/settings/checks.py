@@ -9,6 +9,7 @@ only the standard library: common.smk loads it by path, so that planning a run i
 neither torch nor an installed copy of the package.
 """
 
+import csv
 import importlib.util
 import json
 import platform
@@ -61,7 +62,7 @@ def check_config(
     kinds: Mapping | None = None,
     dataset_summary: Callable[[dict], tuple] | None = None,
     has_batchnorm: Callable[[str], bool] | None = None,
-    module_source: Callable[[str], tuple] | None = None,
+    check_import_path: Callable[[str], object] | None = None,
 ) -> None:
     """Refuse a config whose keys disagree with each other, naming the key, what was
     expected and what was found.
@@ -72,9 +73,9 @@ def check_config(
     plane-kind module it loads by path); ``dataset_summary`` gives the config's data set's
     input shape first (default :func:`losslandscape.settings.runtimes.dataset_summary`,
     likewise); ``has_batchnorm`` tells a model name with BatchNorm layers (default
-    :func:`losslandscape.settings.runtimes.has_batchnorm`, likewise); ``module_source``
-    finds the source of a model's module (default
-    :func:`losslandscape.models.import_path.module_source`, likewise).
+    :func:`losslandscape.settings.runtimes.has_batchnorm`, likewise); ``check_import_path``
+    checks a model's import path without importing it (default
+    :func:`losslandscape.models.import_path.check_import_path`, likewise).
 
     Raises:
         ValueError: an activation without a learning rate; more than one learning-rate
@@ -93,8 +94,8 @@ def check_config(
         from losslandscape.settings.runtimes import dataset_summary
     if has_batchnorm is None:
         from losslandscape.settings.runtimes import has_batchnorm
-    if module_source is None:
-        from losslandscape.models.import_path import module_source
+    if check_import_path is None:
+        from losslandscape.models.import_path import check_import_path
     planes = [kinds[name] for name in config["directions"]["planes"]]
     external = config["training"].get("external_checkpoints")
     if external:
@@ -102,7 +103,7 @@ def check_config(
     else:  # the learning rates and schedules are unused
         _check_training(config["activations"], config["training"])
     _check_devices(config)
-    _check_own_model(config["model"]["name"], module_source)
+    _check_own_model(config["model"]["name"], check_import_path)
     _check_model_inputs(config, _dataset_shape(config["dataset"], dataset_summary))
     _check_seeds(config, planes)
     _check_heights_for_the_loss(config)
@@ -204,11 +205,12 @@ _IMPORT_PATH = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-
 DATA_FILE_SUFFIXES = (".pt", ".npz", ".csv")
 
 
-def _check_own_model(model: str, module_source: Callable[[str], tuple]) -> None:
-    """A model given by import path whose module is nowhere would fail in every job."""
+def _check_own_model(model: str, check_import_path: Callable[[str], object]) -> None:
+    """A model given by import path whose module is nowhere, or defines no such factory,
+    would fail in every job."""
     if re.match(_IMPORT_PATH, model):
         try:
-            module_source(model.split(":")[0])
+            check_import_path(model)
         except ValueError as error:
             raise ValueError(f"config model.name: {model}: {error}") from None
 
@@ -235,8 +237,9 @@ def _dataset_shape(dataset: dict, dataset_summary: Callable[[dict], tuple]) -> t
             )
         try:
             return tuple(dataset_summary(dataset)[0])
-        except (OSError, ValueError) as error:
-            raise ValueError(f"config dataset.path: {error}") from None
+        except (OSError, ValueError, csv.Error) as error:  # UnicodeDecodeError among them
+            said = str(error) if str(path) in str(error) else f"{path}: {error}"
+            raise ValueError(f"config dataset.path: {said}") from None
     if path:
         raise ValueError(
             f"config dataset.path is read only with dataset.name: file; found dataset.name: "
@@ -328,25 +331,35 @@ def _check_model_inputs(config: dict, shape: tuple[int, ...]) -> None:
         )
 
 
-# The metric heights of the defaults, set for cross-entropy in nats (settings/analysis.py;
-# tests/unit/settings hold them equal)
-NATS_HEIGHTS = {"basin_levels": [0.01, 0.03, 0.1, 0.3, 1.0], "region_height": 1.0}
+# The heights of the defaults, set for cross-entropy in nats (settings/analysis.py,
+# settings/training.py; tests/unit/settings hold them equal)
+NATS_HEIGHTS = {
+    "metrics.basin_levels": [0.01, 0.03, 0.1, 0.3, 1.0],
+    "metrics.region_height": 1.0,
+    "training.target_loss": 0.1,
+}
 
 
 def _check_heights_for_the_loss(config: dict) -> None:
-    """A loss other than cross-entropy with the metric heights left at their defaults for
-    nats would measure basins and regions at heights the loss may never reach."""
+    """A loss other than cross-entropy with a height left at its default for nats would
+    measure basins and regions, or mark runs as trained, at heights of another scale (the
+    softmax MSE of 10 classes is 0.09 at chance: below the default target of 0.1)."""
     loss = config["training"].get("loss", "cross_entropy")
-    metrics = config["metrics"]
-    if loss != "cross_entropy" and metrics.get("basin_level_mode", "absolute") == "absolute":
-        kept = [key for key, nats in NATS_HEIGHTS.items() if metrics.get(key) == nats]
-        if len(kept) == len(NATS_HEIGHTS):
-            found = ", ".join(f"metrics.{key}: {_as_written(metrics[key])}" for key in kept)
-            raise ValueError(
-                f"config training.loss: {loss} is measured in its own units, and the metric "
-                f"heights are the defaults set for cross-entropy in nats ({found}). Set them "
-                "for the loss's values (config/examples/mse.yaml), or basin_level_mode: relative"
-            )
+    if loss == "cross_entropy":
+        return
+    kept = {}
+    for key, nats in NATS_HEIGHTS.items():
+        section, name = key.split(".")
+        relative = section == "metrics" and config[section].get("basin_level_mode") == "relative"
+        if config[section].get(name) == nats and not (relative and name == "basin_levels"):
+            kept[key] = nats
+    if kept:
+        found = ", ".join(f"{key}: {_as_written(value)}" for key, value in kept.items())
+        raise ValueError(
+            f"config training.loss: {loss} is measured in its own units; found heights at "
+            f"their defaults for cross-entropy in nats ({found}). Set each for the loss's "
+            "values (config/examples/mse.yaml sets them for mse)"
+        )
 
 
 def _check_seeds(config: dict, planes: list) -> None:

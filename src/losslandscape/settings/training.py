@@ -181,8 +181,9 @@ class Training:
     )
     target_loss: float | None = key(
         0.1,
-        "training-loss target (nats); the history's `reached_target` column marks the epochs "
-        "at or below it, the summary's `target_epoch` the first and `reached_target` whether "
+        "training-loss target (in the loss's units: nats for cross-entropy); the history's "
+        "`reached_target` column marks the epochs at or below it, the summary's "
+        "`target_epoch` the first and `reached_target` whether "
         "the final model is at or below it; runs whose final model is not are listed on the "
         "front page and left out of every comparison; changing it retrains (the history "
         "records it); `null`: no target",
@@ -206,8 +207,10 @@ class Training:
         "built for the data set; each is loaded, checked and evaluated on both splits by rule "
         "`import_checkpoints`, and is an input of it (editing one redoes that run). A run then "
         "has one saved model, so planes that need a training trajectory (`pca`, planes around "
-        "earlier epochs) are refused; `batch_size`, `target_loss` and `device` apply, the other "
-        "training keys are unused; `null`: train",
+        "earlier epochs) are refused; `batch_size`, `loss`, `target_loss` and `device` apply, "
+        "the other training keys are unused. The models must have been trained on the inputs "
+        "as the workflow prepares them (standardized with the training set's mean and standard "
+        "deviation, per channel for colour images): they are evaluated on those; `null`: train",
     )
     device: str = key(
         "auto",

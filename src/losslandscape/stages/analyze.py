@@ -53,7 +53,7 @@ def run_compute_metrics(
     if "three_point_x" in source.attrs:
         metrics = metrics.assign(model_barriers(source, options.get("variable", "train_loss")))
     keep = ("activation", "seed", "model", "dataset", "plane", "source", "missing_attributes")
-    keep += ("plane_name", "draw", "centre_epoch", "plane_seeds", "extent")
+    keep += ("plane_name", "draw", "centre_epoch", "plane_seeds", "extent", "loss", "loss_units")
     parameters = {"landscape": str(landscape), **options}
     if coordinates is not None:
         parameters["coordinates"] = list(coordinates)

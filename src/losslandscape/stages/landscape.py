@@ -141,7 +141,9 @@ def run_evaluate_tile(
         strategy, chosen = s.strategy, {"strategy": s.strategy, "layout": layout}
     # the batch that really runs: vmap lowers auto's choice further for its stacked points
     chosen["batch_size"] = fitted_batch_size(model, splits, strategy, options)
+    loss = run_loss(plane.checkpoints)
     attrs = {"key": key, "tile": tile, "tiles": s.tiles, **chosen, "device": str(device)}
+    attrs |= {"loss": loss.name, "loss_units": loss.units}  # what the tile's values are
     with open_evaluator(model, origin, u, v, splits, strategy, options) as evaluator:
         values, seconds = evaluate_tile_points(
             evaluator, coords, points, values, out, attrs, s.save_every_seconds, threads

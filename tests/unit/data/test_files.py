@@ -97,7 +97,7 @@ def test_prepare_dataset_standardizes_with_training_statistics(tmp_path, suffix)
     data = arrays()
     write(path, data)
     dataset = prepare_dataset("file", path=path)
-    assert dataset["name"] == "file" and dataset["path"] == str(path)
+    assert dataset["name"] == f"file:{path.name}" and dataset["path"] == str(path)
     assert dataset["n_classes"] == 3 and dataset["input_shape"] == [5]
     x_train = dataset["x_train"].double()
     assert abs(float(x_train.mean())) < 1e-6 and abs(float(x_train.std(unbiased=False)) - 1) < 1e-6

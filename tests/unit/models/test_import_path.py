@@ -114,19 +114,48 @@ def test_source_files_follow_the_projects_imports_and_no_library(in_project):
     names = sorted(path.name for path in files)
     # the package's __init__ runs first; layers is found through both forms of import
     assert names == ["__init__.py", "layers.py", "nets.py"]
-    digest = import_path.source_digest("proj_deps.nets")
+    assert import_path.source_digest("proj_deps.nets")[0] == files
+    digest = import_path.source_digest("proj_deps.nets")[1]
     (in_project / "proj_deps" / "unrelated.py").write_text("X = 2\n")
-    assert import_path.source_digest("proj_deps.nets") == digest
+    assert import_path.source_digest("proj_deps.nets")[1] == digest
     (in_project / "proj_deps" / "layers.py").write_text("WIDTH = 9\n")
-    assert import_path.source_digest("proj_deps.nets") != digest
+    assert import_path.source_digest("proj_deps.nets")[1] != digest
 
 
-def test_the_start_up_check_names_a_missing_module(in_project):
+def test_an_installed_package_is_its_module_and_version_and_planning_roots_are_fixed(
+    in_project, monkeypatch
+):
+    """An installed package's module is tracked by its file and the package's version,
+    not a walk through site-packages; a folder only Snakemake puts on sys.path at planning
+    (the Snakefile's) is no root, as it is none in the jobs."""
+    import xarray
+
+    files, digest = import_path.source_digest("xarray.core.dataset")
+    assert files == [Path(xarray.core.dataset.__file__).resolve()] and len(digest) == 16
+    assert import_path._installed_version("xarray.core.dataset") == f"xarray {xarray.__version__}"
+    elsewhere = in_project / "snakefile_folder"
+    _project(elsewhere, "proj_planning")
+    monkeypatch.setattr(sys, "path", [str(elsewhere), *sys.path])
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    with pytest.raises(ValueError, match="expected proj_planning/nets.py"):
+        import_path.module_source("proj_planning.nets")
+    monkeypatch.setenv("PYTHONPATH", str(elsewhere))
+    assert import_path.module_source("proj_planning.nets")[0] == elsewhere.resolve()
+
+
+def test_the_start_up_check_names_a_missing_module_or_factory(in_project):
     message = "config model.name: nowhere.nets:make: module 'nowhere.nets': expected"
     with pytest.raises(ValueError, match=re.escape(message)):
-        checks._check_own_model("nowhere.nets:make", import_path.module_source)
+        checks._check_own_model("nowhere.nets:make", import_path.check_import_path)
     _project(in_project, "proj_here")
-    checks._check_own_model("proj_here.nets:make", import_path.module_source)
+    checks._check_own_model("proj_here.nets:make", import_path.check_import_path)
+    checks._check_own_model("proj_here.nets:NOT_CALLABLE", import_path.check_import_path)
+    with pytest.raises(
+        ValueError,
+        match=r"expected mak \(the model's factory\) at the top "
+        r"level of .*nets\.py; found NOT_CALLABLE, make, nn, not_a_model",
+    ):
+        checks._check_own_model("proj_here.nets:mak", import_path.check_import_path)
 
 
 def test_the_module_docstring_states_the_factory_signature():

@@ -515,8 +515,17 @@ def test_a_loss_other_than_cross_entropy_needs_heights_in_its_units():
     config["training"]["loss"] = "mse"
     message = check(config) or ""
     assert "config training.loss: mse is measured in its own units" in message
-    assert "metrics.basin_levels: [0.01, 0.03, 0.1, 0.3, 1.0]" in message
+    assert (
+        "metrics.basin_levels: [0.01, 0.03, 0.1, 0.3, 1.0], metrics.region_height: 1.0, "
+        "training.target_loss: 0.1" in message
+    )
     config["metrics"]["basin_levels"] = [0.003, 0.01, 0.03]
+    config["metrics"]["region_height"] = 0.1
+    assert (
+        "found heights at their defaults for cross-entropy in nats (training.target_loss: "
+        "0.1)" in (check(config) or "")
+    )
+    config["training"]["target_loss"] = 0.05
     assert check(config) is None
 
 
@@ -524,6 +533,7 @@ def test_the_nats_heights_of_the_check_are_the_defaults():
     from losslandscape.settings import DEFAULTS, checks
 
     assert checks.NATS_HEIGHTS == {
-        "basin_levels": DEFAULTS.metrics.basin_levels,
-        "region_height": DEFAULTS.metrics.region_height,
+        "metrics.basin_levels": DEFAULTS.metrics.basin_levels,
+        "metrics.region_height": DEFAULTS.metrics.region_height,
+        "training.target_loss": DEFAULTS.training.target_loss,
     }

@@ -99,3 +99,21 @@ def test_the_setup_names_the_learning_rate_schedule(schedule, said):
     config["training"]["target_loss"] = 0.5
     text = " ".join(render(config).split())
     assert said in text
+
+
+def test_the_setup_names_models_trained_elsewhere_and_the_loss(tmp_path, monkeypatch):
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    answer = tmp_path / "results" / config["study"] / "statistics" / "answer.rst"
+    answer.parent.mkdir(parents=True)
+    answer.write_text("")
+    monkeypatch.chdir(tmp_path)
+    trained = render(config)
+    assert "40\nepochs of adam on the cross-entropy loss with batch\n100 under a cosine" in trained
+    config["training"]["external_checkpoints"] = "weights/{activation}/seed_{seed}.pt"
+    config["training"]["loss"] = "mse"
+    imported = render(config)
+    assert (
+        "models trained elsewhere\n(``weights/{activation}/seed_{seed}.pt``), measured on "
+        "the mse loss, to a" in imported
+    )
+    assert "epochs of" not in imported and "nats" not in imported
