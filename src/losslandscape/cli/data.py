@@ -10,7 +10,12 @@ from losslandscape.stages import data
 
 
 def add_prepare_dataset(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--name", required=True, choices=DATASETS)
+    p.add_argument(
+        "--name",
+        required=True,
+        choices=DATASETS,
+        help="the data set (config dataset.name); file: your own, from --path",
+    )
     p.add_argument("--archive-folder", default=None, help="official archives (CIFAR, MNIST)")
     config_option(p, "--labels", Dataset, "labels")
     config_option(p, "--path", Dataset, "path")

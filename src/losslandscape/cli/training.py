@@ -11,8 +11,15 @@ from losslandscape.stages import imported, train
 
 def _add_model(p: argparse.ArgumentParser) -> None:
     """The data set, the model, and the run's activation and seed."""
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--model", dest="model_name", required=True)
+    p.add_argument("--dataset", required=True, help="the prepared data set (prepare-dataset)")
+    p.add_argument(
+        "--model",
+        dest="model_name",
+        required=True,
+        help="a shipped model (config model.name: mnist1d_cnn, mlp, small_cnn2d, resnet20, "
+        "…) or your own as an import path package.module:factory, looked up under the "
+        "working directory (losslandscape/models/import_path.py gives the signature)",
+    )
     config_option(
         p,
         "--model-kwargs",
@@ -90,10 +97,30 @@ def add_import_checkpoints(p: argparse.ArgumentParser) -> None:
         "state_dict, model_state_dict or model)",
     )
     _add_model(p)
-    config_option(p, "--batch-size", Training, "batch_size")
-    config_option(p, "--target-loss", Training, "target_loss")
+    config_option(
+        p,
+        "--batch-size",
+        Training,
+        "batch_size",
+        help="the run's batch size, recorded for BatchNorm statistics recomputed on its "
+        "landscapes (config training.batch_size; default: %(default)s)",
+    )
+    config_option(
+        p,
+        "--target-loss",
+        Training,
+        "target_loss",
+        help="training-loss target in the loss's units: whether the imported model is at "
+        "or below it marks the run (config training.target_loss; default: %(default)s)",
+    )
     config_option(p, "--loss", Training, "loss")
-    config_option(p, "--device", Training, "device")
+    config_option(
+        p,
+        "--device",
+        Training,
+        "device",
+        help="where the model is evaluated (config training.device; default: %(default)s)",
+    )
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--checkpoints", required=True)
     p.add_argument("--history", required=True)

@@ -136,6 +136,10 @@ def prepare_dataset(
     """
     if name not in DATASETS:
         raise ValueError(f"dataset {name!r} is unknown; choose one of {', '.join(DATASETS)}")
+    if path is not None and name != "file":
+        raise ValueError(
+            f"a data set file ({path}) is read only for dataset 'file'; found dataset {name!r}"
+        )
     if name in GENERATORS:
         arrays = GENERATORS[name]()
     elif name == "file":
@@ -179,6 +183,15 @@ def prepare_dataset(
         dataset["path"] = str(path)
         if "n_classes" in arrays:  # read_split_file has checked it covers the labels
             n_classes["file"] = arrays["n_classes"]
+        else:  # classes counted from the labels: each of 0 … max must have samples
+            seen = set(np.unique(arrays["y_train"]).tolist())
+            absent = [c for c in range(int(max(seen)) + 1) if c not in seen]
+            if absent:
+                raise ValueError(
+                    f"data file {path}: expected class indices 0 … n_classes − 1, each with "
+                    f"training samples; found none of class(es) {absent[:5]} among labels "
+                    f"{min(seen)} … {max(seen)}. Number the classes from 0, or give n_classes"
+                )
     dataset["n_classes"] = n_classes.get(
         name, int(max(dataset["y_train"].max(), dataset["y_test"].max()) + 1)
     )

@@ -2,7 +2,8 @@
 ``model.name``): where its source lies, and a digest of that source and of the modules of
 the same project it imports, so that editing them reruns training and nothing upstream.
 
-The factory is called as ``factory(activation, input_shape, n_classes, **kwargs)``:
+The factory is called by keyword, as
+``factory(activation=…, input_shape=…, n_classes=…, **kwargs)``:
 
 - ``activation``: a zero-argument callable returning a fresh activation module
   (``nn.ReLU()``, …), to call at every place the architecture has an activation;
@@ -11,8 +12,11 @@ The factory is called as ``factory(activation, input_shape, n_classes, **kwargs)
 - ``kwargs``: the config's ``model.kwargs``.
 
 It returns an ``nn.Module`` mapping inputs ``(batch, *input_shape)`` to logits
-``(batch, n_classes)``; its parameters are initialized from torch's global generator,
-which training seeds per run.
+``(batch, n_classes)``, which every build checks (a forward pass of 2 zero inputs), as it
+checks that the factory called ``activation()`` (else every activation would train the
+same network); its parameters are initialized from torch's global generator, which
+training seeds per run. The inputs are the data set's, standardized with the training
+set's mean and standard deviation (per channel for colour images).
 
 The module is looked up under the working directory first (a study's own folder, where
 Snakemake runs every job), then under the ``PYTHONPATH`` entries, then in the Python

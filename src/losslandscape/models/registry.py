@@ -174,6 +174,67 @@ def imported_factory(name: str) -> Callable[..., nn.Module]:
     return factory
 
 
+SIGNATURE = "factory(activation=…, input_shape=…, n_classes=…, **model.kwargs)"
+
+
+def _own_model(name: str, make: Callable[[], nn.Module], kwargs: dict) -> nn.Module:
+    """The model of import path ``name``'s factory, called by keyword (:data:`SIGNATURE`),
+    checked as the study needs it: an ``nn.Module`` that calls the activation it is given
+    (else every activation would train the same network) and maps a batch of inputs to
+    ``n_classes`` logits."""
+    calls = []
+
+    def activation() -> nn.Module:
+        calls.append(1)
+        return make()
+
+    if "input_shape" in kwargs:
+        kwargs["input_shape"] = tuple(kwargs["input_shape"])
+    try:
+        model = imported_factory(name)(activation=activation, **kwargs)
+    except ValueError:
+        raise
+    except Exception as error:  # the user's code: any error it raises
+        raise ValueError(
+            f"model.name {name!r}: calling the factory as {SIGNATURE} with "
+            f"{sorted(kwargs)} failed: {type(error).__name__}: {error}"
+        ) from error
+    if not isinstance(model, nn.Module):
+        raise ValueError(
+            f"model.name {name!r}: expected the factory to return a torch nn.Module; "
+            f"found {type(model).__name__}"
+        )
+    if not calls:
+        raise ValueError(
+            f"model.name {name!r}: the factory never called activation(), so every "
+            "activation of the study would train the same network; build each activation "
+            "of the architecture with activation()"
+        )
+    if "input_shape" in kwargs and "n_classes" in kwargs:
+        _check_logits(name, model, kwargs["input_shape"], kwargs["n_classes"])
+    return model
+
+
+def _check_logits(name: str, model: nn.Module, input_shape: tuple, n_classes: int) -> None:
+    """Refuse a model whose outputs for a batch of 2 zero inputs are not (2, n_classes)."""
+    was_training = model.training
+    try:
+        with torch.no_grad():
+            found = tuple(model.eval()(torch.zeros(2, *input_shape)).shape)
+    except Exception as error:  # the user's forward pass
+        raise ValueError(
+            f"model.name {name!r}: the model's forward pass on a batch of inputs "
+            f"(2, *{list(input_shape)}) failed: {type(error).__name__}: {error}"
+        ) from error
+    finally:
+        model.train(was_training)
+    if found != (2, n_classes):
+        raise ValueError(
+            f"model.name {name!r}: expected logits of shape (batch, {n_classes}) for the "
+            f"data set's {n_classes} classes; found {list(found)} for a batch of 2"
+        )
+
+
 def build_model(
     name: str,
     activation: str,
@@ -192,15 +253,7 @@ def build_model(
     """
     make = activation_factory(activation, leaky_relu_slope)
     if is_import_path(name):
-        if "input_shape" in kwargs:
-            kwargs["input_shape"] = tuple(kwargs["input_shape"])
-        model = imported_factory(name)(activation=make, **kwargs)
-        if not isinstance(model, nn.Module):
-            raise ValueError(
-                f"model.name {name!r}: expected the factory to return a torch nn.Module; "
-                f"found {type(model).__name__}"
-            )
-        return model
+        return _own_model(name, make, kwargs)
     try:
         factory = MODELS[name]
     except KeyError:

@@ -27,15 +27,32 @@ from losslandscape.plots.finite import (
 TRAJECTORY_RESIDUAL_MAX = 0.5
 
 
+def _off_plane(landscape: xr.Dataset) -> np.ndarray:
+    """Each checkpoint's distance off the plane, relative to what the test against
+    :data:`TRAJECTORY_RESIDUAL_MAX` needs: on a plane of orthonormal directions
+    (``normalization: unit``: PCA, Hessian), the off-plane distance over the trajectory's
+    largest distance from the origin, since the stored residual (over the checkpoint's own
+    distance) grows without bound as a late checkpoint nears the model (‖d‖² = x² + y² +
+    off², so ‖d‖ = √((x² + y²) / (1 − r²))); elsewhere the stored residual."""
+    residual = landscape.trajectory_residual.values
+    if landscape.attrs.get("normalization") != "unit":
+        return residual
+    in_plane = np.hypot(landscape.trajectory_x.values, landscape.trajectory_y.values)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        distance = np.where(residual < 1, in_plane / np.sqrt(1 - residual**2), np.inf)
+    scale = np.max(distance[np.isfinite(distance)], initial=0.0)
+    return residual * distance / scale if scale > 0 else residual
+
+
 def _trajectory(ax, landscape: xr.Dataset) -> str | None:
     """Draw the training trajectory (plane coordinates): its checkpoints near the plane
     (residual below :data:`TRAJECTORY_RESIDUAL_MAX`) and inside the window. Fewer than two
     such checkpoints: no line (and no legend entry); the note saying why is returned. A
     grid without a trajectory (one made outside the study) has none to draw and no note."""
-    if "trajectory_x" not in landscape:
-        return None
+    if "trajectory_x" not in landscape or landscape.sizes["epoch"] < 2:
+        return None  # none, or one saved model (imported): no path to draw
     xs, ys = landscape["x"].values, landscape["y"].values
-    near = landscape.trajectory_residual < TRAJECTORY_RESIDUAL_MAX
+    near = xr.DataArray(_off_plane(landscape) < TRAJECTORY_RESIDUAL_MAX, dims="epoch")
     on_grid = (
         (landscape.trajectory_x >= xs[0])
         & (landscape.trajectory_x <= xs[-1])
@@ -52,6 +69,7 @@ def _trajectory(ax, landscape: xr.Dataset) -> str | None:
             else "outside the window"
         )
         return f"trajectory not drawn: {reason}"
+    hidden = int((~near).sum())
     ax.plot(
         landscape.trajectory_x.where(shown),
         landscape.trajectory_y.where(shown),
@@ -61,6 +79,8 @@ def _trajectory(ax, landscape: xr.Dataset) -> str | None:
         linewidth=1,
         label="training trajectory",
     )
+    if hidden:
+        return f"{hidden} of {landscape.sizes['epoch']} checkpoints off the plane, not drawn"
     return None
 
 

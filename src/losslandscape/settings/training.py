@@ -69,10 +69,11 @@ class Model:
         "and without skip connections; 272,474 / 855,770 parameters), `convmlp_s` (ConvMLP-s: "
         "8,561,220 parameters for 100 classes, 9,022,920 for 1000; the activation replaces "
         "every activation, the channel MLPs' GELU included); or your own model as an import "
-        "path `package.module:factory`, looked up under the working directory, then on "
-        "`sys.path`, and called as `factory(activation, input_shape, n_classes, **kwargs)` "
-        "(`activation()` gives a fresh activation module; it returns an `nn.Module` giving "
-        "logits `(batch, n_classes)`; `losslandscape/models/import_path.py`). Its source and "
+        "path `package.module:factory`, looked up under the working directory, then "
+        "`PYTHONPATH` and site-packages, and called by keyword as `factory(activation=…, "
+        "input_shape=…, n_classes=…, **kwargs)` (`activation()` gives a fresh activation "
+        "module; it returns an `nn.Module` giving logits `(batch, n_classes)`; "
+        "`losslandscape/models/import_path.py`). Its source and "
         "the modules of its folder it imports are inputs of training: editing them retrains",
         required=True,
         choices=Registry("losslandscape.models.registry", "MODELS", pattern=IMPORT_PATH),

@@ -126,11 +126,19 @@ def multiplicity_sentence(tests: pd.DataFrame) -> str:
         return ""
     hits = int((finite["p_value"] <= SIGNIFICANCE).sum())
     floor = float(finite["smallest_p"].min())
+    can_reach = finite[finite["smallest_p"] <= SIGNIFICANCE]
+    if can_reach.empty:  # no test can reach it, so none would by chance either
+        return (
+            f"None of the {len(finite)} pairwise tests behind these sentences and tables can "
+            f"reach p ≤ {SIGNIFICANCE} with these run counts (the smallest p they allow is "
+            f"{number(floor)}): the comparisons describe, they cannot test."
+        )
     return (
         f"Of the {len(finite)} pairwise tests behind these sentences and tables, {hits} reach "
         f"p ≤ {SIGNIFICANCE}; with no difference at all, each would still reach it with "
         f"probability up to {SIGNIFICANCE} (the smallest p these run counts allow is "
-        f"{number(floor)}), about {round(len(finite) * SIGNIFICANCE)} of them, and no "
+        f"{number(floor)}), about {round(len(can_reach) * SIGNIFICANCE)} of the "
+        f"{len(can_reach)} that can, and no "
         "correction for multiple tests is applied: read a single p ≤ 0.05 with that in mind."
     )
 

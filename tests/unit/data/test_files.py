@@ -120,6 +120,12 @@ def test_images_are_standardized_per_channel_and_n_classes_comes_from_the_file(t
 
 def test_file_is_the_last_dataset_name_and_needs_a_path():
     assert DATASETS[-1] == "file"
+    with pytest.raises(
+        ValueError,
+        match=r"a data set file \(d.csv\) is read only for dataset "
+        r"'file'; found dataset 'mnist1d'",
+    ):
+        prepare_dataset("mnist1d", path="d.csv")
     with pytest.raises(ValueError, match="dataset 'file' is read from dataset.path"):
         prepare_dataset("file")
 
@@ -367,3 +373,13 @@ def test_the_summary_works_loaded_by_path_as_planning_loads_it(tmp_path):
     spec.loader.exec_module(by_path)
     write(tmp_path / "data.pt", arrays(shape=(1, 6)))
     assert by_path.file_summary(tmp_path / "data.pt") == ((1, 6), 12, 6)
+
+
+def test_classes_counted_from_the_labels_start_at_zero(tmp_path):
+    """Labels 1 … 3 without an n_classes would make a fourth, empty class 0: refused."""
+    path = tmp_path / "from_one.npz"
+    rng = np.random.default_rng(0)
+    np.savez(path, x_train=rng.normal(size=(6, 2)), y_train=np.array([1, 2, 3] * 2),
+             x_test=rng.normal(size=(3, 2)), y_test=np.array([1, 2, 3]))  # fmt: skip
+    with pytest.raises(ValueError, match=r"found none of class\(es\) \[0\] among labels 1 … 3"):
+        prepare_dataset("file", path=path)

@@ -30,6 +30,15 @@ def make(activation, input_shape, n_classes, width=8):
 def not_a_model(activation, input_shape, n_classes):
     return "a string"
 
+def no_activation(activation, input_shape, n_classes):
+    return nn.Sequential(nn.Flatten(), nn.Linear(input_shape[0], n_classes))
+
+def wrong_logits(activation, input_shape, n_classes):
+    return nn.Sequential(nn.Flatten(), nn.Linear(input_shape[0], 7), activation())
+
+def positional_only(act, n_classes):
+    return nn.Linear(1, n_classes)
+
 NOT_CALLABLE = 3
 """
 
@@ -86,6 +95,16 @@ def test_a_factory_under_the_working_directory_builds_the_model(in_project):
             r"expected the factory to return a torch nn\.Module; found str",
         ),
         ("proj_err.absent:make", r"expected proj_err/absent\.py or proj_err/absent/__init__\.py"),
+        ("proj_err.nets:no_activation", r"the factory never called activation\(\)"),
+        (
+            "proj_err.nets:wrong_logits",
+            r"expected logits of shape \(batch, 2\) for the data set's 2 classes; found \[2, 7\]",
+        ),
+        (
+            "proj_err.nets:positional_only",
+            r"calling the factory as factory\(activation=…, input_shape=…, n_classes=…, "
+            r"\*\*model.kwargs\) with \['input_shape', 'n_classes'\] failed: TypeError",
+        ),
     ],
 )
 def test_a_wrong_factory_is_named(in_project, name, message):
@@ -153,7 +172,8 @@ def test_the_start_up_check_names_a_missing_module_or_factory(in_project):
     with pytest.raises(
         ValueError,
         match=r"expected mak \(the model's factory\) at the top "
-        r"level of .*nets\.py; found NOT_CALLABLE, make, nn, not_a_model",
+        r"level of .*nets\.py; found NOT_CALLABLE, make, nn, no_activation, not_a_model, "
+        r"positional_only, wrong_logits",
     ):
         checks._check_own_model("proj_here.nets:mak", import_path.check_import_path)
 
@@ -161,4 +181,4 @@ def test_the_start_up_check_names_a_missing_module_or_factory(in_project):
 def test_the_module_docstring_states_the_factory_signature():
     """The config's meaning of model.name points here for the signature."""
     doc = textwrap.dedent(import_path.__doc__)
-    assert "factory(activation, input_shape, n_classes, **kwargs)" in doc
+    assert "factory(activation=…, input_shape=…, n_classes=…, **kwargs)" in doc

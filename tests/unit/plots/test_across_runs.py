@@ -104,6 +104,7 @@ def test_only_checkpoints_near_the_plane_are_drawn(tmp_path, kept):
     ]
     x = np.asarray(trajectory.get_xdata(), dtype=float)
     assert np.isnan(x[0]) and np.allclose(x[1:], [-0.3, 0.0])
+    assert "1 of 3 checkpoints off the plane, not drawn" in texts(kept[-1].axes[0])
 
 
 def test_three_seed_plane_labels_its_models_by_seed(tmp_path, kept):
@@ -285,3 +286,25 @@ def test_figure_stages_read_their_files(tmp_path):
         write_netcdf(seed_barriers(activation, [0, 1, 2], 0.3), paths[-1])
     figures.run_plot_seed_barriers(paths, ACTIVATIONS, str(tmp_path / "barriers.png"))
     assert_png(tmp_path / "barriers.png")
+
+
+def test_late_checkpoints_near_the_model_are_drawn_on_an_orthonormal_plane(tmp_path, kept):
+    """On a PCA plane (orthonormal directions) a late checkpoint near the model has a large
+    residual over its own small distance, yet lies close to the plane on the trajectory's
+    scale: it is drawn; one far off the plane on that scale is not, and a note counts it."""
+    ds = landscape(0.1, plane="pca", explained_variance_ratio=[0.7, 0.2])
+    ds.attrs["normalization"] = "unit"
+    # off the plane, over the largest distance (1.25): checkpoint 0 at 0.6 (0.75 of its own
+    # 1.25), checkpoint 1 at 0.6 (0.9 of its own 0.83): both beyond half, neither drawn
+    ds["trajectory_residual"].values[:] = [0.6, 0.9, 0.0]
+    plot_landscape.plot_landscape(ds, tmp_path / "pca.png")
+    ax = kept[-1].axes[0]
+    assert "training trajectory" not in labels(ax)
+    assert any("trajectory not drawn: off the plane" in text for text in texts(ax))
+    # 0.2 and 0.7 of their own distances are 0.2 and 0.35 of the largest: both drawn
+    ds["trajectory_residual"].values[:] = [0.2, 0.7, 0.0]
+    plot_landscape.plot_landscape(ds, tmp_path / "pca2.png")
+    ax = kept[-1].axes[0]
+    (trajectory,) = [line for line in ax.get_lines() if line.get_label() == "training trajectory"]
+    np.testing.assert_allclose(trajectory.get_xdata(), [-0.8, -0.3, 0.0])
+    assert not any("not drawn" in text for text in texts(ax))

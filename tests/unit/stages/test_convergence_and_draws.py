@@ -509,6 +509,11 @@ def test_the_caveats_count_the_tests_and_those_at_p_005():
     assert "Of the 3 pairwise tests" in text and "2 reach p ≤ 0.05" in text
     assert "0.0286" in text and "no correction for multiple tests" in text
     assert conclusions.multiplicity_sentence(tests.iloc[0:0]) == ""
+    # with run counts that cannot reach 0.05 (3 against 3: p ≥ 0.1), no chance hits either
+    tests["p_value"], tests["smallest_p"] = [0.1, 0.4, 1.0], 0.1
+    text = conclusions.multiplicity_sentence(tests)
+    assert text.startswith("None of the 3 pairwise tests") and "about" not in text
+    assert "the smallest p they allow is 0.1" in text
 
 
 @pytest.mark.parametrize("how", ["one activation configured", "one activation converged"])
