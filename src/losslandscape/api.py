@@ -502,9 +502,14 @@ def metrics(grid: xr.Dataset, variable: str | None = None, **options) -> xr.Data
     landscape_metrics`, whose keyword ``options`` these are.
 
     Its defaults are heights for cross-entropy in nats (basin levels 0.01 … 1, a low-loss
-    region 1 above the minimum): for another loss give ``basin_levels`` and
-    ``region_height`` in its units (a softmax MSE never exceeds 1, so a region of height 1
-    is the whole window)."""
+    region 1 above the minimum): for a grid of another loss (its ``loss_units`` not nats)
+    ``basin_levels`` (unless ``basin_level_mode="relative"``) and ``region_height`` must be
+    given in its units (a softmax MSE never exceeds 1, so a region of height 1 is the whole
+    window), as the workflow's start-up check asks.
+
+    Raises:
+        ValueError: no loss on (y, x); heights missing for a loss other than nats.
+    """
     from losslandscape.metrics.landscape import landscape_metrics
     from losslandscape.plots.landscape import loss_variables
 
@@ -515,6 +520,16 @@ def metrics(grid: xr.Dataset, variable: str | None = None, **options) -> xr.Data
                 f"metrics need a loss <split>_loss on (y, x); found {sorted(map(str, grid))}"
             )
         variable = found[0]
+    units = str(grid.attrs.get("loss_units", "nats"))
+    needed = ["region_height"]
+    if options.get("basin_level_mode", "absolute") == "absolute":
+        needed.insert(0, "basin_levels")
+    missing = [key for key in needed if key not in options]
+    if units != "nats" and missing:
+        raise ValueError(
+            f"metrics of a loss in {units}: expected {' and '.join(missing)} in its units "
+            "(the defaults are heights in nats, for cross-entropy); found none given"
+        )
     return landscape_metrics(grid, variable, **options)
 
 

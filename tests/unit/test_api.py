@@ -291,3 +291,15 @@ def test_a_model_of_several_inputs_equals_a_plain_loop():
         ll.evaluate(model, plane, ((signal, side), targets), resolution=3, batchnorm="recompute")
     with pytest.raises(ValueError, match=r"inputs of \[80, 90\] samples but 90 targets"):
         ll.evaluate(model, plane, ((signal[:80], side), targets), resolution=3)
+
+
+def test_metrics_of_another_loss_need_heights_in_its_units(example):
+    grid = example["mse"]  # the README example's MSE grid
+    assert grid.attrs["loss_units"] == "squared units"
+    with pytest.raises(ValueError, match="metrics of a loss in squared units: expected "
+                       "basin_levels and region_height in its units"):  # fmt: skip
+        ll.metrics(grid)
+    measured = ll.metrics(grid, basin_levels=[0.001, 0.01], region_height=0.05)
+    assert "squared units" in measured["basin_height"].attrs["long_name"]
+    relative = ll.metrics(grid, basin_level_mode="relative", basin_levels=[0.1], region_height=0.05)
+    assert int(relative["n_local_minima"]) >= 0
