@@ -35,6 +35,7 @@ def test_slurm_profile_marks_every_site_value_as_a_placeholder():
     assert all(value.startswith("REPLACE_ME") for value in site)
     assert set(config["set-resources"]) == {
         "train_model",
+        "import_checkpoints",  # models trained elsewhere: evaluated where training would run
         "evaluate_landscape_tile",
         "evaluate_landscape",
         "map_run_planes",
