@@ -38,12 +38,11 @@ import numpy as np
 import torch
 
 from losslandscape.io.torchfiles import load_torch_file
+from losslandscape.settings.datafile import FORMATS, WHAT, checked_path  # noqa: F401 (public)
 
-FORMATS = (".pt", ".npz", ".csv")
 SPLITS = ("train", "test")
 SPLIT_KEYS = ("x_train", "y_train", "x_test", "y_test")
 CSV_COLUMNS = ("label", "split")
-WHAT = "data file"
 # the numpy pieces a .pt may hold beside tensors, allowed to torch's weights-only unpickler
 _NUMPY_GLOBALS = [
     np.zeros(1).__reduce__()[0],  # numpy's _reconstruct (module path differs by version)
@@ -68,15 +67,7 @@ def read_split_file(path: str | Path) -> dict[str, np.ndarray | int]:
             column, or contents that break a rule of the module docstring; the message
             names the file, what was expected and what was found.
     """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in FORMATS:
-        raise ValueError(
-            f"{WHAT} {path}: extension {path.suffix or '(none)'!r} is unknown; "
-            f"expected one of {', '.join(FORMATS)}"
-        )
-    if not path.is_file():
-        raise FileNotFoundError(f"{WHAT} {path}: no such file")
+    path, suffix = checked_path(path)
     raw = {".pt": _read_pt, ".npz": _read_npz, ".csv": _read_csv}[suffix](path)
     return _checked(raw, path)
 

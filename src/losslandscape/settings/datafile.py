@@ -25,6 +25,25 @@ WHAT = "data file"
 NPY_MAGIC = b"\x93NUMPY"
 
 
+def checked_path(path: str | Path) -> tuple[Path, str]:
+    """``(path, its lower-case extension)`` of a data file, after checking both.
+
+    Raises:
+        ValueError: an extension not in :data:`FORMATS`.
+        FileNotFoundError: no file at ``path``.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise ValueError(
+            f"{WHAT} {path}: extension {path.suffix or '(none)'!r} is unknown; "
+            f"expected one of {', '.join(FORMATS)}"
+        )
+    if not path.is_file():
+        raise FileNotFoundError(f"{WHAT} {path}: no such file")
+    return path, suffix
+
+
 def file_summary(path: str | Path) -> tuple[tuple[int, ...], int, int]:
     """``(input_shape, n_train, n_test)`` of a data set file: the shape of one sample and
     the numbers of training and test samples.
@@ -39,15 +58,7 @@ def file_summary(path: str | Path) -> tuple[tuple[int, ...], int, int]:
             missing key or column, or shapes that do not fit together; the message names
             the file, what was expected and what was found.
     """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in FORMATS:
-        raise ValueError(
-            f"{WHAT} {path}: extension {path.suffix or '(none)'!r} is unknown; "
-            f"expected one of {', '.join(FORMATS)}"
-        )
-    if not path.is_file():
-        raise FileNotFoundError(f"{WHAT} {path}: no such file")
+    path, suffix = checked_path(path)
     if suffix == ".csv":
         return _csv_summary(path)
     reader = _npz_shapes if suffix == ".npz" else _pt_shapes
