@@ -61,8 +61,9 @@ def hessian_ratio_map(
         origin, u, v: flat ``(n_params,)`` vectors in ``named_parameters()`` order.
         xs ``(nx,)``, ys ``(ny,)``: the coarse grid's coordinates.
         inputs, labels: the fixed data subset the loss is taken over.
-        tol: ARPACK's relative tolerance; by default the sharpness rule's and the hessian
-            plane's (:data:`~losslandscape.metrics.sharpness.HESSIAN_TOLERANCE`).
+        tol: the Lanczos solver's tolerance, relative to ``λmax − λmin``; by default the
+            sharpness rule's and the hessian plane's
+            (:data:`~losslandscape.metrics.sharpness.HESSIAN_TOLERANCE`).
 
     Returns:
         Dataset on ``(y, x)``: ``hessian_max_eigenvalue``, ``hessian_min_eigenvalue`` (the

@@ -12,36 +12,28 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 from scipy.optimize import Bounds, minimize
-from scipy.sparse.linalg import LinearOperator, eigsh
 from torch import nn
 from torch.func import functional_call
 
 from losslandscape.engine.loss import mean_loss
+from losslandscape.metrics.lanczos import Extremes, lanczos_extremes
 from losslandscape.parameters import ParameterLayout
 from losslandscape.seeding import seeded_subset
 
 if TYPE_CHECKING:
     from losslandscape.engine.loss import Loss
 
-# ARPACK's relative accuracy for every Hessian eigenvalue of the study: the sharpness rule's
-# extremes and adaptive λmax, the hessian plane's eigenvectors and the convexity map. The
-# tighter of the two that the rule and the plane used; the looser, 1e-4, gave the same
-# eigenvalues to nine digits on the default model at three quarters of the cost. Relative
-# to λmax for λmax; for λmin relative to λmax − λmin, the shifted operator's eigenvalue
-# (_smallest_eigenpair): an absolute accuracy of 1e-6·(λmax − λmin).
+# The relative accuracy of every Hessian eigenvalue of the study: the sharpness rule's
+# extremes and adaptive λmax, the hessian plane's eigenvectors and the convexity map. Each
+# end is accurate to about HESSIAN_TOLERANCE·(λmax − λmin) (lanczos_extremes); the tighter
+# of the two tolerances that the rule and the plane once used.
 HESSIAN_TOLERANCE = 1e-6
 
-# Lanczos vectors for λmin, as many as fit LANCZOS_MEMORY_BYTES in float64 (at least
-# ARPACK's default of 20). ARPACK tests convergence once per pass of that many products;
-# the default CNN's λmin, next to a cluster of small eigenvalues, needed about 75, so 80
-# converged in one pass (81 products) where 20 took 13 passes (261; 311 with which="SA"):
-# benchmarks/curvature.py.
-# λmax, set apart from the rest, converges in ARPACK's first pass of 20. λmin stays at
-# 3.6–4.1× λmax's time: exact Lanczos needs 3.4–6.8× λmax's steps for it on the default CNN
-# with each activation (the benchmark's "Krylov floor"; λmin sits in a cluster, its nearest
-# neighbour 0.0005–0.03 away, where λmax is an outlier), so no Krylov solver does better.
-LANCZOS_VECTORS = 80
-LANCZOS_MEMORY_BYTES = 2 * 2**30
+# The Lanczos basis (float64) may grow to this many bytes before an unconverged end is
+# handed to ARPACK's restarted Lanczos with as many vectors: every step the default CNN's
+# 5,210 parameters can take (its λmin needs about 76), and 78 of a ResNet-56's
+# 855,770, about what the previous solver held (80 ARPACK vectors) within the rules' 4 GB.
+LANCZOS_MEMORY_BYTES = 2**29
 
 
 class HessianOperator:
@@ -78,54 +70,19 @@ class HessianOperator:
         )
         return torch.cat([p.reshape(-1) for p in products]).detach()
 
-    def as_scipy(self) -> LinearOperator:
-        def matvec(v: np.ndarray) -> np.ndarray:
-            return self(torch.from_numpy(np.asarray(v, dtype=np.float32).ravel())).double().numpy()
-
-        return LinearOperator((self.n_params, self.n_params), matvec=matvec, dtype=np.float64)
-
-
-def _largest_eigenpair(
-    operator: LinearOperator, tol: float, seed: int, vectors: int | None = None
-) -> tuple[float, np.ndarray]:
-    """The largest (algebraic) eigenvalue of a symmetric ``operator`` and its unit
-    eigenvector ``(n,)``, by Lanczos (ARPACK's ``eigsh``, ``which="LA"``) from a seeded
-    normal start; the vector's sign makes its largest entry positive. ``tol``: ARPACK's
-    relative accuracy of the eigenvalue (its ``dsaupd`` stops when a Ritz value's error
-    bound is below ``tol·|θ|``). ``vectors``: Lanczos vectors kept (ARPACK's ``ncv``; its
-    default where ``None``)."""
-    start = np.random.default_rng(seed).standard_normal(operator.shape[0])
-    value, vector = eigsh(operator, k=1, which="LA", tol=tol, v0=start, ncv=vectors)
-    vector = vector[:, 0] * np.sign(vector[np.argmax(np.abs(vector[:, 0])), 0])
-    return float(value[0]), vector / np.linalg.norm(vector)
+    def matvec(self, vector: np.ndarray) -> np.ndarray:
+        """``(n_params,)`` float64 → ``(n_params,)`` float64 (products in float32)."""
+        flat = np.asarray(vector, dtype=np.float32).ravel()
+        return self(torch.from_numpy(flat)).double().numpy()
 
 
-def _smallest_eigenpair(
-    operator: LinearOperator, largest: float, tol: float, seed: int
-) -> tuple[float, np.ndarray]:
-    """The smallest eigenpair of a symmetric ``operator`` whose largest eigenvalue is
-    ``largest``, as the largest eigenpair of the shifted operator ``largest·I − H``
-    (a spectral shift: Saad 2011, *Numerical Methods for Large Eigenvalue Problems*, 2nd
-    ed., §4.1): ``λmin = largest − μmax``, same eigenvector.
-
-    The Krylov space is the one ARPACK's ``which="SA"`` on ``H`` would build; what changes
-    is the stopping test, ``error bound ≤ tol·|θ|`` for the Ritz value θ (``dsaupd``'s
-    ``TOL``; Lehoucq, Sorensen & Yang 1998, *ARPACK Users' Guide*). With ``SA`` θ is λmin
-    itself, so where ``|λmin| ≪ λmax`` (a trained net) the test asks for an absolute
-    accuracy far below the spectrum's scale, and λmin took 12× λmax's time. Shifted,
-    θ = λmax − λmin, so λmin is accurate to ``tol·(λmax − λmin)`` nats per unit
-    parameter², the accuracy λmax has. It keeps :data:`LANCZOS_VECTORS` Lanczos vectors
-    where they fit :data:`LANCZOS_MEMORY_BYTES`.
-    """
-    n = operator.shape[0]
-    vectors = min(n, max(20, min(LANCZOS_VECTORS, LANCZOS_MEMORY_BYTES // (8 * n))))
-    shifted = LinearOperator(
-        operator.shape,
-        matvec=lambda v: largest * np.ravel(v) - operator.matvec(np.ravel(v)),
-        dtype=np.float64,
-    )
-    top, vector = _largest_eigenpair(shifted, tol, seed, vectors)
-    return largest - top, vector
+def _hessian_extremes(
+    matvec, n: int, tol: float, seed: int, ends: tuple[str, ...] = ("max", "min")
+) -> Extremes:
+    """:func:`~losslandscape.metrics.lanczos.lanczos_extremes` with the basis capped at
+    :data:`LANCZOS_MEMORY_BYTES` (at least 20 vectors, ARPACK's default)."""
+    vectors = max(20, LANCZOS_MEMORY_BYTES // (8 * n))
+    return lanczos_extremes(matvec, n, tol, seed, ends, max_vectors=vectors)
 
 
 def hessian_extreme_eigenvectors(
@@ -133,18 +90,22 @@ def hessian_extreme_eigenvectors(
 ) -> tuple[torch.Tensor, torch.Tensor, float, float]:
     """The Hessian's extreme eigenpairs: unit eigenvectors ``(n_params,)`` float32 of the
     largest and smallest (most negative) eigenvalues, and those eigenvalues (nats per unit
-    parameter²), by Lanczos (:func:`_largest_eigenpair`; the smallest through a shifted
-    operator, :func:`_smallest_eigenpair`); each vector's sign makes its largest entry
-    positive. Both eigenvalues are accurate to about ``tol·(λmax − λmin)``.
+    parameter²); each vector's sign makes its largest entry positive. Both come from one
+    Lanczos run from a normal start seeded by ``seed``
+    (:func:`~losslandscape.metrics.lanczos.lanczos_extremes`) and are accurate to about
+    ``tol·(λmax − λmin)``.
 
     The one solver of the study's Hessian extremes: the hessian plane's directions and the
     sharpness rule's eigenvalues (:func:`hessian_extreme_eigenvalues`) both come from it,
     at :data:`HESSIAN_TOLERANCE`.
     """
-    operator = hvp.as_scipy()
-    largest, top = _largest_eigenpair(operator, tol, seed)
-    smallest, bottom = _smallest_eigenpair(operator, largest, tol, seed)
-    return torch.from_numpy(top).float(), torch.from_numpy(bottom).float(), largest, smallest
+    found = _hessian_extremes(hvp.matvec, hvp.n_params, tol, seed)
+    return (
+        torch.from_numpy(found.top).float(),
+        torch.from_numpy(found.bottom).float(),
+        found.largest,
+        found.smallest,
+    )
 
 
 def hessian_extreme_eigenvalues(
@@ -184,13 +145,10 @@ def adaptive_hessian_max_eigenvalue(
             f"expected flat weights of {hvp.n_params} values, found {tuple(weights.shape)}"
         )
     scale = weights.detach().abs().double().cpu().numpy()
-    hessian = hvp.as_scipy()
-    operator = LinearOperator(
-        hessian.shape,
-        matvec=lambda v: scale * hessian.matvec(scale * np.ravel(v)),
-        dtype=np.float64,
+    found = _hessian_extremes(
+        lambda v: scale * hvp.matvec(scale * v), hvp.n_params, tol, seed, ends=("max",)
     )
-    return _largest_eigenpair(operator, tol, seed)[0]
+    return found.largest
 
 
 def epsilon_sharpness(
