@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import eigh_tridiagonal
 from scipy.sparse.linalg import LinearOperator, eigsh
 
 ENDS = ("max", "min")
@@ -62,71 +63,88 @@ def lanczos_extremes(
     (``(n,)`` float64 → ``(n,)``), by Lanczos with full reorthogonalization from a seeded
     normal start.
 
-    Each end asked for (``ends``, a subset of ``("max", "min")``) stops when its Ritz
+    Each end asked for (``ends``: ``("max",)``, ``("min",)`` or both) stops when its Ritz
     residual ``β_m |s_m|`` is at most ``tol·(θmax − θmin)``, the spread of the current
-    Ritz values: both eigenvalues are then accurate to about ``tol·(λmax − λmin)`` in the
-    operator's units (for λmax the accuracy ARPACK's ``tol·|θ|`` gave where λmin ≤ 0, and
-    for λmin what the shifted operator ``λmax·I − H`` gave it, without needing λmax first).
-    The run stops when every end asked for has converged, when the Krylov space is
-    invariant (``β_m = 0``: its Ritz values are exact), or when ``n`` vectors are held.
+    Ritz values (never more than ``λmax − λmin``): each eigenvalue is then within that of
+    an eigenvalue of the operator, in its units, and for an end set apart from the rest
+    (λmax of a trained net) within far less. The pair returned for an end is the one of
+    smallest residual it had once converged: a later step can resolve a neighbour in a
+    cluster and turn the extreme Ritz vector towards it. The run stops when every end asked
+    for has converged, when the Krylov space is invariant (``β_m`` at rounding level: its
+    Ritz values are exact), or when ``n`` vectors are held.
 
     ``max_vectors`` (default ``n``) caps the basis ``(n, max_vectors)`` float64; an end not
-    converged by then is finished by ARPACK (``eigsh``, ``which="LA"``, on ``H`` or on the
-    shifted ``λmax·I − H``) from the Ritz vector reached, at the same tolerance and with
-    as many vectors (at least ARPACK's 20).
+    converged by then is finished by ARPACK from the Ritz vector reached, with as many
+    vectors (at least ARPACK's 20), as the largest eigenvalue of a shifted operator whose
+    ``tol·|μ|`` test is again relative to the spread: ``H − θmin·I`` for λmax,
+    ``λmax·I − H`` for λmin (Saad 2011, §4.1).
 
     Raises:
-        ValueError: ``ends`` empty or not within ``("max", "min")``, ``n < 1``, or a
-            ``tol`` that is not positive.
+        ValueError: ``ends`` not one of ``("max",)``, ``("min",)``, ``("max", "min")``
+            (in either order), ``n < 1``, ``tol`` not positive or ``max_vectors < 1``.
+        FloatingPointError: a product that is not finite (the operator's, named by step).
     """
-    if not ends or set(ends) - set(ENDS):
-        raise ValueError(f"ends must be a non-empty subset of {ENDS}; found {ends!r}")
+    if not ends or set(ends) - set(ENDS) or len(set(ends)) != len(ends):
+        raise ValueError(f"ends must be ('max',), ('min',) or both, once each; found {ends!r}")
     if n < 1 or not tol > 0:
         raise ValueError(f"expected n >= 1 and tol > 0; found n={n}, tol={tol}")
-    limit = n if max_vectors is None else max(1, min(n, max_vectors))
+    if max_vectors is not None and max_vectors < 1:
+        raise ValueError(f"expected max_vectors >= 1 (or None for n); found {max_vectors}")
+    limit = n if max_vectors is None else min(n, max_vectors)
     start = np.random.default_rng(seed).standard_normal(n)
     # Column-major: a column written touches its own pages only, so the memory used grows
     # with the steps taken, not with max_vectors.
     basis = np.empty((n, limit), order="F")
     basis[:, 0] = start / np.linalg.norm(start)
-    alphas, betas = [], []
+    alphas, betas = np.empty(limit), np.empty(limit)
+    # Per end: (residual estimate, eigenvalue, coefficients in the basis) of the best pair.
+    best: dict[str, tuple[float, float, np.ndarray]] = {}
     converged: set[str] = set()
     products = 0
     for m in range(1, limit + 1):
-        q = basis[:, m - 1]
-        w = np.asarray(matvec(q), dtype=np.float64).ravel()
+        w = np.asarray(matvec(basis[:, m - 1]), dtype=np.float64).ravel()
         products += 1
-        alphas.append(float(q @ w))
+        if not np.all(np.isfinite(w)):
+            raise FloatingPointError(
+                f"the operator's product {products} (Lanczos step {m}) is not finite: "
+                f"{np.count_nonzero(~np.isfinite(w))} of its {n} entries are NaN or infinite"
+            )
+        alphas[m - 1] = basis[:, m - 1] @ w
         held = basis[:, :m]
         # Twice is enough (Parlett 1998, The Symmetric Eigenvalue Problem, §6.9): keeps the
         # basis orthonormal to working precision, so no ghost copies of converged values.
         w -= held @ (held.T @ w)
         w -= held @ (held.T @ w)
         beta = float(np.linalg.norm(w))
-        ritz, vectors = np.linalg.eigh(np.diag(alphas) + np.diag(betas, 1) + np.diag(betas, -1))
-        invariant = beta <= np.finfo(np.float64).eps * max(abs(ritz[0]), abs(ritz[-1]), 1.0)
+        ritz = {end: _extreme_ritz_pair(alphas[:m], betas[: m - 1], end) for end in ENDS}
+        spread = ritz["max"][0] - ritz["min"][0]
+        scale = max(abs(ritz["max"][0]), abs(ritz["min"][0]))
+        invariant = beta <= np.finfo(np.float64).eps * scale
         for end in ends:
-            residual = beta * abs(vectors[-1, -1 if end == "max" else 0])
-            if invariant or m == n or residual <= tol * (ritz[-1] - ritz[0]):
+            value, coefficients = ritz[end]
+            residual = 0.0 if invariant or m == n else beta * abs(coefficients[-1])
+            if end in converged and residual >= best[end][0]:
+                continue
+            if end in converged or residual <= tol * spread:
                 converged.add(end)
+                best[end] = (residual, value, coefficients)
         if len(converged) == len(ends) or invariant or m == limit:
             break
-        betas.append(beta)
+        betas[m - 1] = beta
         basis[:, m] = w / beta
-    # An extreme Ritz value only moves outward as the space grows (Cauchy interlacing), so
-    # an end that converged early is taken at the last step, where it is at least as good.
-    done = {end: (float(ritz[i]), held @ vectors[:, i]) for end, i in (("max", -1), ("min", 0))}
-    fallback = tuple(end for end in ends if end not in converged)
+    # A pair from step k has k coefficients: the first k basis vectors'.
+    found = {end: (best[end][1], held[:, : len(best[end][2])] @ best[end][2]) for end in converged}
+    found.update({end: (ritz[end][0], held @ ritz[end][1]) for end in ENDS if end not in found})
+    fallback = tuple(end for end in ENDS if end in ends and end not in converged)
     if fallback:
-        del basis, held  # ARPACK's vectors take their place
+        del basis, held, w  # ARPACK's vectors take their place
         operator = LinearOperator((n, n), matvec=matvec, dtype=np.float64)
-        for end in (end for end in ENDS if end in fallback):  # λmax first: λmin's shift
-            counted, done[end] = _arpack_end(
-                operator, end, done["max"][0], done[end][1], tol, vectors=limit
-            )
+        for end in fallback:  # λmax first: λmin's shift
+            shift = found["min" if end == "max" else "max"][0]
+            counted, found[end] = _arpack_end(operator, end, shift, found[end][1], tol, limit)
             products += counted
-    largest, top = done["max"] if "max" in ends else (float("nan"), None)
-    smallest, bottom = done["min"] if "min" in ends else (float("nan"), None)
+    largest, top = found["max"] if "max" in ends else (float("nan"), None)
+    smallest, bottom = found["min"] if "min" in ends else (float("nan"), None)
     return Extremes(
         largest=largest,
         smallest=smallest,
@@ -135,6 +153,16 @@ def lanczos_extremes(
         products=products,
         fallback=fallback,
     )
+
+
+def _extreme_ritz_pair(alphas: np.ndarray, betas: np.ndarray, end: str) -> tuple[float, np.ndarray]:
+    """The largest or smallest eigenpair of the symmetric tridiagonal matrix with diagonal
+    ``alphas`` ``(m,)`` and off-diagonal ``betas`` ``(m − 1,)``: LAPACK's bisection and
+    inverse iteration for that one pair (``stebz``/``stein``), O(m) where a full ``eigh``
+    is O(m³) per step."""
+    index = len(alphas) - 1 if end == "max" else 0
+    values, vectors = eigh_tridiagonal(alphas, betas, select="i", select_range=(index, index))
+    return float(values[0]), vectors[:, 0]
 
 
 def _arpack_end(
@@ -146,20 +174,20 @@ def _arpack_end(
     vectors: int,
 ) -> tuple[int, tuple[float, np.ndarray]]:
     """One end by ARPACK from ``guess`` with ``vectors`` Lanczos vectors (at least 20,
-    ARPACK's default, and at most ``n``): λmax of ``H``, or λmin as ``shift − μmax`` of
-    ``shift·I − H`` (Saad 2011, §4.1), whose ``tol·|μ|`` test is relative to about the
-    spread. Returns (products, (eigenvalue, eigenvector))."""
+    ARPACK's default, and at most ``n``), as the top ``μ`` of a shifted operator (Saad
+    2011, §4.1) so that ARPACK's ``tol·|μ|`` test is relative to about the spread:
+    λmax = ``shift + μ`` of ``H − shift·I`` (``shift`` ≈ λmin), λmin = ``shift − μ`` of
+    ``shift·I − H`` (``shift`` ≈ λmax). Returns (products, (eigenvalue, eigenvector))."""
     counter = [0]
     sign = 1.0 if end == "max" else -1.0
-    offset = 0.0 if end == "max" else shift
 
     def product(v: np.ndarray) -> np.ndarray:
         counter[0] += 1
         v = np.ravel(v)
-        return offset * v + sign * operator.matvec(v)
+        return sign * (operator.matvec(v) - shift * v)
 
     n = operator.shape[0]
     wrapped = LinearOperator((n, n), matvec=product, dtype=np.float64)
     ncv = min(n, max(20, vectors))
     value, vector = eigsh(wrapped, k=1, which="LA", tol=tol, v0=guess, ncv=ncv)
-    return counter[0], (offset + sign * float(value[0]), vector[:, 0])
+    return counter[0], (shift + sign * float(value[0]), vector[:, 0])
