@@ -66,23 +66,29 @@ def lanczos_extremes(
     Each end asked for (``ends``: ``("max",)``, ``("min",)`` or both) stops when its Ritz
     residual ``β_m |s_m|`` is at most ``tol·(θmax − θmin)``, the spread of the current
     Ritz values (never more than ``λmax − λmin``): each eigenvalue is then within that of
-    an eigenvalue of the operator, in its units, and for an end set apart from the rest
-    (λmax of a trained net) within far less. The pair returned for an end is the one of
-    smallest residual it had once converged: a later step can resolve a neighbour in a
-    cluster and turn the extreme Ritz vector towards it. The run stops when every end asked
-    for has converged, when the Krylov space is invariant (``β_m`` at rounding level: its
-    Ritz values are exact), or when ``n`` vectors are held.
+    *an* eigenvalue of the operator, in its units; of the extreme one where the end is set
+    apart from the rest (λmax of a trained net), and where it sits in a cluster (λmin) the
+    value may be a neighbour's and the vector a mix of the cluster's, with that residual.
+    The pair returned for an end is the last that met its test: a later step can resolve a
+    neighbour in a cluster and turn the extreme Ritz vector towards it, past the test. Not
+    below rounding: where ``tol·spread`` is under about ``eps·max|λ|`` the result is as
+    good as float64 allows, not ``tol``. The run stops when every end asked for has
+    converged, when the Krylov space is invariant (``β_m`` at rounding level: its Ritz
+    values are exact), or when ``n`` vectors are held.
 
     ``max_vectors`` (default ``n``) caps the basis ``(n, max_vectors)`` float64; an end not
     converged by then is finished by ARPACK from the Ritz vector reached, with as many
     vectors (at least ARPACK's 20), as the largest eigenvalue of a shifted operator whose
-    ``tol·|μ|`` test is again relative to the spread: ``H − θmin·I`` for λmax,
-    ``λmax·I − H`` for λmin (Saad 2011, §4.1).
+    ``tol·|μ|`` test is again relative to the spread: ``H − θ·I`` for λmax with θ the
+    smallest Ritz value, ``θ·I − H`` for λmin with θ the best estimate of λmax (ARPACK's
+    where it finished λmax too; a shift at or below λmax leaves λmin the top; Saad 2011,
+    §4.1).
 
     Raises:
         ValueError: ``ends`` not one of ``("max",)``, ``("min",)``, ``("max", "min")``
             (in either order), ``n < 1``, ``tol`` not positive or ``max_vectors < 1``.
-        FloatingPointError: a product that is not finite (the operator's, named by step).
+        FloatingPointError: a product that is not finite (named by its number, in the
+            Lanczos run or ARPACK's).
     """
     if not ends or set(ends) - set(ENDS) or len(set(ends)) != len(ends):
         raise ValueError(f"ends must be ('max',), ('min',) or both, once each; found {ends!r}")
@@ -97,8 +103,8 @@ def lanczos_extremes(
     basis = np.empty((n, limit), order="F")
     basis[:, 0] = start / np.linalg.norm(start)
     alphas, betas = np.empty(limit), np.empty(limit)
-    # Per end: (residual estimate, eigenvalue, coefficients in the basis) of the best pair.
-    best: dict[str, tuple[float, float, np.ndarray]] = {}
+    # Per end: (eigenvalue, coefficients in the basis) of the last pair that met its test.
+    passed: dict[str, tuple[float, np.ndarray]] = {}
     converged: set[str] = set()
     products = 0
     for m in range(1, limit + 1):
@@ -123,17 +129,15 @@ def lanczos_extremes(
         for end in ends:
             value, coefficients = ritz[end]
             residual = 0.0 if invariant or m == n else beta * abs(coefficients[-1])
-            if end in converged and residual >= best[end][0]:
-                continue
-            if end in converged or residual <= tol * spread:
+            if residual <= tol * spread:
                 converged.add(end)
-                best[end] = (residual, value, coefficients)
+                passed[end] = (value, coefficients)
         if len(converged) == len(ends) or invariant or m == limit:
             break
         betas[m - 1] = beta
         basis[:, m] = w / beta
     # A pair from step k has k coefficients: the first k basis vectors'.
-    found = {end: (best[end][1], held[:, : len(best[end][2])] @ best[end][2]) for end in converged}
+    found = {end: (value, held[:, : len(c)] @ c) for end, (value, c) in passed.items()}
     found.update({end: (ritz[end][0], held @ ritz[end][1]) for end in ENDS if end not in found})
     fallback = tuple(end for end in ENDS if end in ends and end not in converged)
     if fallback:
@@ -141,7 +145,9 @@ def lanczos_extremes(
         operator = LinearOperator((n, n), matvec=matvec, dtype=np.float64)
         for end in fallback:  # λmax first: λmin's shift
             shift = found["min" if end == "max" else "max"][0]
-            counted, found[end] = _arpack_end(operator, end, shift, found[end][1], tol, limit)
+            counted, found[end] = _arpack_end(
+                operator, end, shift, found[end][1], tol, limit, products
+            )
             products += counted
     largest, top = found["max"] if "max" in ends else (float("nan"), None)
     smallest, bottom = found["min"] if "min" in ends else (float("nan"), None)
@@ -172,19 +178,28 @@ def _arpack_end(
     guess: np.ndarray,
     tol: float,
     vectors: int,
+    first: int,
 ) -> tuple[int, tuple[float, np.ndarray]]:
     """One end by ARPACK from ``guess`` with ``vectors`` Lanczos vectors (at least 20,
     ARPACK's default, and at most ``n``), as the top ``μ`` of a shifted operator (Saad
     2011, §4.1) so that ARPACK's ``tol·|μ|`` test is relative to about the spread:
     λmax = ``shift + μ`` of ``H − shift·I`` (``shift`` ≈ λmin), λmin = ``shift − μ`` of
-    ``shift·I − H`` (``shift`` ≈ λmax). Returns (products, (eigenvalue, eigenvector))."""
+    ``shift·I − H`` (``shift`` ≈ λmax). ``first``: the products spent before, to number a
+    product that is not finite. Returns (products, (eigenvalue, eigenvector))."""
     counter = [0]
     sign = 1.0 if end == "max" else -1.0
 
     def product(v: np.ndarray) -> np.ndarray:
         counter[0] += 1
         v = np.ravel(v)
-        return sign * (operator.matvec(v) - shift * v)
+        image = operator.matvec(v)
+        if not np.all(np.isfinite(image)):
+            raise FloatingPointError(
+                f"the operator's product {first + counter[0]} (ARPACK's {counter[0]}, for "
+                f"λ{end}) is not finite: {np.count_nonzero(~np.isfinite(image))} of its "
+                f"{len(image)} entries are NaN or infinite"
+            )
+        return sign * (image - shift * v)
 
     n = operator.shape[0]
     wrapped = LinearOperator((n, n), matvec=product, dtype=np.float64)

@@ -23,10 +23,11 @@ from losslandscape.seeding import seeded_subset
 if TYPE_CHECKING:
     from losslandscape.engine.loss import Loss
 
-# The relative accuracy of every Hessian eigenvalue of the study: the sharpness rule's
-# extremes and adaptive λmax, the hessian plane's eigenvectors and the convexity map. Each
-# end is accurate to about HESSIAN_TOLERANCE·(λmax − λmin) (lanczos_extremes); the tighter
-# of the two tolerances that the rule and the plane once used.
+# The accuracy, as a fraction of the spread λmax − λmin, of every Hessian eigenvalue of the
+# study: the sharpness rule's extremes and adaptive λmax, the hessian plane's eigenvectors
+# and the convexity map. Each end's Ritz residual is at most HESSIAN_TOLERANCE·(λmax − λmin)
+# (lanczos_extremes, which says what that does and does not promise); the tighter of the
+# two tolerances that the rule and the plane once used.
 HESSIAN_TOLERANCE = 1e-6
 
 # The Lanczos basis (float64) may grow to this many bytes before an unconverged end is
@@ -92,8 +93,11 @@ def hessian_extreme_eigenvectors(
     largest and smallest (most negative) eigenvalues, and those eigenvalues (nats per unit
     parameter²); each vector's sign makes its largest entry positive. Both come from one
     Lanczos run from a normal start seeded by ``seed``
-    (:func:`~losslandscape.metrics.lanczos.lanczos_extremes`) and are accurate to about
-    ``tol·(λmax − λmin)``.
+    (:func:`~losslandscape.metrics.lanczos.lanczos_extremes`; ARPACK finishes an end the
+    run has not when its basis reaches :data:`LANCZOS_MEMORY_BYTES`), each pair with a
+    residual of at most ``tol·(λmax − λmin)``: λmax, apart from the rest, to about that;
+    λmin, at the edge of a cluster, may be a neighbour's value within that and its vector a
+    mix of the cluster's.
 
     The one solver of the study's Hessian extremes: the hessian plane's directions and the
     sharpness rule's eigenvalues (:func:`hessian_extreme_eigenvalues`) both come from it,

@@ -63,8 +63,8 @@ def test_one_run_costs_fewer_products_than_arpacks_two():
 def test_an_end_converged_in_a_cluster_keeps_its_converged_vector():
     """Clusters 1e-7 apart at both ends: the end that converges first would, at the last
     step, have turned its Ritz vector towards a neighbour the later steps resolved
-    (a true residual 5–53× the tolerance for these seeds); the pair it converged with is
-    returned."""
+    (a true residual 5–53× the tolerance for these seeds); the last pair that met the
+    test is returned."""
     rng = np.random.default_rng(2)
     cluster = 1e-7 * np.arange(1, 4)
     spectrum = np.concatenate([rng.uniform(-1, 1, 194), -1 - cluster, 1 + cluster])
@@ -133,6 +133,9 @@ def test_a_non_finite_product_is_named():
 
     with pytest.raises(FloatingPointError, match=r"product 4 \(Lanczos step 4\) is not finite"):
         lanczos_extremes(failing, 50, 1e-6, 0)
+    calls.clear()
+    with pytest.raises(FloatingPointError, match=r"product 4 \(ARPACK's 1, for λmax\)"):
+        lanczos_extremes(failing, 50, 1e-6, 0, max_vectors=3)
 
 
 def test_an_invariant_krylov_space_stops_with_exact_values():
