@@ -66,16 +66,16 @@ def trained_model(activation: str, steps: int) -> tuple[torch.nn.Module, dict]:
 
 
 class Counted:
-    """A scipy operator that counts its products."""
+    """A product ``matvec`` on ``(n,)`` vectors as a scipy operator that counts its calls."""
 
-    def __init__(self, operator: LinearOperator):
+    def __init__(self, matvec, n: int):
         self.products = 0
-        self.operator = LinearOperator(operator.shape, matvec=self._matvec, dtype=np.float64)
-        self._inner = operator
+        self.operator = LinearOperator((n, n), matvec=self._matvec, dtype=np.float64)
+        self._inner = matvec
 
     def _matvec(self, vector):
         self.products += 1
-        return self._inner.matvec(vector)
+        return self._inner(vector)
 
 
 def timed(function):
@@ -184,7 +184,7 @@ def main() -> None:
         f"tol {HESSIAN_TOLERANCE:g}"
     )
 
-    counted = Counted(LinearOperator((hvp.n_params,) * 2, matvec=hvp.matvec, dtype=np.float64))
+    counted = Counted(hvp.matvec, hvp.n_params)
     operator, tol, n = counted.operator, HESSIAN_TOLERANCE, hvp.n_params
 
     for _ in range(3):  # the first products of a graph are slower: not the first solver's cost

@@ -105,16 +105,11 @@ def lanczos_extremes(
     alphas, betas = np.empty(limit), np.empty(limit)
     # Per end: (eigenvalue, coefficients in the basis) of the last pair that met its test.
     passed: dict[str, tuple[float, np.ndarray]] = {}
-    converged: set[str] = set()
     products = 0
     for m in range(1, limit + 1):
         w = np.asarray(matvec(basis[:, m - 1]), dtype=np.float64).ravel()
         products += 1
-        if not np.all(np.isfinite(w)):
-            raise FloatingPointError(
-                f"the operator's product {products} (Lanczos step {m}) is not finite: "
-                f"{np.count_nonzero(~np.isfinite(w))} of its {n} entries are NaN or infinite"
-            )
+        _check_finite(w, f"product {products} (Lanczos step {m})")
         alphas[m - 1] = basis[:, m - 1] @ w
         held = basis[:, :m]
         # Twice is enough (Parlett 1998, The Symmetric Eigenvalue Problem, §6.9): keeps the
@@ -130,23 +125,21 @@ def lanczos_extremes(
             value, coefficients = ritz[end]
             residual = 0.0 if invariant or m == n else beta * abs(coefficients[-1])
             if residual <= tol * spread:
-                converged.add(end)
                 passed[end] = (value, coefficients)
-        if len(converged) == len(ends) or invariant or m == limit:
+        if len(passed) == len(ends) or invariant or m == limit:
             break
         betas[m - 1] = beta
         basis[:, m] = w / beta
     # A pair from step k has k coefficients: the first k basis vectors'.
     found = {end: (value, held[:, : len(c)] @ c) for end, (value, c) in passed.items()}
     found.update({end: (ritz[end][0], held @ ritz[end][1]) for end in ENDS if end not in found})
-    fallback = tuple(end for end in ENDS if end in ends and end not in converged)
+    fallback = tuple(end for end in ENDS if end in ends and end not in passed)
     if fallback:
         del basis, held, w  # ARPACK's vectors take their place
-        operator = LinearOperator((n, n), matvec=matvec, dtype=np.float64)
         for end in fallback:  # λmax first: λmin's shift
             shift = found["min" if end == "max" else "max"][0]
             counted, found[end] = _arpack_end(
-                operator, end, shift, found[end][1], tol, limit, products
+                matvec, n, end, shift, found[end][1], tol, limit, products
             )
             products += counted
     largest, top = found["max"] if "max" in ends else (float("nan"), None)
@@ -171,8 +164,18 @@ def _extreme_ritz_pair(alphas: np.ndarray, betas: np.ndarray, end: str) -> tuple
     return float(values[0]), vectors[:, 0]
 
 
+def _check_finite(image: np.ndarray, which: str) -> None:
+    """Raises FloatingPointError naming ``which`` product where ``image`` is not finite."""
+    if not np.all(np.isfinite(image)):
+        raise FloatingPointError(
+            f"the operator's {which} is not finite: {np.count_nonzero(~np.isfinite(image))} "
+            f"of its {len(image)} entries are NaN or infinite"
+        )
+
+
 def _arpack_end(
-    operator: LinearOperator,
+    matvec: Callable[[np.ndarray], np.ndarray],
+    n: int,
     end: str,
     shift: float,
     guess: np.ndarray,
@@ -192,16 +195,10 @@ def _arpack_end(
     def product(v: np.ndarray) -> np.ndarray:
         counter[0] += 1
         v = np.ravel(v)
-        image = operator.matvec(v)
-        if not np.all(np.isfinite(image)):
-            raise FloatingPointError(
-                f"the operator's product {first + counter[0]} (ARPACK's {counter[0]}, for "
-                f"λ{end}) is not finite: {np.count_nonzero(~np.isfinite(image))} of its "
-                f"{len(image)} entries are NaN or infinite"
-            )
+        image = np.asarray(matvec(v), dtype=np.float64).ravel()
+        _check_finite(image, f"product {first + counter[0]} (ARPACK's {counter[0]}, for λ{end})")
         return sign * (image - shift * v)
 
-    n = operator.shape[0]
     wrapped = LinearOperator((n, n), matvec=product, dtype=np.float64)
     ncv = min(n, max(20, vectors))
     value, vector = eigsh(wrapped, k=1, which="LA", tol=tol, v0=guess, ncv=ncv)
